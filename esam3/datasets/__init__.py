@@ -1,0 +1,2 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+from . import transforms  # noqa: F401

@@ -1,0 +1,3 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+from . import (backbones, data_preprocessors, distillers, heads, losses,
+               memory, necks, teachers, trackers)  # noqa: F401

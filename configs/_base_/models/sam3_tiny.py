@@ -1,0 +1,34 @@
+# A tiny, randomly initialised SAM3 (detector + tracker) for tests, the quick
+# start and CI: same architecture as SAM3, a few thousand times smaller.
+# Input 224 px, patch 14 -> 16x16 trunk tokens of 32 channels.
+img_size = 224
+trunk_channels = 32
+sam3_cfg = dict(
+    config=dict(
+        vision_config=dict(
+            backbone_config=dict(
+                hidden_size=trunk_channels, intermediate_size=64,
+                num_hidden_layers=2, num_attention_heads=2,
+                image_size=img_size, patch_size=14, window_size=8,
+                global_attn_indexes=[1], pretrain_image_size=img_size),
+            fpn_hidden_size=32,
+            backbone_feature_sizes=[[64, 64], [32, 32], [16, 16]]),
+        text_config=dict(
+            vocab_size=49408, hidden_size=32, intermediate_size=64,
+            num_hidden_layers=1, num_attention_heads=2,
+            max_position_embeddings=32, projection_dim=32),
+        geometry_encoder_config=dict(
+            hidden_size=32, num_layers=1, num_attention_heads=2,
+            intermediate_size=64),
+        detr_encoder_config=dict(
+            hidden_size=32, num_layers=1, num_attention_heads=2,
+            intermediate_size=64),
+        detr_decoder_config=dict(
+            hidden_size=32, num_layers=1, num_attention_heads=2,
+            intermediate_size=64, num_queries=20),
+        mask_decoder_config=dict(
+            hidden_size=32, num_upsampling_stages=3, num_attention_heads=2),
+        tracker_config=dict(
+            mask_decoder_config=dict(
+                num_attention_heads=2, mlp_dim=64, iou_head_hidden_dim=32)),
+    ))

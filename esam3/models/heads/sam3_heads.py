@@ -1,0 +1,219 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Everything of SAM3 that comes after the vision trunk, shared by the frozen
+teacher and the student.
+
+SAM3 has one ViT trunk and two necks: the detector neck (concept prompts:
+text / exemplar boxes -> all instances) and the tracker neck (SAM1-style
+interactive prompts: points / boxes / masks -> masks). The transformers
+models ``Sam3Model`` and ``Sam3TrackerModel`` each carry a copy of the trunk;
+:class:`Sam3Heads` drops both copies and runs the necks and heads on a trunk
+feature map ``[B, C, h, w]`` that the caller provides (the teacher's ViT, a
+teacher-feature cache, or a student encoder with an alignment head).
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,
+                          Sam3TrackerModel)
+from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
+
+from esam3.registry import MODELS
+from ..hf_builder import build_hf_model
+
+__all__ = ['Sam3Heads', 'build_sam3_models']
+
+
+def _tracker_config_from(detector_cfg: Sam3Config,
+                         overrides: Optional[dict] = None) -> dict:
+    """A tracker config whose vision part matches the detector's."""
+    vision = detector_cfg.vision_config
+    vit = vision.backbone_config
+    image_size = vit.image_size if isinstance(vit.image_size, int) \
+        else vit.image_size[0]
+    patch = vit.patch_size if isinstance(vit.patch_size, int) \
+        else vit.patch_size[0]
+    overrides = dict(overrides or {})
+    prompt = dict(hidden_size=vision.fpn_hidden_size, image_size=image_size,
+                  patch_size=patch)
+    prompt.update(overrides.pop('prompt_encoder_config', {}))
+    mask_dec = dict(hidden_size=vision.fpn_hidden_size)
+    mask_dec.update(overrides.pop('mask_decoder_config', {}))
+    cfg = dict(vision_config=vision.to_dict(), prompt_encoder_config=prompt,
+               mask_decoder_config=mask_dec)
+    cfg.update(overrides)
+    return cfg
+
+
+def build_sam3_models(pretrained: Optional[str] = None,
+                      config: Optional[dict] = None
+                      ) -> Tuple[Sam3Model, Sam3TrackerModel]:
+    """Build the SAM3 detector and tracker from weights or a config dict.
+
+    Args:
+        pretrained: hub id or local folder holding SAM3 weights (the same
+            folder serves ``Sam3Model`` and ``Sam3TrackerModel``).
+        config: dict with the ``Sam3Config`` kwargs, plus an optional
+            ``tracker_config`` dict of ``Sam3TrackerConfig`` overrides
+            (``mask_decoder_config``, ``prompt_encoder_config``).
+    """
+    if config is not None:
+        config = dict(config)
+        tracker_overrides = config.pop('tracker_config', None)
+        detector = build_hf_model(Sam3Model, Sam3Config, config=config)
+        tracker_cfg = _tracker_config_from(detector.config, tracker_overrides)
+        tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
+                                 config=tracker_cfg)
+    else:
+        detector = build_hf_model(Sam3Model, Sam3Config, pretrained=pretrained)
+        tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
+                                 pretrained=pretrained)
+    return detector, tracker
+
+
+@MODELS.register_module()
+class Sam3Heads(BaseModule):
+    """SAM3 necks + heads on a given trunk feature map.
+
+    Args:
+        detector: a ``Sam3Model``; its ViT trunk is removed.
+        tracker: a ``Sam3TrackerModel``; its ViT trunk is removed.
+        frozen: name prefixes (relative to this module) whose parameters get
+            ``requires_grad=False``, e.g. ``['detector.text_encoder']``.
+    """
+
+    def __init__(self,
+                 detector: Sam3Model,
+                 tracker: Sam3TrackerModel,
+                 frozen: Sequence[str] = ()) -> None:
+        super().__init__()
+        vit_cfg = detector.config.vision_config.backbone_config
+        self.patch_size = int(vit_cfg.patch_size if isinstance(
+            vit_cfg.patch_size, int) else vit_cfg.patch_size[0])
+        self.image_size = int(vit_cfg.image_size if isinstance(
+            vit_cfg.image_size, int) else vit_cfg.image_size[0])
+        self.trunk_channels = int(vit_cfg.hidden_size)
+        # The trunk lives outside (teacher ViT or student encoder).
+        detector.vision_encoder.backbone = None
+        tracker.vision_encoder.backbone = None
+        self.detector = detector
+        self.tracker = tracker
+        self.freeze(frozen)
+
+    # ------------------------------------------------------------------ utils
+    def freeze(self, prefixes: Sequence[str]) -> None:
+        """Stop gradients for parameters whose name starts with a prefix."""
+        names = [n for n, _ in self.named_parameters()]
+        for prefix in prefixes:
+            hit = False
+            for name, param in self.named_parameters():
+                if name == prefix or name.startswith(prefix + '.'):
+                    param.requires_grad_(False)
+                    hit = True
+            if not hit:
+                raise KeyError(f'Sam3Heads.freeze: no parameter under '
+                               f'"{prefix}" (e.g. {names[:3]})')
+
+    @property
+    def grid_size(self) -> int:
+        """Trunk tokens per side (72 at 1008 px with patch 14)."""
+        return self.image_size // self.patch_size
+
+    def _check_trunk(self, trunk: Tensor) -> None:
+        if trunk.dim() != 4 or trunk.shape[1] != self.trunk_channels:
+            raise ValueError(
+                f'Sam3Heads expects a trunk map [B, {self.trunk_channels}, '
+                f'h, w], got {tuple(trunk.shape)}')
+
+    # --------------------------------------------------------------- features
+    def detector_features(self, trunk: Tensor) -> Sam3VisionEncoderOutput:
+        """Detector neck on the trunk map -> ``Sam3Model``'s vision_embeds."""
+        self._check_trunk(trunk)
+        fpn, pos = self.detector.vision_encoder.neck(trunk)
+        return Sam3VisionEncoderOutput(
+            last_hidden_state=trunk.flatten(2).transpose(1, 2),
+            fpn_hidden_states=fpn, fpn_position_encoding=pos)
+
+    def tracker_fpn(self, trunk: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """Tracker neck: 3 maps ``[B, C_i, H_i, W_i]`` (high-res levels
+        already projected by the mask decoder's conv_s0/conv_s1, as the
+        tracker caches them) and their position encodings."""
+        self._check_trunk(trunk)
+        fpn, pos = self.tracker.vision_encoder.neck(trunk)
+        fpn, pos = list(fpn[:3]), list(pos[:3])
+        fpn[0] = self.tracker.mask_decoder.conv_s0(fpn[0])
+        fpn[1] = self.tracker.mask_decoder.conv_s1(fpn[1])
+        return fpn, pos
+
+    def tracker_image_embeddings(self, trunk: Tensor) -> List[Tensor]:
+        """Image-mode tracker embeddings (no memory): the input that
+        ``Sam3TrackerModel.forward(image_embeddings=...)`` takes."""
+        fpn, _ = self.tracker_fpn(trunk)
+        no_mem = self.tracker.no_memory_embedding.view(1, -1, 1, 1)
+        fpn[-1] = fpn[-1] + no_mem
+        return fpn
+
+    # --------------------------------------------------------------- decoding
+    def decode_prompts(self,
+                       image_embeddings: List[Tensor],
+                       points: Optional[Tensor] = None,
+                       labels: Optional[Tensor] = None,
+                       boxes: Optional[Tensor] = None,
+                       masks: Optional[Tensor] = None,
+                       multimask_output: bool = False):
+        """Interactive (SAM1-style) decoding.
+
+        Args:
+            image_embeddings: from :meth:`tracker_image_embeddings`.
+            points: ``[B, P, n, 2]`` xy in input pixels (padded image).
+            labels: ``[B, P, n]``: 1 positive, 0 negative, 2/3 box corners,
+                -10 padding.
+            boxes: ``[B, P, 4]`` xyxy in input pixels.
+            masks: ``[B, P, H, W]`` mask-logit prompts (optional).
+            multimask_output: 3 masks per prompt instead of 1.
+
+        Returns:
+            transformers ``Sam3TrackerImageSegmentationOutput`` with
+            ``pred_masks [B, P, K, 4h, 4w]`` logits, ``iou_scores [B, P, K]``
+            and ``object_score_logits [B, P, 1]``.
+        """
+        if points is None and boxes is None and masks is None:
+            raise ValueError('decode_prompts needs points, boxes or masks')
+        if points is not None and labels is None:
+            raise ValueError('decode_prompts: points given without labels')
+        if masks is not None and masks.dim() == 4:
+            b, p = masks.shape[:2]
+            masks = masks.flatten(0, 1).unsqueeze(1)
+            if b * p != image_embeddings[-1].shape[0]:
+                raise ValueError('mask prompts need one prompt per image '
+                                 f'(got B={b}, P={p})')
+        return self.tracker(image_embeddings=image_embeddings,
+                            input_points=points, input_labels=labels,
+                            input_boxes=boxes, input_masks=masks,
+                            multimask_output=multimask_output)
+
+    def text_features(self, input_ids: Tensor, attention_mask: Tensor):
+        """Encode token ids once; reusable across images (``text_embeds``)."""
+        return self.detector.get_text_features(
+            input_ids=input_ids, attention_mask=attention_mask,
+            return_dict=True)
+
+    def decode_concepts(self,
+                        vision_embeds: Sam3VisionEncoderOutput,
+                        input_ids: Optional[Tensor] = None,
+                        attention_mask: Optional[Tensor] = None,
+                        text_embeds=None,
+                        input_boxes: Optional[Tensor] = None,
+                        input_boxes_labels: Optional[Tensor] = None):
+        """Promptable concept segmentation (text and/or exemplar boxes).
+
+        ``input_boxes`` are normalised cxcywh ``[B, N, 4]``; labels 1
+        positive, 0 negative, -10 padding. Returns transformers'
+        ``Sam3ImageSegmentationOutput`` (``pred_masks``, ``pred_boxes``,
+        ``pred_logits``, ``presence_logits``, ``semantic_seg``).
+        """
+        return self.detector(vision_embeds=vision_embeds, input_ids=input_ids,
+                             attention_mask=attention_mask,
+                             text_embeds=text_embeds, input_boxes=input_boxes,
+                             input_boxes_labels=input_boxes_labels)

@@ -1,1 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+from .base_distiller import BaseDistiller
+from .stage1_distiller import Stage1Distiller
+
+__all__ = ['BaseDistiller', 'Stage1Distiller']

@@ -1,0 +1,85 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Shared plumbing of the esam3 distillers: a trainable student and a frozen
+teacher that is invisible to ``state_dict()``, ``parameters()`` and
+therefore to checkpoints and optimisers."""
+from typing import Optional
+
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from esam3.registry import MODELS
+
+
+class BaseDistiller(BaseModel):
+    """Holds ``self.student`` (a registered sub-module) and ``self.teacher``
+    (attached with ``object.__setattr__``, like mmdet's KD detectors, so it
+    is not a sub-module).
+
+    Args:
+        student: student config (or module).
+        teacher: teacher config (or module); None for stages that only need
+            cached teacher outputs.
+        data_preprocessor: config of the data preprocessor.
+        init_student_heads_from_teacher: copy the teacher's SAM3 heads into
+            the student's (needed for random test teachers; a no-op cost for
+            real weights, where both come from the same checkpoint).
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_student_heads_from_teacher: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.student = student if isinstance(student, nn.Module) \
+            else MODELS.build(student)
+        teacher_module = None
+        if teacher is not None:
+            teacher_module = teacher if isinstance(teacher, nn.Module) \
+                else MODELS.build(teacher)
+            teacher_module.requires_grad_(False)
+            teacher_module.eval()
+        object.__setattr__(self, 'teacher', teacher_module)
+        if teacher_module is not None and init_student_heads_from_teacher \
+                and hasattr(self.student, 'heads'):
+            self.copy_teacher_heads()
+
+    @torch.no_grad()
+    def copy_teacher_heads(self) -> None:
+        """Initialise the student's SAM3 heads from the teacher's, strictly
+        (the two must describe the same SAM3 head architecture)."""
+        result = self.student.heads.load_state_dict(
+            self.teacher.heads.state_dict(), strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise RuntimeError(
+                'student and teacher SAM3 heads differ: missing '
+                f'{result.missing_keys[:10]} unexpected '
+                f'{result.unexpected_keys[:10]}')
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """mmengine entry point: ``'loss'`` -> loss dict, ``'predict'`` ->
+        data samples with predictions, ``'tensor'`` -> raw features."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}": expected loss, predict '
+                           'or tensor')
+
+    def _apply(self, fn, *args, **kwargs):
+        """Move/cast the hidden teacher together with the student."""
+        super()._apply(fn, *args, **kwargs)
+        if self.teacher is not None:
+            self.teacher._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True) -> 'BaseDistiller':
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        return self

@@ -1,16 +1,16 @@
 # A tiny, randomly initialised SAM3 (detector + tracker) for tests, the quick
 # start and CI: same architecture as SAM3, a few thousand times smaller.
 # Input 224 px, patch 14 -> 16x16 trunk tokens of 32 channels.
-img_size = 224
 trunk_channels = 32
+trunk_grid = 16  # 224 / 14
 sam3_cfg = dict(
     config=dict(
         vision_config=dict(
             backbone_config=dict(
                 hidden_size=trunk_channels, intermediate_size=64,
                 num_hidden_layers=2, num_attention_heads=2,
-                image_size=img_size, patch_size=14, window_size=8,
-                global_attn_indexes=[1], pretrain_image_size=img_size),
+                image_size=224, patch_size=14, window_size=8,
+                global_attn_indexes=[1], pretrain_image_size=224),
             fpn_hidden_size=32,
             backbone_feature_sizes=[[64, 64], [32, 32], [16, 16]]),
         text_config=dict(
@@ -32,3 +32,4 @@ sam3_cfg = dict(
             mask_decoder_config=dict(
                 num_attention_heads=2, mlp_dim=64, iou_head_hidden_dim=32)),
     ))
+teacher_cfg = dict(type='Sam3Teacher', **sam3_cfg)

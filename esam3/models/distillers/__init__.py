@@ -1,5 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 from .base_distiller import BaseDistiller
 from .stage1_distiller import Stage1Distiller
+from .stage3_distiller import Stage3Distiller
 
-__all__ = ['BaseDistiller', 'Stage1Distiller']
+__all__ = ['BaseDistiller', 'Stage1Distiller', 'Stage3Distiller']

@@ -1,0 +1,30 @@
+# Stage 1 distiller skeleton. Stage configs fill in the SAM3 description
+# (student.sam3, teacher), the trunk size (neck out_channels / out_size) and
+# the student backbone (student.trunk.backbone).
+model = dict(
+    type='Stage1Distiller',
+    data_preprocessor=dict(
+        type='Sam3DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+        bgr_to_rgb=True),
+    student=dict(
+        type='EfficientSAM3',
+        trunk=dict(
+            type='StudentTrunk',
+            backbone=None,
+            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
+                      out_size=None)),
+        sam3=None,
+        # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
+        # necks stay as in the teacher; concept heads are unused in Stage 1.
+        frozen_heads=['detector', 'tracker.vision_encoder',
+                      'tracker.prompt_encoder', 'tracker.shared_image_embedding',
+                      'tracker.no_memory_embedding']),
+    teacher=None,
+    loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
+    loss_dice=dict(type='DiceLoss', loss_weight=1.0),
+    loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0),
+    max_instances=16,
+    box_prob=0.5,
+    num_refine=1,
+    min_refine_region=10,
+    eval_clicks=3)

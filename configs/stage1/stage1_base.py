@@ -1,0 +1,16 @@
+# Stage 1 (encoder distillation, prompt-in-the-loop) on SA-1B with the real
+# SAM3 teacher at 1008 px. Students differ only in their backbone file.
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/stage1.py',
+    '../_base_/datasets/sa1b.py',
+    '../_base_/models/sam3.py',
+    '../_base_/models/stage1_distiller.py',
+]
+model = dict(
+    student=dict(
+        sam3={{_base_.sam3_cfg}},
+        trunk=dict(neck=dict(
+            out_channels={{_base_.trunk_channels}},
+            out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+    teacher={{_base_.teacher_cfg}})

@@ -1,0 +1,20 @@
+# Quick start / CI: Stage 1 on the bundled SA-1B-format sample images with a
+# tiny random SAM3 teacher at 224 px (minutes on a laptop CPU).
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/stage1.py',
+    '../_base_/datasets/sa1b_tiny.py',
+    '../_base_/models/sam3_tiny.py',
+    '../_base_/models/stage1_distiller.py',
+    '../_base_/models/students/efficientvit_b0.py',
+]
+model = dict(
+    student=dict(
+        sam3={{_base_.sam3_cfg}},
+        trunk=dict(
+            backbone={{_base_.student_backbone}},
+            neck=dict(
+                out_channels={{_base_.trunk_channels}},
+                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+    teacher={{_base_.teacher_cfg}},
+    max_instances=8)

@@ -1,0 +1,246 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Stage 3: end-to-end promptable concept segmentation (PCS) fine-tuning."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+from torch import Tensor
+from torchvision.ops import box_convert
+
+from esam3.registry import MODELS, TASK_UTILS
+from .base_distiller import BaseDistiller
+from .outputs import paste_masks_to_original
+
+
+@MODELS.register_module()
+class Stage3Distiller(BaseDistiller):
+    """Fine-tune the student's SAM3 concept heads on noun-phrase /
+    exemplar prompts (SA-Co style data).
+
+    Supervision from the ground truth: presence BCE (is the concept in the
+    image), a focal classification loss on every query (1 for queries
+    matched to a GT instance by Hungarian matching, 0 otherwise), L1 + GIoU
+    on matched boxes and Dice + Focal on matched masks. Optional
+    distillation terms against the frozen teacher's outputs for the same
+    prompts: query scores and presence (BCE to the teacher's
+    probabilities) and masks of the queries the teacher is confident in.
+    Queries correspond one-to-one between teacher and student because the
+    student's DETR decoder starts from the teacher's weights.
+
+    Args:
+        student: EfficientSAM3 config (encoder frozen by default through
+            its ``freeze_trunk``).
+        teacher: optional Sam3Teacher config for the distillation terms.
+        tokenizer: Sam3Tokenizer config.
+        matcher: Hungarian matcher config (TASK_UTILS).
+        loss_*: loss configs (MODELS); ``None`` disables a term.
+        distill_weight: multiplier of all teacher terms (0 disables them).
+        score_thr: score threshold of kept instances at test time.
+        max_det: at most this many instances per prompt at test time.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 tokenizer: dict,
+                 matcher: dict,
+                 teacher: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 loss_presence: dict = dict(type='BCELoss', loss_weight=1.0),
+                 loss_cls: dict = dict(type='SigmoidFocalLoss',
+                                       loss_weight=2.0),
+                 loss_bbox: dict = dict(type='L1BoxLoss', loss_weight=5.0),
+                 loss_giou: dict = dict(type='GIoULoss', loss_weight=2.0),
+                 loss_mask_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
+                 loss_mask_focal: dict = dict(type='SigmoidFocalLoss',
+                                              loss_weight=20.0),
+                 distill_weight: float = 1.0,
+                 distill_score_thr: float = 0.5,
+                 context_length: int = 32,
+                 score_thr: float = 0.5,
+                 max_det: int = 100,
+                 init_student_heads_from_teacher: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, data_preprocessor,
+                         init_student_heads_from_teacher, init_cfg)
+        self.tokenizer = MODELS.build(tokenizer)
+        self.matcher = TASK_UTILS.build(matcher)
+        build = lambda c: MODELS.build(c) if c else None  # noqa: E731
+        self.loss_presence = build(loss_presence)
+        self.loss_cls = build(loss_cls)
+        self.loss_bbox = build(loss_bbox)
+        self.loss_giou = build(loss_giou)
+        self.loss_mask_dice = build(loss_mask_dice)
+        self.loss_mask_focal = build(loss_mask_focal)
+        self.distill_weight = distill_weight
+        self.distill_score_thr = distill_score_thr
+        self.context_length = context_length
+        self.score_thr = score_thr
+        self.max_det = max_det
+
+    # ------------------------------------------------------------ prompts
+    def encode_prompts(self, data_samples, input_size: int, device
+                       ) -> Tuple[Tensor, Tensor, Optional[Tensor],
+                                  Optional[Tensor]]:
+        """Token ids of each sample's phrase and its exemplar boxes as
+        normalised cxcywh with labels (1 positive, -10 padding)."""
+        texts = [ds.metainfo['text'] for ds in data_samples]
+        ids, mask = self.tokenizer(texts, context_length=self.context_length)
+        ex = [ds.metainfo.get('exemplar_boxes', None) for ds in data_samples]
+        ex = [torch.as_tensor(e, dtype=torch.float32).reshape(-1, 4)
+              if e is not None else torch.zeros(0, 4) for e in ex]
+        n = max(e.shape[0] for e in ex)
+        boxes = labels = None
+        if n > 0:
+            boxes = torch.zeros(len(ex), n, 4)
+            labels = torch.full((len(ex), n), -10, dtype=torch.long)
+            for i, e in enumerate(ex):
+                if e.shape[0]:
+                    boxes[i, :e.shape[0]] = box_convert(
+                        e / input_size, 'xyxy', 'cxcywh')
+                    labels[i, :e.shape[0]] = 1
+            boxes, labels = boxes.to(device), labels.to(device)
+        return ids.to(device), mask.to(device), boxes, labels
+
+    def _run(self, model, trunk, prompts):
+        ids, mask, boxes, labels = prompts
+        return model.predict_concepts(trunk=trunk, input_ids=ids,
+                                      attention_mask=mask, input_boxes=boxes,
+                                      input_boxes_labels=labels)
+
+    # --------------------------------------------------------------- loss
+    @staticmethod
+    def _targets(ds, mask_size: Tuple[int, int], input_size: int, device
+                 ) -> Tuple[Tensor, Tensor]:
+        inst = ds.gt_instances
+        if len(inst) == 0:
+            return (torch.zeros(0, *mask_size, device=device),
+                    torch.zeros(0, 4, device=device))
+        masks = inst.masks
+        masks = masks.to_tensor(torch.float32, device) if hasattr(
+            masks, 'to_tensor') else masks.to(device).float()
+        masks = F.interpolate(masks[:, None], size=mask_size,
+                              mode='area')[:, 0]
+        boxes = inst.bboxes
+        boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+        return (masks > 0.5).float(), boxes.to(device).float() / input_size
+
+    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        device, size = inputs.device, inputs.shape[-1]
+        trunk = self.student.encode_trunk(inputs)
+        prompts = self.encode_prompts(data_samples, size, device)
+        out = self._run(self.student, trunk, prompts)
+        b, q = out.pred_logits.shape
+        mask_size = out.pred_masks.shape[-2:]
+        present = torch.tensor(
+            [0.0 if ds.metainfo.get('is_negative', False) else 1.0
+             for ds in data_samples], device=device)
+        losses = {'loss_presence': self.loss_presence(
+            out.presence_logits.view(-1), present)}
+
+        cls_target = torch.zeros(b, q, device=device)
+        m_pred, m_gt, b_pred, b_gt = [], [], [], []
+        for i, ds in enumerate(data_samples):
+            gt_masks, gt_boxes = self._targets(ds, mask_size, size, device)
+            if gt_masks.shape[0] == 0:
+                continue
+            q_idx, g_idx = self.matcher.match(
+                out.pred_masks[i].detach(), gt_masks,
+                pred_scores=out.pred_logits[i].detach(),
+                pred_boxes=out.pred_boxes[i].detach(), gt_boxes=gt_boxes)
+            cls_target[i, q_idx] = 1.0
+            m_pred.append(out.pred_masks[i, q_idx])
+            m_gt.append(gt_masks[g_idx])
+            b_pred.append(out.pred_boxes[i, q_idx])
+            b_gt.append(gt_boxes[g_idx])
+        num_pos = max(1.0, float(sum(x.shape[0] for x in m_gt)))
+        losses['loss_cls'] = self.loss_cls(
+            out.pred_logits.flatten(), cls_target.flatten(),
+            avg_factor=num_pos)
+        if m_pred:
+            mp, mg = torch.cat(m_pred), torch.cat(m_gt)
+            bp, bg = torch.cat(b_pred), torch.cat(b_gt)
+            losses['loss_bbox'] = self.loss_bbox(bp, bg)
+            losses['loss_giou'] = self.loss_giou(bp, bg)
+            losses['loss_mask_dice'] = self.loss_mask_dice(mp, mg)
+            losses['loss_mask_focal'] = self.loss_mask_focal(mp, mg)
+        else:  # all negatives: keep every head in the graph
+            zero = out.pred_masks.sum() * 0 + out.pred_boxes.sum() * 0
+            for k in ('loss_bbox', 'loss_giou', 'loss_mask_dice',
+                      'loss_mask_focal'):
+                losses[k] = zero
+        if self.teacher is not None and self.distill_weight > 0:
+            losses.update(self._distill_losses(inputs, data_samples,
+                                               prompts, out))
+        return losses
+
+    def _distill_losses(self, inputs, data_samples, prompts, out):
+        with torch.no_grad():
+            t_trunk = self.teacher.encode_trunk(inputs) if not all(
+                getattr(ds, 'teacher_trunk', None) is not None
+                for ds in data_samples) else torch.stack(
+                    [ds.teacher_trunk.float() for ds in data_samples])
+            t_out = self._run(self.teacher, t_trunk.to(inputs.device),
+                              prompts)
+        w = self.distill_weight
+        res = {
+            'loss_distill_cls': w * F.binary_cross_entropy_with_logits(
+                out.pred_logits, t_out.pred_logits.sigmoid()),
+            'loss_distill_presence': w * F.binary_cross_entropy_with_logits(
+                out.presence_logits, t_out.presence_logits.sigmoid()),
+        }
+        keep = t_out.pred_logits.sigmoid() > self.distill_score_thr
+        if keep.any():
+            target = (t_out.pred_masks[keep] > 0).float()
+            res['loss_distill_mask'] = w * self.loss_mask_dice(
+                out.pred_masks[keep], target)
+        else:
+            res['loss_distill_mask'] = out.pred_masks.sum() * 0
+        return res
+
+    # ------------------------------------------------------------ predict
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples) -> list:
+        """All instances of each prompt: ``pred_instances`` (masks at the
+        original resolution, boxes in original pixels, scores = query score
+        x presence, labels from the sample's ``label`` metainfo) and
+        ``presence_score``."""
+        size = inputs.shape[-1]
+        trunk = self.student.encode_trunk(inputs)
+        out = self._run(self.student, trunk,
+                        self.encode_prompts(data_samples, size, inputs.device))
+        presence = out.presence_logits.sigmoid().view(-1)
+        scores_all = out.pred_logits.sigmoid() * presence[:, None]
+        for i, ds in enumerate(data_samples):
+            scores = scores_all[i]
+            keep = torch.nonzero(scores > self.score_thr).view(-1)
+            keep = keep[scores[keep].argsort(descending=True)][:self.max_det]
+            inst = InstanceData()
+            inst.scores = scores[keep]
+            inst.masks = paste_masks_to_original(out.pred_masks[i, keep],
+                                                 ds.metainfo, size)
+            inst.bboxes = self._boxes_to_original(out.pred_boxes[i, keep],
+                                                  ds.metainfo, size)
+            inst.labels = torch.full_like(keep, int(ds.metainfo.get(
+                'label', 0)))
+            ds.pred_instances = inst
+            ds.presence_score = float(presence[i])
+        return data_samples
+
+    @staticmethod
+    def _boxes_to_original(boxes: Tensor, meta: dict, size: int) -> Tensor:
+        """Normalised xyxy of the padded input -> original-image pixels."""
+        boxes = boxes * size
+        sx, sy = meta.get('scale_factor', (1.0, 1.0))[:2]
+        if meta.get('flip', False):
+            w = meta['img_shape'][1]
+            boxes = torch.stack([w - boxes[:, 2], boxes[:, 1],
+                                 w - boxes[:, 0], boxes[:, 3]], dim=1)
+        boxes = boxes / boxes.new_tensor([sx, sy, sx, sy])
+        h, w = meta['ori_shape'][:2]
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+        return boxes
+
+    def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
+        return self.student.encode_trunk(inputs)

@@ -16,6 +16,7 @@ instead of at import time. With full (compiled) mmcv installed this module
 does nothing. Written by hand: no maintained package offers this switch.
 """
 import importlib
+import importlib.machinery
 import sys
 import types
 from typing import Callable
@@ -70,6 +71,10 @@ def install_mmcv_ext_stub() -> bool:
     stub = types.ModuleType('mmcv._ext')
     stub.__doc__ = 'esam3 placeholder for the missing compiled mmcv ops.'
     setattr(stub, STUB_MARKER, True)
+    # A spec without loader: ``importlib.util.find_spec('mmcv._ext')`` (used
+    # by mmengine's ``mmcv_full_available()`` when a Runner wraps the model)
+    # raises ValueError for a sys.modules entry whose __spec__ is None.
+    stub.__spec__ = importlib.machinery.ModuleSpec('mmcv._ext', None)
     stub.__getattr__ = _stub_getattr  # PEP 562 module __getattr__
     sys.modules['mmcv._ext'] = stub
     return True

@@ -1,1 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+from .cgf1_metric import CGF1Metric
+from .prompt_miou_metric import PromptMIoUMetric
+from .teacher_fidelity_metric import TeacherFidelityMetric
+from .vos_metric import VOSMetric
+
+__all__ = [
+    'CGF1Metric', 'PromptMIoUMetric', 'TeacherFidelityMetric', 'VOSMetric'
+]

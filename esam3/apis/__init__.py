@@ -1,1 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+from .image_inputs import load_image
+from .image_predictor import ImagePredictor
+from .model_loading import build_inference_model, load_strict
+
+__all__ = ['ImagePredictor', 'build_inference_model', 'load_image',
+           'load_strict']

@@ -1,0 +1,263 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Promptable image segmentation with an esam3 student (or its teacher)."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from esam3.models.distillers.outputs import paste_masks_to_original
+from esam3.models.utils import prompts as P
+from .model_loading import build_inference_model
+from .image_inputs import ImageInput, load_image
+
+
+class ImagePredictor:
+    """SAM-style predictor: ``set_image`` once, then prompt many times.
+
+    Geometric prompts (points, boxes, mask logits) run through the SAM3
+    tracker heads; concept prompts (noun phrases and/or exemplar boxes)
+    through the SAM3 detector heads. Coordinates are (x, y) pixels of the
+    original image. Preprocessing is the deployment path of
+    :func:`esam3.models.data_preprocessors.preprocess_image`, the same code
+    the test pipeline + data preprocessor run.
+
+    Args:
+        model: an ``EfficientSAM3`` or ``Sam3Teacher`` (anything with
+            ``encode_trunk`` and ``heads``).
+        img_size: model input size (1008 for SAM3, 224 for tiny models).
+        mean, std: normalisation (RGB), as in the config's preprocessor.
+        tokenizer: callable ``(texts, context_length) -> (ids, mask)``,
+            needed for text prompts.
+    """
+
+    def __init__(self,
+                 model: torch.nn.Module,
+                 img_size: int,
+                 mean: Sequence[float] = (127.5, 127.5, 127.5),
+                 std: Sequence[float] = (127.5, 127.5, 127.5),
+                 tokenizer=None,
+                 device: Union[str, torch.device] = 'cpu') -> None:
+        self.model = model.to(device).eval()
+        self.img_size = int(img_size)
+        self.mean, self.std = list(mean), list(std)
+        self.tokenizer = tokenizer
+        self.device = torch.device(device)
+        self.reset_image()
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_config(cls, config, checkpoint: Optional[str] = None,
+                    use_teacher: bool = False,
+                    device: str = 'cpu') -> 'ImagePredictor':
+        """Build from a Stage 1/3 config and a student checkpoint (loaded
+        strictly), or the config's teacher (``use_teacher=True``)."""
+        from esam3.registry import MODELS
+        model, cfg = build_inference_model(config, checkpoint, use_teacher,
+                                           device)
+        pre = cfg.model.get('data_preprocessor', {}) or {}
+        tok_cfg = cfg.model.get('tokenizer', dict(type='Sam3Tokenizer'))
+        return cls(model, img_size=model.heads.image_size,
+                   mean=pre.get('mean', [127.5] * 3),
+                   std=pre.get('std', [127.5] * 3),
+                   tokenizer=MODELS.build(tok_cfg), device=device)
+
+    # --------------------------------------------------------------- image
+    def reset_image(self) -> None:
+        self._trunk: Optional[Tensor] = None
+        self._track_emb = None
+        self._det_feats = None
+        self._meta: Dict = {}
+
+    @torch.no_grad()
+    def set_image(self, image: ImageInput, channel_order: str = 'rgb') -> None:
+        """Encode an image (path, or uint8 array HxWx3 in ``channel_order``)
+        once; prompts then only run the light heads."""
+        from esam3.models.data_preprocessors import preprocess_image
+        img_bgr = load_image(image, channel_order)
+        pixels, meta = preprocess_image(img_bgr, self.img_size, self.mean,
+                                        self.std)
+        self.reset_image()
+        self._meta = meta
+        self._trunk = self.model.encode_trunk(pixels.to(self.device))
+        self._track_emb = self.model.heads.tracker_image_embeddings(
+            self._trunk)
+
+    def _require_image(self) -> None:
+        if self._trunk is None:
+            raise RuntimeError('call set_image() before predicting')
+
+    def _to_input_xy(self, xy: np.ndarray, what: str) -> Tensor:
+        """Original-image pixels -> padded-input pixels, with checks."""
+        h, w = self._meta['ori_shape'][:2]
+        if xy.size == 0:
+            raise ValueError(f'empty {what} list')
+        if (xy[..., 0] < 0).any() or (xy[..., 0] > w).any() or \
+                (xy[..., 1] < 0).any() or (xy[..., 1] > h).any():
+            raise ValueError(f'{what} outside the image ({w}x{h}): '
+                             f'{xy.reshape(-1, 2).tolist()}')
+        sx, sy = self._meta['scale_factor'][:2]
+        return torch.as_tensor(xy * np.array([sx, sy]),
+                               dtype=torch.float32, device=self.device)
+
+    # ----------------------------------------------------------- geometric
+    @torch.no_grad()
+    def predict(self,
+                points: Optional[Sequence] = None,
+                labels: Optional[Sequence[int]] = None,
+                boxes: Optional[Sequence] = None,
+                mask_input: Optional[np.ndarray] = None,
+                multimask_output: bool = True) -> Dict[str, np.ndarray]:
+        """Masks for geometric prompts of ONE or several objects.
+
+        Args:
+            points: ``[n, 2]`` clicks of one object, or ``[N, n, 2]`` for N
+                objects (x, y original pixels).
+            labels: matching labels (1 foreground, 0 background).
+            boxes: ``[4]`` or ``[N, 4]`` xyxy boxes (original pixels); may
+                be combined with points (same N).
+            mask_input: ``[N, h, w]`` low-res mask logits from a previous
+                call (``low_res_logits``) to refine.
+            multimask_output: return 3 candidate masks per object.
+
+        Returns:
+            dict with ``masks`` bool ``[N, K, H, W]``, ``scores`` ``[N, K]``
+            (predicted IoU), ``object_scores`` ``[N]`` and
+            ``low_res_logits`` ``[N, K, h, w]``.
+        """
+        self._require_image()
+        pts, lbl = self._build_point_prompts(points, labels, boxes)
+        masks_t = None
+        if mask_input is not None:
+            masks_t = torch.as_tensor(np.asarray(mask_input),
+                                      dtype=torch.float32,
+                                      device=self.device)
+            if masks_t.dim() == 2:
+                masks_t = masks_t[None]
+            if masks_t.shape[0] != pts.shape[0]:
+                raise ValueError('mask_input needs one mask per object')
+            masks_t = masks_t[:, None]
+        out = self.model.heads.decode_prompts(
+            [e.expand(pts.shape[0], -1, -1, -1) for e in self._track_emb]
+            if masks_t is not None else self._track_emb,
+            pts[None] if masks_t is None else pts[:, None],
+            lbl[None] if masks_t is None else lbl[:, None],
+            masks=masks_t, multimask_output=multimask_output)
+        logits = out.pred_masks if masks_t is None else \
+            out.pred_masks.transpose(0, 1)
+        logits, iou = logits[0], (out.iou_scores if masks_t is None else
+                                  out.iou_scores.transpose(0, 1))[0]
+        obj = (out.object_score_logits if masks_t is None else
+               out.object_score_logits.transpose(0, 1))[0].reshape(-1)
+        n, k = logits.shape[:2]
+        full = paste_masks_to_original(logits.flatten(0, 1), self._meta,
+                                       self.img_size)
+        return dict(masks=full.view(n, k, *full.shape[-2:]).cpu().numpy(),
+                    scores=iou.cpu().numpy(),
+                    object_scores=obj.sigmoid().cpu().numpy(),
+                    low_res_logits=logits.cpu().numpy())
+
+    def _build_point_prompts(self, points, labels, boxes):
+        if points is None and boxes is None:
+            raise ValueError('predict needs points and/or boxes')
+        per_obj = []
+        n_obj = None
+        if boxes is not None:
+            b = np.asarray(boxes, dtype=np.float32)
+            b = b[None] if b.ndim == 1 else b
+            if b.ndim != 2 or b.shape[-1] != 4:
+                raise ValueError(f'boxes must be [4] or [N, 4], got {b.shape}')
+            if ((b[:, 2] - b[:, 0]) <= 0).any() or \
+                    ((b[:, 3] - b[:, 1]) <= 0).any():
+                raise ValueError(f'zero-area or inverted box in {b.tolist()}')
+            corners = self._to_input_xy(b.reshape(-1, 2, 2), 'boxes')
+            n_obj = corners.shape[0]
+            per_obj.append((corners, torch.tensor(
+                [P.BOX_TL_LABEL, P.BOX_BR_LABEL],
+                device=self.device).expand(n_obj, 2)))
+        if points is not None:
+            p = np.asarray(points, dtype=np.float32)
+            p = p[None] if p.ndim == 2 else p
+            if p.ndim != 3 or p.shape[-1] != 2:
+                raise ValueError(
+                    f'points must be [n, 2] or [N, n, 2], got {p.shape}')
+            if labels is None:
+                raise ValueError('points need labels (1 fg / 0 bg)')
+            lab = np.asarray(labels).reshape(p.shape[:2])
+            if not np.isin(lab, (0, 1)).all():
+                raise ValueError(f'point labels must be 0 or 1, got {lab}')
+            if n_obj is not None and p.shape[0] != n_obj:
+                raise ValueError(f'{p.shape[0]} point groups for {n_obj} '
+                                 'boxes: give one group per box')
+            per_obj.insert(0, (self._to_input_xy(p, 'points'),
+                               torch.as_tensor(lab, device=self.device)))
+        pts = torch.cat([x[0] for x in per_obj], dim=1)
+        lbl = torch.cat([x[1] for x in per_obj], dim=1).long()
+        return pts, lbl
+
+    # ------------------------------------------------------------- concept
+    @torch.no_grad()
+    def predict_concept(self,
+                        text: Optional[str] = None,
+                        exemplar_boxes: Optional[Sequence] = None,
+                        exemplar_labels: Optional[Sequence[int]] = None,
+                        score_thr: float = 0.5) -> Dict[str, np.ndarray]:
+        """All instances of a concept given by a noun phrase and/or exemplar
+        boxes (xyxy original pixels; labels 1 positive, 0 negative).
+
+        Returns:
+            dict with ``masks`` bool ``[M, H, W]``, ``boxes`` ``[M, 4]``
+            (original pixels), ``scores`` ``[M]`` (query score x presence)
+            and ``presence`` (float).
+        """
+        self._require_image()
+        if self.tokenizer is None:
+            raise RuntimeError('no tokenizer: text prompts unavailable')
+        if text is None and exemplar_boxes is None:
+            raise ValueError('predict_concept needs text and/or exemplars')
+        # SAM3 pairs exemplar-only prompts with the generic phrase 'visual'
+        ids, am = self.tokenizer([text if text is not None else 'visual'])
+        boxes = labels = None
+        if exemplar_boxes is not None:
+            b = np.asarray(exemplar_boxes, dtype=np.float32).reshape(-1, 4)
+            xy = self._to_input_xy(b.reshape(-1, 2, 2), 'exemplar boxes')
+            xyxy = xy.reshape(-1, 4) / self.img_size
+            boxes = torch.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
+                                 (xyxy[:, 1] + xyxy[:, 3]) / 2,
+                                 xyxy[:, 2] - xyxy[:, 0],
+                                 xyxy[:, 3] - xyxy[:, 1]], dim=1)[None]
+            lab = np.ones(len(b)) if exemplar_labels is None else \
+                np.asarray(exemplar_labels)
+            labels = torch.as_tensor(lab, dtype=torch.long,
+                                     device=self.device)[None]
+        if self._det_feats is None:
+            self._det_feats = self.model.heads.detector_features(self._trunk)
+        out = self.model.heads.decode_concepts(
+            self._det_feats, ids.to(self.device), am.to(self.device),
+            input_boxes=boxes, input_boxes_labels=labels)
+        presence = out.presence_logits.sigmoid().view(-1)[0]
+        scores = out.pred_logits[0].sigmoid() * presence
+        keep = torch.nonzero(scores > score_thr).view(-1)
+        keep = keep[scores[keep].argsort(descending=True)]
+        from esam3.models.distillers.stage3_distiller import Stage3Distiller
+        boxes_o = Stage3Distiller._boxes_to_original(
+            out.pred_boxes[0, keep], self._meta, self.img_size)
+        masks = paste_masks_to_original(out.pred_masks[0, keep], self._meta,
+                                        self.img_size)
+        return dict(masks=masks.cpu().numpy(), boxes=boxes_o.cpu().numpy(),
+                    scores=scores[keep].cpu().numpy(),
+                    presence=float(presence))
+
+    # --------------------------------------------------------------- batch
+    def predict_batch(self, images: List[ImageInput],
+                      boxes: List[Sequence],
+                      multimask_output: bool = False) -> List[Dict]:
+        """Box prompts on several images (one result dict per image)."""
+        if len(images) != len(boxes):
+            raise ValueError('one box list per image')
+        results = []
+        for img, bxs in zip(images, boxes):
+            self.set_image(img)
+            results.append(self.predict(boxes=bxs,
+                                        multimask_output=multimask_output))
+        return results

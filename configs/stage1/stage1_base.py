@@ -14,3 +14,8 @@ model = dict(
             out_channels={{_base_.trunk_channels}},
             out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
     teacher={{_base_.teacher_cfg}})
+val_evaluator = [
+    dict(type='PromptMIoUMetric', prefix='student'),
+    dict(type='TeacherFidelityMetric', prefix='student_vs_teacher'),
+]
+test_evaluator = val_evaluator

@@ -2,7 +2,7 @@
 # tiny random SAM3 teacher at 224 px (minutes on a laptop CPU).
 _base_ = [
     '../_base_/default_runtime.py',
-    '../_base_/schedules/stage1.py',
+    '../_base_/schedules/tiny.py',
     '../_base_/datasets/sa1b_tiny.py',
     '../_base_/models/sam3_tiny.py',
     '../_base_/models/stage1_distiller.py',
@@ -18,3 +18,10 @@ model = dict(
                 out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
     teacher={{_base_.teacher_cfg}},
     max_instances=8)
+default_hooks = dict(
+    checkpoint=dict(interval=200), logger=dict(interval=20))
+val_evaluator = [
+    dict(type='PromptMIoUMetric', prefix='student'),
+    dict(type='TeacherFidelityMetric', prefix='student_vs_teacher'),
+]
+test_evaluator = val_evaluator

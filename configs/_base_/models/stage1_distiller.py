@@ -10,16 +10,13 @@ model = dict(
         type='EfficientSAM3',
         trunk=dict(
             type='StudentTrunk',
-            backbone=None,
             neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
                       out_size=None)),
-        sam3=None,
         # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
         # necks stay as in the teacher; concept heads are unused in Stage 1.
         frozen_heads=['detector', 'tracker.vision_encoder',
                       'tracker.prompt_encoder', 'tracker.shared_image_embedding',
                       'tracker.no_memory_embedding']),
-    teacher=None,
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
     loss_dice=dict(type='DiceLoss', loss_weight=1.0),
     loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0),

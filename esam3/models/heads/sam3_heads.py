@@ -10,7 +10,8 @@ models ``Sam3Model`` and ``Sam3TrackerModel`` each carry a copy of the trunk;
 feature map ``[B, C, h, w]`` that the caller provides (the teacher's ViT, a
 teacher-feature cache, or a student encoder with an alignment head).
 """
-from typing import List, Optional, Sequence, Tuple
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -46,14 +47,40 @@ def _tracker_config_from(detector_cfg: Sam3Config,
     return cfg
 
 
-def build_sam3_models(pretrained: Optional[str] = None,
+def _split_sam3_pretrained(
+        pretrained: Union[str, Dict[str, str]]) -> Tuple[str, str]:
+    """Where the detector and the tracker weights live.
+
+    Accepts ``dict(detector=..., tracker=...)``, a local folder holding
+    ``detector/`` and ``tracker/`` sub-folders (each a ``save_pretrained``
+    folder), or one folder / hub id that serves both (the official
+    ``facebook/sam3`` layout, from which transformers maps both models).
+    """
+    if isinstance(pretrained, dict):
+        if set(pretrained) != {'detector', 'tracker'}:
+            raise KeyError('pretrained dict needs exactly the keys '
+                           "'detector' and 'tracker', got "
+                           f'{sorted(pretrained)}')
+        return pretrained['detector'], pretrained['tracker']
+    path = osp.expanduser(pretrained)
+    subs = [osp.join(path, name) for name in ('detector', 'tracker')]
+    if all(osp.isdir(sub) for sub in subs):
+        return subs[0], subs[1]
+    return pretrained, pretrained
+
+
+def build_sam3_models(pretrained: Optional[Union[str, Dict[str, str]]] = None,
                       config: Optional[dict] = None
                       ) -> Tuple[Sam3Model, Sam3TrackerModel]:
     """Build the SAM3 detector and tracker from weights or a config dict.
 
     Args:
-        pretrained: hub id or local folder holding SAM3 weights (the same
-            folder serves ``Sam3Model`` and ``Sam3TrackerModel``).
+        pretrained: hub id or local folder holding SAM3 weights. One folder
+            serves ``Sam3Model`` and ``Sam3TrackerModel`` (official layout);
+            a local folder with ``detector/`` and ``tracker/`` sub-folders
+            (two ``save_pretrained`` outputs: both write ``config.json`` so
+            they cannot share one folder) or
+            ``dict(detector=path, tracker=path)`` also work.
         config: dict with the ``Sam3Config`` kwargs, plus an optional
             ``tracker_config`` dict of ``Sam3TrackerConfig`` overrides
             (``mask_decoder_config``, ``prompt_encoder_config``).
@@ -66,9 +93,12 @@ def build_sam3_models(pretrained: Optional[str] = None,
         tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
                                  config=tracker_cfg)
     else:
-        detector = build_hf_model(Sam3Model, Sam3Config, pretrained=pretrained)
+        if pretrained is None:
+            raise ValueError('build_sam3_models: give pretrained or config')
+        det_path, trk_path = _split_sam3_pretrained(pretrained)
+        detector = build_hf_model(Sam3Model, Sam3Config, pretrained=det_path)
         tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
-                                 pretrained=pretrained)
+                                 pretrained=trk_path)
     return detector, tracker
 
 

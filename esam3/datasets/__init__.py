@@ -1,2 +1,3 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 from . import transforms  # noqa: F401
+from .cached_feature_dataset import CachedTeacherFeatureDataset  # noqa: F401

@@ -44,7 +44,7 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -234,12 +234,17 @@ def dump_json(path: str, obj: dict) -> None:
         f.write('\n')
 
 
-def main() -> None:
-    """Entry point."""
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Entry point.
+
+    Args:
+        argv (Sequence[str], optional): Command line arguments (default:
+            ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='data/samples',
                         help='output root (sa1b/ and coco/ are created)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     samples = load_samples()
     sa1b_dir = osp.join(args.out, 'sa1b')
@@ -259,8 +264,8 @@ def main() -> None:
     dump_json(osp.join(coco_dir, 'annotations', 'instances_val.json'),
               coco_record(samples))
     for stem in SA1B_ORDER:
-        print(f'{stem}: {len(samples[stem]["masks"])} masks, '
-              f'{samples[stem]["rgb"].shape[1]}x{samples[stem]["rgb"].shape[0]}')
+        h, w = samples[stem]['rgb'].shape[:2]
+        print(f'{stem}: {len(samples[stem]["masks"])} masks, {w}x{h}')
 
 
 if __name__ == '__main__':

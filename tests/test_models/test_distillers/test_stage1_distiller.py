@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from esam3.registry import MODELS
-from ._fixtures import make_samples, tiny_sam3_cfg, tiny_student_cfg
+from distiller_fixtures import make_samples, tiny_sam3_cfg, tiny_student_cfg
 
 
 def build(**kw):

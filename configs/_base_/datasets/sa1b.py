@@ -1,0 +1,86 @@
+# SA-1B for Stage 1 (encoder distillation) at the SAM3 teacher's input size,
+# validated with prompt mIoU on COCO val2017 (GT box / point prompts).
+#
+# Layout: <data_root>/<stem>.jpg + <stem>.json (SA-1B per-image JSON), as the
+# SA-1B tars extract; an optional split list (``ann_file``) names the images
+# (one stem or relative path per line, e.g. ``sa_000020/sa_223750.jpg``).
+# JSONs are parsed lazily (``lazy_parse``): 11M images do not fit in memory.
+#
+# Child configs that change ``img_size`` / ``data_root`` must also redefine
+# the pipelines / dataloaders: values are substituted when this file is
+# parsed.
+dataset_type = 'SA1BDataset'
+data_root = 'data/sa1b/'
+coco_root = 'data/coco/'
+img_size = 1008
+backend_args = None
+
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
+             'scale_factor', 'flip', 'flip_direction', 'gt_rles',
+             'gt_point_coords', 'gt_names', 'text', 'is_negative',
+             'exemplar_boxes')
+# Paper recipe scaled to img_size: random resize with the short side in
+# [640, 1024] / 1024 * S, hflip 0.5, small colour jitter, random S x S crop,
+# pad bottom/right to S x S. The dataset keeps up to 32 instances per draw
+# (decoding all ~100 SA-1B masks per image is slow); 16 survive the crop.
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadRLEAnnotations'),
+    dict(type='RandomResize', resize_type='mmdet.Resize', keep_ratio=True,
+         scale=[(4 * img_size, img_size * 640 // 1024),
+                (4 * img_size, img_size)]),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.Brightness', prob=0.5, min_mag=0.9, max_mag=1.1),
+    dict(type='mmdet.Contrast', prob=0.5, min_mag=0.9, max_mag=1.1),
+    dict(type='mmdet.Color', prob=0.5, min_mag=0.9, max_mag=1.1),
+    dict(type='mmdet.RandomCrop', crop_size=(img_size, img_size),
+         crop_type='absolute', recompute_bbox=True,
+         allow_negative_crop=False),
+    dict(type='FilterEmptyInstances', min_mask_area=1),
+    dict(type='SampleInstances', max_num=16),
+    dict(type='PadBottomRight', size=img_size,
+         pad_val=dict(img=0, masks=0, seg=255)),
+    dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
+]
+# Deployment path (= esam3.models.data_preprocessors.preprocess_image):
+# longest side -> S keeping the aspect ratio, pad bottom/right to S x S.
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadRLEAnnotations'),
+    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='PadBottomRight', size=img_size,
+         pad_val=dict(img=0, masks=0, seg=255)),
+    dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
+]
+
+train_dataloader = dict(
+    batch_size=8,  # per GPU; 8 GPUs x 8 = 64 (see schedules/stage1.py)
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='',
+        data_prefix=dict(img='', ann=''),
+        max_instances=32,
+        lazy_parse=True,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CocoPromptDataset',
+        data_root=coco_root,
+        ann_file='annotations/instances_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='PromptMIoUMetric')
+test_evaluator = val_evaluator

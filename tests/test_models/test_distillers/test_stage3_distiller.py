@@ -1,0 +1,126 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
+from mmengine.structures import InstanceData
+
+from esam3.registry import MODELS
+from distiller_fixtures import tiny_sam3_cfg, tiny_student_cfg
+
+
+def build(**kw):
+    student = tiny_student_cfg(frozen_heads=['detector.text_encoder',
+                                             'tracker'])
+    student['freeze_trunk'] = True
+    cfg = dict(type='Stage3Distiller', student=student,
+               teacher=dict(type='Sam3Teacher', **tiny_sam3_cfg()),
+               tokenizer=dict(type='Sam3Tokenizer'),
+               matcher=dict(type='HungarianMaskMatcher', cost_cls=2.0,
+                            cost_box=5.0, cost_giou=2.0))
+    cfg.update(kw)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def concept_sample(text, n_inst, negative=False, exemplars=0, size=224):
+    m = np.zeros((n_inst, size, size), np.uint8)
+    boxes = []
+    for i in range(n_inst):
+        y0, x0 = 20 + 60 * i, 30 + 40 * i
+        m[i, y0:y0 + 40, x0:x0 + 30] = 1
+        boxes.append([x0, y0, x0 + 30, y0 + 40])
+    ds = DetDataSample(metainfo=dict(
+        text=text, is_negative=negative, label=3, img_shape=(size, size),
+        ori_shape=(size * 2, size * 2), pad_shape=(size, size),
+        scale_factor=(0.5, 0.5), flip=False, img_id=0,
+        exemplar_boxes=torch.tensor(boxes[:exemplars],
+                                    dtype=torch.float32).reshape(-1, 4)))
+    ds.gt_instances = InstanceData(
+        masks=BitmapMasks(m, size, size),
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.zeros(n_inst, dtype=torch.long))
+    return ds
+
+
+@pytest.fixture(scope='module')
+def model():
+    return build()
+
+
+def test_losses_and_gradient_flow(model):
+    model.train()
+    model.zero_grad()
+    samples = [concept_sample('cat', 2, exemplars=1),
+               concept_sample('dog', 0, negative=True)]
+    losses = model.loss(torch.randn(2, 3, 224, 224), samples)
+    expected = {'loss_presence', 'loss_cls', 'loss_bbox', 'loss_giou',
+                'loss_mask_dice', 'loss_mask_focal', 'loss_distill_cls',
+                'loss_distill_presence', 'loss_distill_mask'}
+    assert set(losses) == expected
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    named = dict(model.student.named_parameters())
+    # encoder frozen by default, text encoder frozen
+    assert all(p.grad is None for n, p in named.items()
+               if n.startswith('trunk.'))
+    assert all(p.grad is None for n, p in named.items()
+               if n.startswith('heads.detector.text_encoder'))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for n, p in named.items()
+               if n.startswith('heads.detector.detr_decoder'))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for n, p in named.items()
+               if n.startswith('heads.detector.mask_decoder'))
+
+
+def test_all_negative_batch_is_finite(model):
+    samples = [concept_sample('zebra', 0, negative=True)]
+    losses = model.loss(torch.randn(1, 3, 224, 224), samples)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['loss_bbox'].item() == 0.0
+
+
+def test_exemplar_boxes_become_normalised_cxcywh(model):
+    s = concept_sample('cat', 2, exemplars=2)
+    ids, mask, boxes, labels = model.encode_prompts([s], 224, 'cpu')
+    assert ids.shape == (1, 32) and mask.shape == (1, 32)
+    # first instance box xyxy (30, 20, 60, 60) -> cx 45, cy 40, w 30, h 40
+    torch.testing.assert_close(boxes[0, 0],
+                               torch.tensor([45, 40, 30, 40]) / 224.)
+    assert labels.tolist() == [[1, 1]]
+
+
+def test_no_distillation_without_teacher_weight():
+    m = build(distill_weight=0.0)
+    losses = m.loss(torch.randn(1, 3, 224, 224), [concept_sample('cat', 1)])
+    assert not any(k.startswith('loss_distill') for k in losses)
+
+
+def test_predict_outputs_in_original_coordinates(model):
+    model.eval()
+    m = copy.deepcopy(model)
+    m.score_thr = 0.0  # keep every query to check shapes
+    out = m.predict(torch.randn(1, 3, 224, 224),
+                    [concept_sample('cat', 1)])[0]
+    inst = out.pred_instances
+    assert inst.masks.shape[1:] == (448, 448) and inst.masks.dtype == \
+        torch.bool
+    assert inst.bboxes.shape == (len(inst), 4)
+    assert (inst.bboxes[:, 2:] <= 448).all() and (inst.bboxes >= 0).all()
+    assert (inst.labels == 3).all()
+    assert 0.0 <= out.presence_score <= 1.0
+    scores = inst.scores
+    assert torch.all(scores[:-1] >= scores[1:])
+
+
+def test_boxes_to_original_undoes_resize_and_flip():
+    meta = dict(scale_factor=(0.5, 0.25), flip=True, img_shape=(100, 200),
+                ori_shape=(400, 400))
+    boxes = torch.tensor([[10., 20., 50., 60.]]) / 224
+    out = MODELS.get('Stage3Distiller')._boxes_to_original(boxes, meta, 224)
+    # flip within width 200: x1' = 200 - 50, x2' = 200 - 10; then / scale
+    torch.testing.assert_close(out, torch.tensor([[300., 80., 380., 240.]]))

@@ -39,7 +39,7 @@ setup(
     if osp.exists(osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+    packages=find_packages(include=('esam3', 'esam3.*')),
     include_package_data=True,
     python_requires='>=3.9',
     install_requires=parse_requirements('requirements/runtime.txt'),

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+# Slurm testing, one task per GPU (srun).
+# Usage: [GPUS=8] bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG
+#        CHECKPOINT [test.py args...]
+# Env: GPUS (8), GPUS_PER_NODE (min(GPUS, 8)), CPUS_PER_TASK (5),
+#      SRUN_ARGS (extra srun options), PYTHON (python).
+set -euo pipefail
+if [ "$#" -lt 4 ]; then
+    echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+CHECKPOINT=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+# shellcheck disable=SC2086
+PYTHONPATH="${ROOT}${PYTHONPATH:+:${PYTHONPATH}}" \
+srun -p "${PARTITION}" \
+    --job-name="${JOB_NAME}" \
+    --gres=gpu:"${GPUS_PER_NODE}" \
+    --ntasks="${GPUS}" \
+    --ntasks-per-node="${GPUS_PER_NODE}" \
+    --cpus-per-task="${CPUS_PER_TASK}" \
+    --kill-on-bad-exit=1 \
+    ${SRUN_ARGS} \
+    "${PYTHON}" -u "${ROOT}/tools/test.py" "${CONFIG}" "${CHECKPOINT}" \
+    --launcher="slurm" "${@:5}"

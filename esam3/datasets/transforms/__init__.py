@@ -3,3 +3,5 @@ from .loading import LoadRLEAnnotations  # noqa: F401
 from .sample_instances import SampleInstances  # noqa: F401
 from .filter_empty_instances import FilterEmptyInstances  # noqa: F401
 from .pad_bottom_right import PadBottomRight  # noqa: F401
+from .video_transforms import LoadVideoClip, PackVideoInputs  # noqa: F401
+from .concept_transforms import PackConceptInputs  # noqa: F401

@@ -1,0 +1,65 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+# COCO (or LVIS) instances as concept samples for Stage 3: one positive pair
+# per (image, category present), plus sampled negatives of absent
+# categories (LVIS: its verified neg_category_ids). For LVIS set
+# ann_file='annotations/lvis_v1_train.json' and data_prefix=dict(img=''):
+# LVIS images have no file_name, the path is taken from coco_url
+# ('train2017/xxx.jpg'); category synonyms are sampled as phrases.
+dataset_type = 'CocoConceptDataset'
+data_root = 'data/coco/'
+img_size = 1008
+backend_args = None
+
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
+             'scale_factor', 'flip', 'flip_direction', 'text', 'is_negative',
+             'label', 'exemplar_boxes', 'gt_rles', 'hard_negative')
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmcv.RandomResize', scale=(img_size, img_size),
+         ratio_range=(0.75, 1.0), keep_ratio=True,
+         resize_type='mmdet.Resize'),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='PadBottomRight', size=img_size),
+    dict(type='PackConceptInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='PadBottomRight', size=img_size),
+    dict(type='PackConceptInputs', meta_keys=meta_keys),
+]
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        num_negatives=1,
+        exemplar_prob=0.5,
+        max_exemplars=2,
+        hard_negative_prob=0.3,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/instances_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        num_negatives=1,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CGF1Metric')
+test_evaluator = val_evaluator

@@ -1,0 +1,62 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+# Bundled SA-Co-format sample (data/samples/saco: 4 scikit-image photos,
+# 11 image-phrase pairs incl. 4 negatives, classical-segmentation masks) at
+# the tiny teacher's 224 px, for tests, the quick start and CI.
+dataset_type = 'SACoDataset'
+data_root = 'data/samples/saco/'
+img_size = 224
+confusables = 'confusables.json'
+backend_args = None
+
+meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
+             'scale_factor', 'flip', 'flip_direction', 'text', 'is_negative',
+             'label', 'exemplar_boxes', 'gt_rles', 'hard_negative')
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmcv.RandomResize', scale=(img_size, img_size),
+         ratio_range=(0.75, 1.0), keep_ratio=True,
+         resize_type='mmdet.Resize'),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='PadBottomRight', size=img_size),
+    dict(type='PackConceptInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='PadBottomRight', size=img_size),
+    dict(type='PackConceptInputs', meta_keys=meta_keys),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations.json',
+        data_prefix=dict(img=''),
+        exemplar_prob=0.5,
+        max_exemplars=2,
+        hard_negative_prob=0.3,
+        confusable_phrases=confusables,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations.json',
+        data_prefix=dict(img=''),
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CGF1Metric')
+test_evaluator = val_evaluator

@@ -15,7 +15,7 @@ model = dict(
         # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
         # necks stay as in the teacher; concept heads are unused in Stage 1.
         frozen_heads=['detector', 'tracker.vision_encoder',
-                      'tracker.prompt_encoder', 'tracker.shared_image_embedding',
+                      'tracker.prompt_encoder',
                       'tracker.no_memory_embedding']),
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
     loss_dice=dict(type='DiceLoss', loss_weight=1.0),

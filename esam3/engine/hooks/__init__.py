@@ -2,3 +2,6 @@
 from .visualization_hook import Sam3VisualizationHook
 
 __all__ = ['Sam3VisualizationHook']
+from .vos_writer_hook import VOSPaletteWriterHook  # noqa: E402
+
+__all__ += ['VOSPaletteWriterHook']

@@ -4,3 +4,6 @@ from .stage1_distiller import Stage1Distiller
 from .stage3_distiller import Stage3Distiller
 
 __all__ = ['BaseDistiller', 'Stage1Distiller', 'Stage3Distiller']
+from .stage2_distiller import Stage2Distiller  # noqa: E402
+
+__all__ += ['Stage2Distiller']

@@ -8,3 +8,6 @@ from .sam3_tokenizer import Sam3Tokenizer  # noqa: E402
 from .sam_teacher import SamTeacher  # noqa: E402
 
 __all__ += ['Sam2Teacher', 'Sam3Tokenizer', 'SamTeacher']
+from .sam3_video_teacher import Sam3VideoTeacher  # noqa: E402
+
+__all__ += ['Sam3VideoTeacher']

@@ -1,0 +1,35 @@
+# A tiny, randomly initialised SAM3 video tracker (Sam3TrackerVideoModel,
+# dense memory bank) for tests, the quick start and CI.
+# Input 224 px, patch 14 -> 16x16 trunk tokens of 32 channels (the same trunk
+# as configs/_base_/models/sam3_tiny.py, so a tiny Stage 1 student trunk
+# loads into the tiny Stage 2 student).
+# The tracker's own width (fpn / memory attention) must be > 64: the memory
+# encoder emits 64-channel memories (fixed kv_in_dim=64 in transformers) and
+# object pointers are split into width / 64 tokens of 64 channels.
+trunk_channels = 32
+trunk_grid = 16  # 224 / 14
+image_size = 224
+tracker_width = 128
+video_tracker_cfg = dict(
+    config=dict(
+        image_size=image_size,
+        vision_config=dict(
+            backbone_config=dict(
+                hidden_size=trunk_channels, intermediate_size=64,
+                num_hidden_layers=2, num_attention_heads=2,
+                image_size=image_size, patch_size=14, window_size=8,
+                global_attn_indexes=[1], pretrain_image_size=image_size),
+            fpn_hidden_size=tracker_width),
+        prompt_encoder_config=dict(hidden_size=tracker_width),
+        mask_decoder_config=dict(
+            hidden_size=tracker_width, mlp_dim=128, num_attention_heads=2,
+            iou_head_hidden_dim=32),
+        memory_attention_hidden_size=tracker_width,
+        memory_attention_num_layers=2,
+        memory_attention_feed_forward_hidden_size=128,
+        memory_encoder_hidden_size=tracker_width,
+        mask_downsampler_embed_dim=tracker_width,
+        memory_fuser_embed_dim=tracker_width,
+        memory_fuser_intermediate_dim=128,
+    ))
+video_teacher_cfg = dict(type='Sam3VideoTeacher', **video_tracker_cfg)

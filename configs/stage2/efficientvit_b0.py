@@ -1,0 +1,2 @@
+_base_ = ['./stage2_base.py', '../_base_/models/students/efficientvit_b0.py']
+model = dict(student=dict(trunk=dict(backbone={{_base_.student_backbone}})))

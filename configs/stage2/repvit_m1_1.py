@@ -1,0 +1,2 @@
+_base_ = ['./stage2_base.py', '../_base_/models/students/repvit_m1_1.py']
+model = dict(student=dict(trunk=dict(backbone={{_base_.student_backbone}})))

@@ -1,0 +1,39 @@
+# Stage 2 (temporal memory distillation, EdgeTAM-style Perceiver memory) on
+# SA-V clips with the real SAM3 video tracker as teacher, at 1008 px.
+# Recipe: encoder frozen, AdamW lr 5e-5, warm-up + cosine, 16 clips per
+# iteration (8 GPUs x 2), T = 8 annotated frames (6 fps), Perceiver dropout
+# 0.1, gradient checkpointing on the memory.
+# The student encoder comes from its Stage 1 checkpoint (strictly loaded):
+#   python tools/train.py configs/stage2/repvit_m1_1.py --cfg-options \
+#       model.student.trunk_checkpoint=work_dirs/stage1_repvit_m1_1/iter_N.pth
+# SAM3 weights are gated: point `pretrained` at a local copy, e.g.
+#   model.teacher.pretrained=/data/sam3 model.student.sam3_video.pretrained=/data/sam3
+# Students differ only in their backbone file.
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/stage2.py',
+    '../_base_/datasets/sav.py',
+    '../_base_/models/stage2_distiller.py',
+]
+trunk_channels = 1024
+trunk_grid = 72  # 1008 / 14
+sam3_video_cfg = dict(pretrained='facebook/sam3')
+# Stage 1 checkpoint of this student (None: encoder as built, e.g. tests)
+stage1_checkpoint = None
+
+model = dict(
+    student=dict(
+        sam3_video=sam3_video_cfg,
+        trunk=dict(neck=dict(
+            out_channels=trunk_channels,
+            out_size=(trunk_grid, trunk_grid))),
+        trunk_checkpoint=stage1_checkpoint,
+        with_cp=True),
+    teacher=dict(type='Sam3VideoTeacher', **sam3_video_cfg))
+# the Stage 1 weights enter through the strict trunk loader above, not
+# through mmengine's non-strict `load_from`
+load_from = None
+# `tools/test.py --show-dir DIR` writes DAVIS palette PNGs per frame
+default_hooks = dict(
+    visualization=dict(_delete_=True, type='VOSPaletteWriterHook',
+                       draw=False))

@@ -1,0 +1,359 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Stage 2 student tracker: light frozen encoder + SAM3 video-tracker heads
++ a Perceiver-compressed memory bank (EdgeTAM-style)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from esam3.registry import MODELS
+from esam3.utils.checkpoint import (describe_mismatch, extract_state_dict,
+                                    load_checkpoint_file)
+from ..teachers.sam3_video_teacher import build_sam3_video_tracker
+from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
+from .tracker_prompts import fold_prompt, prompt_num_objects
+
+# Parameters of Sam3TrackerVideoModel the student never uses: the dense
+# bank's temporal encodings live in the Perceiver bank instead (initialised
+# from these), and the neck's extra stride-28 level is not read by the
+# tracker. They stay (for strict copies from the teacher) but are frozen.
+UNUSED_HEAD_PARAMS = ('memory_temporal_positional_encoding',
+                      'temporal_positional_encoding_projection_layer',
+                      'no_memory_positional_encoding',
+                      'vision_encoder.neck.fpn_layers.3')
+
+
+@MODELS.register_module()
+class Sam3VideoTrackerStudent(BaseModule):
+    """Streaming video object tracker distilled from the SAM3 tracker.
+
+    Per frame: the frozen student encoder (``trunk``, imitating the SAM3 ViT
+    output) -> the SAM3 tracker neck -> transformers' memory attention
+    reading a :class:`~esam3.models.memory.PerceiverMemoryBank` (each memory
+    frame compressed to ``K`` latents, plus up to 16 object pointers) ->
+    transformers' prompt encoder and mask decoder -> transformers' memory
+    encoder, whose output the bank compresses and stores. Objects are folded
+    into the batch (``B* = B x N``), so any batch size and number of objects
+    runs as one batch.
+
+    All neural modules after the encoder are those of
+    ``Sam3TrackerVideoModel`` (vision trunk removed; the neck stays) and are
+    initialised from the teacher (``load_heads``). Only the per-frame loop
+    (what the dense ``Sam3TrackerVideoInferenceSession`` does with a dense
+    bank) is written here, because no library offers it for a compressed
+    bank. Differences from the teacher: memory keys are Perceiver latents,
+    so the memory attention applies its 2D RoPE to the current frame only
+    (memory keys carry the bank's additive sine / temporal encodings), and
+    memories stay in float32 instead of bfloat16.
+
+    Args:
+        trunk: config of the student encoder (``StudentTrunk`` returning the
+            SAM3-trunk-like map ``[B, C, S/14, S/14]``).
+        sam3_video: ``dict(pretrained=...)`` or ``dict(config=...)`` of the
+            SAM3 video tracker whose heads the student uses.
+        memory_bank: config of the memory bank (``PerceiverMemoryBank``;
+            ``DenseMemoryBank`` gives the uncompressed baseline).
+        frozen_heads: name prefixes (inside the HF tracker) to freeze.
+        freeze_trunk: keep the encoder frozen and in eval mode (Stage 2).
+        with_cp: gradient checkpointing of the memory attention and the
+            Perceiver.
+        trunk_checkpoint: Stage 1 checkpoint to initialise the encoder
+            from, loaded strictly (missing / unexpected keys raise).
+        trunk_prefix: key prefix of the encoder in ``trunk_checkpoint``.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self,
+                 trunk: dict,
+                 sam3_video: dict,
+                 memory_bank: dict = dict(type='PerceiverMemoryBank'),
+                 frozen_heads: Sequence[str] = ('vision_encoder',
+                                                'prompt_encoder'),
+                 freeze_trunk: bool = True,
+                 with_cp: bool = False,
+                 trunk_checkpoint: Optional[str] = None,
+                 trunk_prefix: str = 'student.trunk.',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.trunk = MODELS.build(trunk)
+        heads = build_sam3_video_tracker(**sam3_video)
+        heads.vision_encoder.backbone = None  # the student encoder replaces it
+        self.heads = heads
+        cfg = heads.config
+        vit = cfg.vision_config.backbone_config
+        patch = vit.patch_size if isinstance(vit.patch_size, int) \
+            else vit.patch_size[0]
+        self.image_size = int(cfg.image_size)
+        self.trunk_channels = int(vit.hidden_size)
+        self.grid = self.image_size // int(patch)
+        # low-res mask logits: 4x the trunk grid (288 at 1008 px)
+        self.mask_size = tuple(heads.prompt_encoder.mask_input_size)
+        self.hidden_dim = int(heads.hidden_dim)
+        self.mem_dim = int(heads.mem_dim)
+
+        bank = dict(memory_bank)
+        bank.setdefault('mem_dim', self.mem_dim)
+        bank.setdefault('num_maskmem', int(cfg.num_maskmem))
+        bank.setdefault('max_obj_ptrs', int(cfg.max_object_pointers_in_encoder))
+        bank.setdefault('ptr_dim', self.hidden_dim)
+        self.memory_bank = MODELS.build(bank)
+        self.with_cp = with_cp
+        if with_cp and hasattr(self.memory_bank, 'perceiver'):
+            self.memory_bank.perceiver.with_cp = True
+
+        self._freeze_heads(tuple(frozen_heads) + UNUSED_HEAD_PARAMS)
+        self.sync_bank_from_heads()
+        self.freeze_trunk = freeze_trunk
+        if freeze_trunk:
+            self.trunk.requires_grad_(False)
+            self.trunk.eval()
+        if trunk_checkpoint is not None:
+            self.load_trunk(trunk_checkpoint, trunk_prefix)
+
+    # ------------------------------------------------------------ weights
+    def _freeze_heads(self, prefixes: Sequence[str]) -> None:
+        names = [n for n, _ in self.heads.named_parameters()]
+        for prefix in prefixes:
+            hit = [n for n in names
+                   if n == prefix or n.startswith(prefix + '.')]
+            if not hit and prefix not in UNUSED_HEAD_PARAMS:
+                raise KeyError(f'frozen_heads: no parameter under "{prefix}"'
+                               f' (e.g. {names[:3]})')
+            for name, param in self.heads.named_parameters():
+                if name in hit:
+                    param.requires_grad_(False)
+
+    @torch.no_grad()
+    def sync_bank_from_heads(self) -> None:
+        """Copy the tracker's memory temporal encoding and pointer
+        temporal projection into the memory bank (same conventions: row
+        ``r`` = ``r``-th most recent frame, last row = conditioning
+        frames; pointer distances normalised by ``max_obj_ptrs - 1``)."""
+        bank, heads = self.memory_bank, self.heads
+        if hasattr(bank, 'maskmem_tpos_enc'):
+            src = heads.memory_temporal_positional_encoding.reshape(
+                -1, self.mem_dim)
+            dst = bank.maskmem_tpos_enc
+            n = min(src.shape[0], dst.shape[0]) - 1
+            dst[:n] = src[:n]
+            dst[-1] = src[-1]
+        proj = heads.temporal_positional_encoding_projection_layer
+        if hasattr(bank, 'ptr_tpos_proj') and isinstance(proj, nn.Linear):
+            bank.ptr_tpos_proj.load_state_dict(proj.state_dict())
+
+    def load_heads(self, state_dict: Dict[str, Tensor]) -> None:
+        """Load the tracker heads strictly (e.g. from the teacher's
+        ``heads_state_dict()``), then re-sync the memory bank."""
+        result = self.heads.load_state_dict(state_dict, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise RuntimeError(
+                'student and teacher tracker heads differ: missing '
+                f'{result.missing_keys[:10]} unexpected '
+                f'{result.unexpected_keys[:10]}')
+        self.sync_bank_from_heads()
+
+    def load_trunk(self, path: str, prefix: str = 'student.trunk.') -> None:
+        """Strictly load the encoder from a (Stage 1) checkpoint.
+
+        Keys under ``prefix`` are used (all keys when none has it).
+
+        Raises:
+            RuntimeError: naming missing / unexpected / mis-shaped keys.
+        """
+        state = extract_state_dict(load_checkpoint_file(path))
+        if any(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()
+                     if k.startswith(prefix)}
+        missing, unexpected, shapes = describe_mismatch(self.trunk, state)
+        if missing or unexpected or shapes:
+            raise RuntimeError(
+                f'{path} does not match the student encoder (prefix '
+                f'"{prefix}"): {len(missing)} missing {missing[:10]}, '
+                f'{len(unexpected)} unexpected {unexpected[:10]}, '
+                f'shape mismatches {shapes[:10]}')
+        self.trunk.load_state_dict(state, strict=True)
+        if isinstance(self.trunk, BaseModule):
+            self.trunk._is_init = True  # keep it through init_weights()
+        print_log(f'student encoder loaded from {path} ({len(state)} '
+                  'tensors, strict)', logger='current')
+
+    def train(self, mode: bool = True) -> 'Sam3VideoTrackerStudent':
+        super().train(mode)
+        if self.freeze_trunk:
+            self.trunk.eval()
+        return self
+
+    # ----------------------------------------------------------- features
+    def encode_trunk(self, pixel_values: Tensor) -> Tensor:
+        """Normalised frames ``[B, 3, S, S]`` -> ``[B, C, S/14, S/14]``."""
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and not self.freeze_trunk):
+            out = self.trunk(pixel_values)
+        if not isinstance(out, Tensor):
+            raise TypeError('the student trunk must return one feature map '
+                            "(alignment head in mode='trunk')")
+        return out
+
+    def frame_features(self, trunk: Tensor
+                       ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Tracker neck on a trunk map: 3 levels (high-res ones projected
+        by the decoder's ``conv_s0`` / ``conv_s1``, as transformers caches
+        them) and their position encodings, all ``[B, C_i, H_i, W_i]``."""
+        if trunk.dim() != 4 or trunk.shape[1] != self.trunk_channels:
+            raise ValueError(f'trunk must be [B, {self.trunk_channels}, h, '
+                             f'w], got {tuple(trunk.shape)}')
+        fpn, pos = self.heads.vision_encoder.neck(trunk)
+        fpn, pos = list(fpn[:-1]), list(pos[:-1])
+        fpn[0] = self.heads.mask_decoder.conv_s0(fpn[0])
+        fpn[1] = self.heads.mask_decoder.conv_s1(fpn[1])
+        return fpn, pos
+
+    # -------------------------------------------------------------- state
+    def init_state(self) -> dict:
+        """Start a new video: empty memory bank, frame counter at 0."""
+        self.memory_bank.reset()
+        return dict(frame_idx=0, num_objects=None, batch_size=None,
+                    readout=None)
+
+    def _read_memory(self, feats: Tensor, pos: Tensor, memory: Tensor,
+                     memory_pos: Tensor) -> Tensor:
+        """transformers' memory attention on the compressed bank.
+
+        ``feats``/``pos`` ``[B*, C, h, w]``, ``memory``/``memory_pos``
+        ``[B*, Nk, 64]`` -> memory-conditioned map ``[B*, C, h, w]``. All
+        memory tokens are excluded from the keys' RoPE (Perceiver latents
+        have no position on the query grid).
+        """
+        b, c, h, w = feats.shape
+        out = self.heads.memory_attention(
+            current_vision_features=feats.flatten(2).permute(2, 0, 1),
+            current_vision_position_embeddings=pos.flatten(2).permute(
+                2, 0, 1),
+            memory=memory.transpose(0, 1),
+            memory_posision_embeddings=memory_pos.transpose(0, 1),
+            num_object_pointer_tokens=memory.shape[1])
+        return out.reshape(b, h * w, c).transpose(1, 2).reshape(b, c, h, w)
+
+    def _decode_prompt(self, fpn: List[Tensor], prompt: dict
+                       ) -> DecodeOutput:
+        masks, points, labels = fold_prompt(prompt)
+        if masks is not None:
+            # mask prompts are taken as the answer (transformers' rule)
+            return mask_as_output(self.heads, fpn, masks)
+        pix = fpn[2] + self.heads.no_memory_embedding.view(1, -1, 1, 1)
+        multimask = self.heads._use_multimask(
+            True, dict(point_labels=labels))
+        return sam_decode(self.heads, fpn[:2] + [pix], points, labels,
+                          multimask_output=multimask)
+
+    def step(self,
+             frame: Tensor,
+             state: dict,
+             prompt: Optional[dict] = None
+             ) -> Tuple[Tensor, Tensor, dict]:
+        """Track one frame.
+
+        Args:
+            frame: normalised pixels ``[B, 3, S, S]`` or a trunk map
+                ``[B, C, S/14, S/14]`` (e.g. cached).
+            state: from :meth:`init_state` or the previous ``step``.
+            prompt: optional ``dict(masks=[B, N, S, S])`` or
+                ``dict(points=[B, N, n, 2], labels=[B, N, n])`` and/or
+                ``boxes=[B, N, 4]`` (input pixels). Required on the first
+                frame; a prompted frame becomes a conditioning memory.
+
+        Returns:
+            ``(mask_logits [B, N, 4h, 4w], object_score_logits [B, N],
+            state)``; ``state['readout']`` holds the memory-conditioned
+            map ``[B*N, C, h, w]`` of a tracked frame (None on prompts).
+        """
+        is_pixels = frame.shape[1] == 3 and frame.shape[-1] == \
+            self.image_size
+        trunk = self.encode_trunk(frame) if is_pixels else frame
+        b = trunk.shape[0]
+        if prompt is not None:
+            n = prompt_num_objects(prompt)
+            if state['num_objects'] not in (None, n):
+                raise ValueError(f'prompt has {n} objects, the video '
+                                 f'tracks {state["num_objects"]}')
+            state['num_objects'], state['batch_size'] = n, b
+        elif state['num_objects'] is None:
+            raise ValueError('the first tracked frame needs a prompt')
+        n = state['num_objects']
+        if b != state['batch_size']:
+            raise ValueError(f'batch size changed from {state["batch_size"]}'
+                             f' to {b}')
+        fpn, pos = self.frame_features(trunk)
+        fpn = [f.repeat_interleave(n, 0) for f in fpn]
+        pos = [p.repeat_interleave(n, 0) for p in pos]
+        t = state['frame_idx']
+        readout = None
+        is_cond = prompt is not None
+        if is_cond:
+            out = self._decode_prompt(fpn, prompt)
+        else:
+            memory, memory_pos = self.memory_bank.gather(t)
+            if self.with_cp and torch.is_grad_enabled():
+                readout = checkpoint(self._read_memory, fpn[2], pos[2],
+                                     memory, memory_pos, use_reentrant=False)
+            else:
+                readout = self._read_memory(fpn[2], pos[2], memory,
+                                            memory_pos)
+            out = sam_decode(
+                self.heads, fpn[:2] + [readout],
+                multimask_output=self.heads._use_multimask(False, None))
+        scores = out.object_score_logits.reshape(b * n, 1, 1)
+        maskmem, maskmem_pos = self.heads._encode_new_memory(
+            current_vision_feats=fpn[2].flatten(2).permute(2, 0, 1),
+            pred_masks_high_res=out.high_res_masks,
+            object_score_logits=scores, is_mask_from_pts=is_cond)
+        h, w = fpn[2].shape[-2:]
+        maskmem = maskmem.permute(1, 2, 0).reshape(b * n, -1, h, w).float()
+        maskmem_pos = maskmem_pos.permute(1, 2, 0).reshape(
+            b * n, -1, h, w).float()
+        self.memory_bank.append(t, maskmem, maskmem_pos,
+                                obj_ptr=out.object_pointer, is_cond=is_cond)
+        state['frame_idx'] = t + 1
+        state['readout'] = readout
+        mask_logits = out.pred_masks.reshape(b, n, *out.pred_masks.shape[1:])
+        return mask_logits, scores.reshape(b, n), state
+
+    def forward_clip(self,
+                     frames: Tensor,
+                     first_frame_masks: Tensor,
+                     return_readout: bool = False) -> Dict[str, Tensor]:
+        """Differentiable tracking of a clip prompted with frame-0 masks.
+
+        Args:
+            frames: normalised ``[B, T, 3, S, S]`` (or trunk maps
+                ``[B, T, C, h, w]``).
+            first_frame_masks: ``[B, N, S, S]`` object masks on frame 0.
+            return_readout: also return ``memory_readout``
+                ``[B, T - 1, N, C, h, w]`` (memory-attention output of every
+                tracked frame).
+
+        Returns:
+            dict(mask_logits ``[B, T, N, 4h, 4w]`` (``h = S / 14``), object_score_logits
+            ``[B, T, N]``[, memory_readout]).
+        """
+        b, t = frames.shape[:2]
+        state = self.init_state()
+        masks, scores, readouts = [], [], []
+        for i in range(t):
+            prompt = dict(masks=first_frame_masks) if i == 0 else None
+            m, s, state = self.step(frames[:, i], state, prompt)
+            masks.append(m)
+            scores.append(s)
+            if i > 0 and return_readout:
+                r = state['readout']
+                readouts.append(r.reshape(b, -1, *r.shape[1:]))
+        out = dict(mask_logits=torch.stack(masks, 1),
+                   object_score_logits=torch.stack(scores, 1))
+        if return_readout:
+            out['memory_readout'] = torch.stack(readouts, 1) if readouts \
+                else out['mask_logits'].new_zeros(0)
+        self.memory_bank.reset()  # drop the graph held by the bank
+        return out

@@ -1,0 +1,142 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+from esam3.registry import MODELS
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                            'test_trackers'))
+from tracker_fixtures import (make_track_sample, student_cfg,  # noqa: E402
+                              teacher_cfg, toy_frames, toy_masks)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def build(**kw):
+    cfg = dict(type='Stage2Distiller', student=student_cfg(),
+               teacher=teacher_cfg(), max_objects=4)
+    cfg.update(kw)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+@pytest.fixture(scope='module')
+def model():
+    return build(loss_readout=dict(type='MaskedMSELoss', loss_weight=1.0),
+                 loss_task_dice=dict(type='DiceLoss', loss_weight=1.0))
+
+
+def _batch(b=2, t=3, n=2):
+    masks = toy_masks(t, n)
+    frames = torch.stack([toy_frames(masks, seed=i) for i in range(b)])
+    return frames, [make_track_sample(masks, f'v{i}') for i in range(b)]
+
+
+def test_teacher_hidden_and_heads_copied(model):
+    keys = list(model.state_dict())
+    assert keys and all(k.startswith('student.') for k in keys)
+    assert not any('teacher' in k for k in keys)
+    teacher_params = {id(p) for p in model.teacher.parameters()}
+    assert not teacher_params & {id(p) for p in model.parameters()}
+    t_heads = model.teacher.heads_state_dict()
+    s_heads = model.student.heads.state_dict()
+    assert set(t_heads) == set(s_heads)
+    for k in ('memory_attention.layers.0.linear1.weight',
+              'mask_decoder.iou_token.weight'):
+        torch.testing.assert_close(s_heads[k], t_heads[k])
+    model.train()
+    assert not model.teacher.training
+
+
+def test_loss_finite_and_encoder_frozen(model):
+    frames, samples = _batch(b=2, t=3, n=2)
+    model.train()
+    model.zero_grad()
+    losses = model.loss(frames, samples)
+    assert {'loss_dice', 'loss_focal', 'loss_score', 'loss_task_dice',
+            'loss_readout'} <= set(losses)
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is None for p in model.student.trunk.parameters())
+    assert all(p.grad is None for p in model.teacher.parameters())
+    grads = [p.grad for p in model.student.memory_bank.perceiver.parameters()]
+    assert all(g is not None for g in grads)
+    grads = [p.grad for p in
+             model.student.heads.memory_attention.parameters()]
+    assert all(g is not None for g in grads)
+    model.zero_grad()
+
+
+def test_objects_padded_and_clip_without_objects(model):
+    frames, samples = _batch(b=2, t=2, n=2)
+    # second clip: only one object visible on its first frame
+    for ds in samples[1].video_data_samples:
+        ds.gt_instances.masks.masks[1] = 0
+    losses = model.loss(frames, samples)
+    assert torch.isfinite(sum(losses.values()))
+    for s in samples:
+        for ds in s.video_data_samples:
+            ds.gt_instances.masks.masks[:] = 0
+    losses = model.loss(frames, samples)
+    assert float(sum(losses.values()).detach()) == 0.0
+
+
+def test_loss_decreases():
+    model = build()
+    # make the random teacher see its objects (positive object scores) so
+    # that masks and presence both carry a signal the student must learn
+    with torch.no_grad():
+        head = model.teacher.tracker.mask_decoder.pred_obj_score_head
+        head.proj_out.bias.fill_(3.0)
+    frames, samples = _batch(b=1, t=3, n=1)
+    track, cache = model.teacher.track_clip, {}
+
+    def cached(frames, masks, return_readout=False):  # same clip each step
+        key = (int(masks.sum()), return_readout)
+        if key not in cache:
+            cache[key] = track(frames, masks, return_readout=return_readout)
+        return cache[key]
+
+    model.teacher.track_clip = cached
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+    model.train()
+    history = []
+    for _ in range(20):
+        loss = sum(model.loss(frames, samples).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+    assert all(torch.isfinite(torch.tensor(history)))
+    assert sum(history[-3:]) / 3 < 0.8 * sum(history[:3]) / 3, history
+
+
+def test_predict_original_resolution(model):
+    masks = toy_masks(4, 3)
+    masks[:2, 2] = False  # the third object appears on frame 2
+    frames = toy_frames(masks)[None]
+    sample = make_track_sample(masks, 'vid')
+    model.eval()
+    out = model.forward(frames, [sample], mode='predict')[0]
+    pred, gt = out.pred_track_masks, out.gt_track_masks
+    assert pred.shape == gt.shape == (4, 3, 448, 400)
+    assert pred.dtype == gt.dtype == torch.bool
+    assert out.metainfo['video_id'] == 'vid'
+    # frame 0 = the prompt; the late object is empty before its frame
+    inter = (pred[0, :2] & gt[0, :2]).flatten(1).sum(1).float()
+    union = (pred[0, :2] | gt[0, :2]).flatten(1).sum(1).float()
+    assert (inter / union > 0.9).all()
+    assert not pred[:2, 2].any() and pred[2, 2].any()
+    raw = model.forward(frames, [make_track_sample(masks)], mode='tensor')
+    assert raw['mask_logits'].shape[:3] == (1, 4, 2)

@@ -14,7 +14,6 @@ Examples::
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List, Optional
 
 import esam3  # noqa: F401  (mmcv-lite shim before any mmdet import)
@@ -150,5 +149,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     main()

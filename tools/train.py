@@ -9,8 +9,6 @@ Examples::
 """
 import argparse
 import os
-import os.path as osp
-import sys
 from typing import List, Optional
 
 import esam3  # noqa: F401  (mmcv-lite shim before any mmdet import)
@@ -88,5 +86,4 @@ def main(argv: Optional[List[str]] = None):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     main()

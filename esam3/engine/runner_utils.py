@@ -127,12 +127,13 @@ def unknown_type_error(exc: BaseException,
     if match is None:
         return None
     type_name, registry = match.group(1), match.group(2)
+    short = type_name.split('.')[-1]
     return UnknownTypeError(
         f'config {config_path} uses unknown type "{type_name}": it is not in '
-        f'the {registry} registry. Check the spelling of type="{type_name}", that '
-        'its module is imported (an esam3 registry "locations" entry or '
-        'custom_imports), or prefix another scope ("mmdet.' + type_name.split(
-            '.')[-1] + '"). Original error: ' + text, type_name)
+        f'the {registry} registry. Check the spelling of type="{type_name}", '
+        'that its module is imported (an esam3 registry "locations" entry or '
+        f'custom_imports), or prefix another scope ("mmdet.{short}"). '
+        f'Original error: {text}', type_name)
 
 
 def use_cpu_fallbacks(cfg: Config) -> bool:

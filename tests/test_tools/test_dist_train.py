@@ -1,8 +1,10 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""tools/dist_train.sh with 2 real processes on CPU (gloo)."""
+"""tools/dist_train.sh and tools/dist_test.sh with 2 real processes on CPU
+(gloo)."""
 import glob
 import json
 import os.path as osp
+import pickle
 import shutil
 
 import pytest
@@ -11,7 +13,7 @@ from esam3_toy_helpers import (TOOLS, TOY_CONFIG, free_port, run,
 
 
 @pytest.mark.skipif(shutil.which('bash') is None, reason='needs bash')
-def test_dist_train_two_processes(tmp_path):
+def test_dist_train_and_test_two_processes(tmp_path):
     wd = str(tmp_path / 'dist')
     env = tool_env(dict(PORT=str(free_port())))
     proc = run([
@@ -36,3 +38,18 @@ def test_dist_train_two_processes(tmp_path):
     assert [osp.basename(p) for p in glob.glob(osp.join(wd, '*.pth'))] == [
         'iter_2.pth'
     ]
+
+    # tools/dist_test.sh on the result: strict load on both ranks, the
+    # predictions of both ranks collected into one dump
+    out = str(tmp_path / 'preds.pkl')
+    env = tool_env(dict(PORT=str(free_port())))
+    proc = run([
+        'bash', osp.join(TOOLS, 'dist_test.sh'), TOY_CONFIG,
+        osp.join(wd, 'iter_2.pth'), '2', '--work-dir',
+        str(tmp_path / 'dist_test'), '--out', out
+    ], cwd=str(tmp_path), env=env, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'toy/mse' in log
+    preds = pickle.load(open(out, 'rb'))
+    assert sorted(int(p['index']) for p in preds) == list(range(8))

@@ -47,6 +47,52 @@ def _fit_masks(masks: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     return resized.bool().numpy()
 
 
+def _frames(meta: dict, hw: Tuple[int, int]):
+    """Describe how the packed-input frame maps to the original image.
+
+    Returns:
+        ``(image_is_original, img_shape, (w_scale, h_scale))`` or None when
+        the metainfo lacks the geometry (then nothing is converted).
+    """
+    ori = meta.get('ori_shape')
+    img_shape = meta.get('img_shape')
+    scale = meta.get('scale_factor')
+    if ori is None or img_shape is None or scale is None:
+        return None
+    if np.isscalar(scale):
+        scale = (float(scale), float(scale))
+    return tuple(hw) == tuple(ori[:2]), tuple(img_shape[:2]), \
+        (float(scale[0]), float(scale[1]))
+
+
+def _convert(masks: Optional[np.ndarray], bboxes: Optional[np.ndarray],
+             frames, to_original: bool, hw: Tuple[int, int]):
+    """Move masks / boxes between the packed-input and original frames.
+
+    GT lives in the packed-input frame (resized, padded bottom/right), the
+    predictions of the esam3 contract in the original frame.
+    """
+    if frames is None:
+        return masks, bboxes
+    (img_h, img_w), (sw, sh) = frames[1], frames[2]
+    if to_original:
+        if masks is not None and masks.ndim == 3 and len(masks):
+            masks = _fit_masks(masks[:, :img_h, :img_w], hw)
+        if bboxes is not None and len(bboxes):
+            bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4) / \
+                np.array([sw, sh, sw, sh], np.float32)
+    else:
+        if masks is not None and masks.ndim == 3 and len(masks):
+            small = _fit_masks(masks, (img_h, img_w))
+            masks = np.zeros((len(small), *hw), bool)
+            h, w = min(img_h, hw[0]), min(img_w, hw[1])
+            masks[:, :h, :w] = small[:, :h, :w]
+        if bboxes is not None and len(bboxes):
+            bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4) * \
+                np.array([sw, sh, sw, sh], np.float32)
+    return masks, bboxes
+
+
 @VISUALIZERS.register_module()
 class Sam3Visualizer(Visualizer):
     """mmengine visualizer that overlays masks, boxes and points.
@@ -161,7 +207,11 @@ class Sam3Visualizer(Visualizer):
         ``bboxes``); predictions from ``data_sample.pred_instances``
         (``masks``, ``bboxes``, ``scores``) or, for prompt evaluation, from
         ``data_sample.prompt_masks`` (first mode). Prompt points are read
-        from ``prompt_points`` / ``prompt_point_labels`` (field or metainfo).
+        from ``prompt_points`` / ``prompt_point_labels`` (field or metainfo,
+        packed-input pixels like the GT). With ``ori_shape``, ``img_shape``
+        and ``scale_factor`` in the metainfo, GT (packed-input frame) and
+        predictions (original frame, per the esam3 contract) are mapped onto
+        whichever frame ``image`` is in.
 
         Args:
             name: image identifier for the backends.
@@ -184,12 +234,24 @@ class Sam3Visualizer(Visualizer):
         points, point_labels = (None, None)
         if data_sample is not None:
             points, point_labels = self._points_of(data_sample)
+        hw = image.shape[:2]
+        frames = _frames(data_sample.metainfo, hw) \
+            if data_sample is not None else None
+        image_is_original = frames is not None and frames[0]
+        if image_is_original and points is not None and len(points):
+            # prompt points are packed-input pixels, like the GT boxes
+            points = _convert(None, np.tile(
+                np.asarray(points, np.float32).reshape(-1, 2), (1, 2)),
+                frames, True, hw)[1][:, :2]
         if data_sample is not None and draw_gt and 'gt_instances' in \
                 data_sample:
             gt = data_sample.gt_instances
+            masks, bboxes = _as_numpy(gt.get('masks')), \
+                _as_numpy(gt.get('bboxes'))
+            if image_is_original:  # GT is in the packed-input frame
+                masks, bboxes = _convert(masks, bboxes, frames, True, hw)
             panels.append(self.draw_instances(
-                image, masks=_as_numpy(gt.get('masks')),
-                bboxes=_as_numpy(gt.get('bboxes')), points=points,
+                image, masks=masks, bboxes=bboxes, points=points,
                 point_labels=point_labels))
         if data_sample is not None and draw_pred:
             masks = bboxes = scores = None
@@ -201,6 +263,9 @@ class Sam3Visualizer(Visualizer):
             elif 'prompt_masks' in data_sample and data_sample.prompt_masks:
                 first = next(iter(data_sample.prompt_masks.values()))
                 masks = _as_numpy(first)
+            if frames is not None and not image_is_original:
+                # predictions are in the original frame, the image is not
+                masks, bboxes = _convert(masks, bboxes, frames, False, hw)
             if masks is not None or bboxes is not None:
                 panels.append(self.draw_instances(
                     image, masks=masks, bboxes=bboxes, scores=scores,

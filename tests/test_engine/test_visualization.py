@@ -66,3 +66,19 @@ def test_hook_draws_test_outputs_from_inputs(tmp_path):
     off = Sam3VisualizationHook(draw=False, test_out_dir='off')
     off.after_test_iter(runner, 0, dict(inputs=inputs), [_sample()])
     assert not (tmp_path / 'ts' / 'off').exists()
+
+
+def test_gt_is_mapped_from_the_packed_input_to_the_original_image():
+    """GT in the packed (2x resized, padded) frame lands on the right
+    pixels of the original image; predictions are already original."""
+    vis = VISUALIZERS.build(dict(type='Sam3Visualizer', name='vis_test_4'))
+    ori = np.zeros((20, 30, 3), np.uint8)
+    gt_mask = torch.zeros(1, 64, 64, dtype=torch.bool)
+    gt_mask[0, 20:40, 40:60] = True  # original rows 10:20, cols 20:30
+    sample = BaseDataElement(metainfo=dict(
+        ori_shape=(20, 30), img_shape=(40, 60), pad_shape=(64, 64),
+        scale_factor=(2.0, 2.0)))
+    sample.gt_instances = InstanceData(masks=gt_mask)
+    drawn = vis.add_datasample('f', ori, sample, draw_pred=False)
+    assert drawn.shape == (20, 30, 3)
+    assert drawn[12:19, 22:29].any() and not drawn[:9, :19].any()

@@ -1,0 +1,67 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""StudentTrunk = TimmBackbone + Sam3AlignHead, as the student builds it."""
+import pytest
+import torch
+
+from esam3.models.necks import Sam3AlignHead
+from esam3.registry import MODELS
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _trunk(model_name='efficientvit_b0', **neck):
+    neck = dict(type='Sam3AlignHead', **neck)
+    return MODELS.build(dict(
+        type='StudentTrunk',
+        backbone=dict(type='TimmBackbone', model_name=model_name),
+        neck=neck))
+
+
+def test_channels_filled_in_and_gradients_reach_everything():
+    torch.manual_seed(0)
+    trunk = _trunk(mode='trunk', out_channels=32, out_size=(8, 8),
+                   embed_dims=32)
+    assert isinstance(trunk.neck, Sam3AlignHead)
+    assert trunk.neck.in_channels == [16, 32, 64, 128]
+    assert trunk.neck.in_strides == [4, 8, 16, 32]
+    out = trunk(torch.randn(2, 3, 112, 112))
+    assert out.shape == (2, 32, 8, 8)
+    out.pow(2).mean().backward()
+    # stages 0/1 only feed the stride-16/32 maps in trunk mode: every
+    # parameter of the backbone and the head gets a non-zero gradient
+    for name, param in trunk.named_parameters():
+        assert param.grad is not None, name
+    assert all(p.grad.abs().sum() > 0
+               for n, p in trunk.neck.named_parameters())
+    assert trunk.backbone.timm_model[
+        'stem_in_conv'].conv.weight.grad.abs().sum() > 0
+
+
+def test_real_size_1008_gives_sam3_trunk_shape():
+    trunk = _trunk(mode='trunk', out_channels=1024, out_size=(72, 72)).eval()
+    with torch.no_grad():
+        out = trunk(torch.randn(1, 3, 1008, 1008))
+    assert out.shape == (1, 1024, 72, 72)
+    assert torch.isfinite(out).all()
+
+
+def test_grid_follows_input_when_out_size_unset():
+    trunk = _trunk(mode='trunk', out_channels=8, embed_dims=16).eval()
+    with torch.no_grad():
+        assert trunk(torch.randn(1, 3, 224, 224)).shape == (1, 8, 16, 16)
+        assert trunk(torch.randn(1, 3, 112, 112)).shape == (1, 8, 8, 8)
+
+
+def test_fpn_mode_through_trunk():
+    trunk = _trunk(mode='fpn', fpn_channels=16).eval()
+    with torch.no_grad():
+        levels = trunk(torch.randn(1, 3, 112, 112))
+    assert [tuple(lv.shape) for lv in levels] == [
+        (1, 16, 32, 32), (1, 16, 16, 16), (1, 16, 8, 8), (1, 16, 4, 4)]

@@ -1,0 +1,121 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Sam3AlignHead on hand-made multi-scale features."""
+import pytest
+import torch
+
+from esam3.models.necks import Sam3AlignHead
+from esam3.registry import MODELS
+
+CHANNELS = [16, 32, 64, 128]
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _feats(size=224, batch=1, channels=CHANNELS):
+    return [torch.randn(batch, c, -(-size // s), -(-size // s))
+            for c, s in zip(channels, [4, 8, 16, 32])]
+
+
+def test_trunk_mode_shape_and_registry():
+    head = MODELS.build(dict(type='Sam3AlignHead', in_channels=CHANNELS,
+                             out_channels=32, out_size=(16, 16)))
+    assert isinstance(head, Sam3AlignHead)
+    assert head(_feats(batch=2)).shape == (2, 32, 16, 16)
+
+
+def test_trunk_mode_default_is_sam3_width_and_size_from_call():
+    head = Sam3AlignHead(CHANNELS, out_channels=None, embed_dims=16).eval()
+    feats = _feats(1008)  # 252/126/63/32
+    with torch.no_grad():
+        assert head(feats, out_size=72).shape == (1, 1024, 72, 72)
+        # no size anywhere: keep the stride-16 grid
+        assert head(feats).shape == (1, 1024, 63, 63)
+
+
+def test_configured_out_size_wins_over_call():
+    head = Sam3AlignHead(CHANNELS, out_channels=8, out_size=(12, 10),
+                         embed_dims=8)
+    assert head(_feats(), out_size=(16, 16)).shape == (1, 8, 12, 10)
+
+
+def test_trunk_mode_fuses_only_stride_16_and_32():
+    torch.manual_seed(0)
+    head = Sam3AlignHead(CHANNELS, out_channels=8, out_size=16,
+                         embed_dims=8).eval()
+    feats = _feats()
+    with torch.no_grad():
+        ref = head(feats)
+        fine = list(feats)
+        fine[0] = torch.randn_like(fine[0])
+        fine[1] = torch.randn_like(fine[1])
+        assert torch.equal(head(fine), ref)
+        for i in (2, 3):
+            changed = list(feats)
+            changed[i] = changed[i] + 1.0
+            assert not torch.allclose(head(changed), ref)
+
+
+def test_fpn_mode_sam3_sizes():
+    head = Sam3AlignHead(CHANNELS, mode='fpn', fpn_channels=8,
+                         fpn_sizes=[288, 144, 72, 36]).eval()
+    with torch.no_grad():
+        levels = head(_feats(1008))
+    assert [tuple(lv.shape) for lv in levels] == [
+        (1, 8, 288, 288), (1, 8, 144, 144), (1, 8, 72, 72), (1, 8, 36, 36)]
+
+
+def test_fpn_mode_sizes_from_grid_and_top_down_flow():
+    torch.manual_seed(0)
+    head = Sam3AlignHead(CHANNELS, mode='fpn', fpn_channels=8).eval()
+    feats = _feats()
+    with torch.no_grad():
+        levels = head(feats, out_size=(16, 16))
+        assert [tuple(lv.shape[-2:]) for lv in levels] == [
+            (64, 64), (32, 32), (16, 16), (8, 8)]
+        # the coarsest input reaches every level (top-down pathway) ...
+        changed = list(feats)
+        changed[3] = changed[3] + 1.0
+        new = head(changed, out_size=(16, 16))
+        assert all(not torch.allclose(a, b) for a, b in zip(new, levels))
+        # ... the finest only its own
+        changed = list(feats)
+        changed[0] = changed[0] + 1.0
+        new = head(changed, out_size=(16, 16))
+        assert not torch.allclose(new[0], levels[0])
+        assert all(torch.equal(a, b) for a, b in zip(new[1:], levels[1:]))
+
+
+@pytest.mark.parametrize('mode', ['trunk', 'fpn'])
+def test_gradients_reach_head_and_inputs(mode):
+    head = Sam3AlignHead(CHANNELS, mode=mode, out_channels=8, out_size=16,
+                         embed_dims=8, fpn_channels=8)
+    feats = [f.requires_grad_() for f in _feats()]
+    out = head(feats)
+    out = [out] if mode == 'trunk' else out
+    sum(o.pow(2).mean() for o in out).backward()
+    for name, param in head.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    used = (2, 3) if mode == 'trunk' else (0, 1, 2, 3)
+    for i in used:
+        assert feats[i].grad.abs().sum() > 0
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match='mode'):
+        Sam3AlignHead(CHANNELS, mode='bogus')
+    with pytest.raises(ValueError, match='fuse_strides'):
+        Sam3AlignHead(CHANNELS[:2], in_strides=(4, 8))
+    with pytest.raises(ValueError, match='in_channels'):
+        Sam3AlignHead(None)
+    with pytest.raises(ValueError, match='one level per input'):
+        Sam3AlignHead(CHANNELS, mode='fpn', fpn_scales=(1.0, 0.5))
+    head = Sam3AlignHead(CHANNELS, out_channels=8, embed_dims=8)
+    with pytest.raises(ValueError, match='expected 4 feature maps'):
+        head(_feats()[:3])

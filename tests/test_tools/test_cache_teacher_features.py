@@ -183,3 +183,20 @@ def test_cli_and_pipeline_checks(cfg_path, tmp_path):
     cfg.model, cfg.teacher = dict(), None
     with pytest.raises(KeyError, match='teacher'):
         tool.teacher_config(cfg)
+
+
+def test_benchmark_cache_smoke(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_cache',
+        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_cache.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.main(['--tiny-images', '4', '--real-images', '2',
+                      '--repeats', '1', '--dir', str(tmp_path),
+                      '--json', str(tmp_path / 'r.json')])
+    real = res['real_size_cache']
+    assert real['feature_shape'] == [1024, 72, 72]
+    assert 1024 * 72 * 72 * 2 < real['bytes_per_image'] < 1024 * 72 * 72 * 2.01
+    assert res['tiny']['read']['images_per_s'] > 0
+    assert res['tiny']['recompute_ms_per_image'] > 0
+    assert 'real_trunk' not in res and osp.exists(tmp_path / 'r.json')

@@ -38,7 +38,8 @@ def test_every_config_parses_and_students_differ_only_in_backbone(stage):
 
 
 def _tiny_runner_cfg(name: str, work_dir: str) -> Config:
-    cfg = Config.fromfile(cfg_path('stage1', 'tiny.py'))
+    cfg = Config.fromfile(cfg_path('stage1', 'tiny.py'),
+                          format_python_code=False)
     cfg.model.student.trunk.backbone = Config.fromfile(
         cfg_path('stage1', f'{name}.py')).model.student.trunk.backbone
     cfg.work_dir = work_dir
@@ -68,7 +69,8 @@ def test_stage1_student_trains_through_runner(name, tmp_path):
 
 
 def test_stage3_ema_weights_are_saved_and_used_for_eval(tmp_path):
-    cfg = Config.fromfile(cfg_path('stage3', 'tiny.py'))
+    cfg = Config.fromfile(cfg_path('stage3', 'tiny.py'),
+                          format_python_code=False)
     cfg.work_dir = str(tmp_path)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
                          val_interval=100)

@@ -7,7 +7,8 @@
 #   python tools/train.py configs/stage2/repvit_m1_1.py --cfg-options \
 #       model.student.trunk_checkpoint=work_dirs/stage1_repvit_m1_1/iter_N.pth
 # SAM3 weights are gated: point `pretrained` at a local copy, e.g.
-#   model.teacher.pretrained=/data/sam3 model.student.sam3_video.pretrained=/data/sam3
+#   model.teacher.pretrained=/data/sam3 \
+#   model.student.sam3_video.pretrained=/data/sam3
 # Students differ only in their backbone file.
 _base_ = [
     '../_base_/default_runtime.py',

@@ -27,7 +27,6 @@ model = dict(
 
 max_iters = 20
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-accumulative_counts = 1
 optim_wrapper = dict(accumulative_counts=1, optimizer=dict(lr=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,

@@ -32,7 +32,7 @@ model = dict(
         with_cp=True,
         # Stage 1 checkpoint of the same student (strict, keys under
         # 'student.trunk.'), e.g.
-        #   --cfg-options model.student.trunk_checkpoint=work_dirs/s1/iter_N.pth
+        #   --cfg-options model.student.trunk_checkpoint=work_dirs/s1/it.pth
         trunk_checkpoint=None),
     loss_dice=dict(type='DiceLoss', loss_weight=1.0),
     loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0),

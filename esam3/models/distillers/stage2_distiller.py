@@ -209,15 +209,15 @@ class Stage2Distiller(BaseDistiller):
             frames: normalised ``[T, 3, S, S]``.
             gt: bool ``[T, N, S, S]``; object ``n`` is prompted with its mask
                 on the first frame where it is non-empty (objects starting
-                on the same frame are tracked together).
+                on the same frame are tracked together, one pass per start
+                frame).
 
         Returns:
-            Mask logits ``[T, N, 4h, 4w]`` (``h = S / 14``) (-1024 before an object's
-            first frame and for never-visible objects).
+            Mask logits ``[T, N, 4h, 4w]`` (``h = S / 14``); -1024 before an
+            object's first frame and for never-visible objects.
         """
         t, n = gt.shape[:2]
         student = self.student
-        trunks = [student.encode_trunk(frames[i:i + 1]) for i in range(t)]
         visible = gt.flatten(2).any(-1)  # [T, N]
         starts = {}
         for obj in range(n):
@@ -228,15 +228,15 @@ class Stage2Distiller(BaseDistiller):
         for start, objs in sorted(starts.items()):
             state = student.init_state()
             prompt = dict(masks=gt[start, objs][None].float())
-            for i in range(start, t):
-                logits, _, state = student.step(trunks[i], state,
+            for i in range(start, t):  # frames encoded on the fly
+                logits, _, state = student.step(frames[i:i + 1], state,
                                                 prompt if i == start else None)
                 out[i, objs] = logits[0]
         student.memory_bank.reset()
         return out
 
     @staticmethod
-    def _gt_original(sample, frame_metas: List[dict], gt: Tensor,
+    def _gt_original(frame_metas: List[dict], gt: Tensor,
                      size: int) -> Tensor:
         """GT ``[T, N, H_ori, W_ori]`` from per-frame ``gt_rles`` when the
         pipeline kept them, else the packed masks pasted back."""
@@ -267,7 +267,7 @@ class Stage2Distiller(BaseDistiller):
                 paste_masks_to_original(lg, meta, size[0]).cpu()
                 for lg, meta in zip(logits, metas)])
             sample.pred_track_masks = pred
-            sample.gt_track_masks = self._gt_original(sample, metas, gt,
+            sample.gt_track_masks = self._gt_original(metas, gt,
                                                       size[0]).bool()
             if 'video_id' not in sample.metainfo:
                 sample.set_metainfo(dict(video_id=metas[0].get('video_id')))

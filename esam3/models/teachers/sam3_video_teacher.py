@@ -1,14 +1,14 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Frozen SAM3 video tracker (dense memory bank) from Hugging Face
 transformers, used as the Stage 2 teacher."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 from transformers import Sam3TrackerVideoConfig, Sam3TrackerVideoModel
-from transformers.models.sam3_tracker_video.modeling_sam3_tracker_video import \
-    Sam3TrackerVideoInferenceSession
+from transformers.models.sam3_tracker_video.modeling_sam3_tracker_video \
+    import Sam3TrackerVideoInferenceSession
 
 from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
@@ -42,8 +42,9 @@ class Sam3VideoTeacher(BaseModule):
 
     Tracking goes through transformers' own inference session
     (``Sam3TrackerVideoInferenceSession``): the first-frame prompts are
-    added to frame 0 and ``propagate_in_video_iterator`` runs the tracker
-    frame by frame, one object after the other, exactly as at deployment.
+    added to frame 0 and the tracker runs frame by frame (streaming, or
+    ``propagate_in_video_iterator`` over the whole clip), one object after
+    the other, exactly as at deployment.
 
     Args:
         pretrained: hub id (in the local HF cache) or local folder with SAM3
@@ -90,13 +91,12 @@ class Sam3VideoTeacher(BaseModule):
         return tokens.transpose(1, 2).reshape(b, -1, h // p, w // p)
 
     # ---------------------------------------------------------------- track
-    def _new_session(self, frames: Tensor) -> Sam3TrackerVideoInferenceSession:
-        device = frames.device
+    def _new_session(self, frames: Optional[Tensor], size: Tuple[int, int],
+                     device, dtype) -> Sam3TrackerVideoInferenceSession:
         return Sam3TrackerVideoInferenceSession(
-            video=frames, video_height=frames.shape[-2],
-            video_width=frames.shape[-1], inference_device=device,
-            inference_state_device=device, video_storage_device=device,
-            dtype=frames.dtype)
+            video=frames, video_height=size[0], video_width=size[1],
+            inference_device=device, inference_state_device=device,
+            video_storage_device=device, dtype=dtype)
 
     def _add_prompts(self, session: Sam3TrackerVideoInferenceSession,
                      masks: Optional[Tensor], points: Optional[Tensor],
@@ -142,6 +142,38 @@ class Sam3VideoTeacher(BaseModule):
         session.obj_with_new_inputs = list(range(n))
         return n
 
+    def start_session(self,
+                      first_frame_masks: Optional[Tensor] = None,
+                      points: Optional[Tensor] = None,
+                      labels: Optional[Tensor] = None,
+                      boxes: Optional[Tensor] = None,
+                      device=None,
+                      dtype: torch.dtype = torch.float32
+                      ) -> Sam3TrackerVideoInferenceSession:
+        """A streaming session with the objects prompted on its first frame
+        (see :meth:`track_clip` for the prompt formats); feed frames with
+        :meth:`track_frame`."""
+        if device is None:
+            given = [x for x in (first_frame_masks, points, boxes)
+                     if x is not None]
+            device = given[0].device if given else 'cpu'
+        session = self._new_session(None, (self.image_size, self.image_size),
+                                    device, dtype)
+        self._add_prompts(session, first_frame_masks, points, labels, boxes)
+        return session
+
+    @torch.no_grad()
+    def track_frame(self, session: Sam3TrackerVideoInferenceSession,
+                    frame: Tensor) -> Tuple[Tensor, Tensor]:
+        """Track one normalised frame ``[3, S, S]`` of a streaming session
+        (transformers' ``model(session, frame=...)``).
+
+        Returns:
+            ``(mask_logits [N, 4h, 4w], object_score_logits [N])``.
+        """
+        out = self.tracker(session, frame=frame)
+        return out.pred_masks[:, 0], out.object_score_logits.reshape(-1)
+
     @torch.no_grad()
     def track_clip(self,
                    frames: Tensor,
@@ -149,7 +181,8 @@ class Sam3VideoTeacher(BaseModule):
                    points: Optional[Tensor] = None,
                    labels: Optional[Tensor] = None,
                    boxes: Optional[Tensor] = None,
-                   return_readout: bool = False) -> Dict[str, Tensor]:
+                   return_readout: bool = False,
+                   streaming: bool = True) -> Dict[str, Tensor]:
         """Track the objects prompted on frame 0 through a clip.
 
         Args:
@@ -163,6 +196,13 @@ class Sam3VideoTeacher(BaseModule):
             return_readout: also return the memory-attention output of every
                 tracked frame (``memory_readout`` ``[T - 1, N, C, h, w]``)
                 for feature matching.
+            streaming: feed the frames one by one (``model(session,
+                frame=...)``, transformers' streaming mode, as an online
+                tracker and the student run); object-pointer distances are
+                then normalised by ``max_object_pointers_in_encoder - 1``
+                like the student's bank. False: whole clip in the session
+                and ``propagate_in_video_iterator`` (distances normalised by
+                ``min(T, 16) - 1``).
 
         Returns:
             dict with ``mask_logits`` ``[T, N, 4h, 4w]`` (``h = S / 14``) and
@@ -172,20 +212,31 @@ class Sam3VideoTeacher(BaseModule):
         if frames.dim() != 4:
             raise ValueError(f'frames must be [T, 3, S, S], got '
                              f'{tuple(frames.shape)}')
-        session = self._new_session(frames)
-        n = self._add_prompts(session, first_frame_masks, points, labels,
-                              boxes)
+        if streaming:
+            session = self.start_session(first_frame_masks, points, labels,
+                                         boxes, frames.device, frames.dtype)
+            n = session.get_obj_num()
+        else:
+            session = self._new_session(frames, tuple(frames.shape[-2:]),
+                                        frames.device, frames.dtype)
+            n = self._add_prompts(session, first_frame_masks, points, labels,
+                                  boxes)
         readouts: List[Tensor] = []
         handle = None
         if return_readout:
             handle = self.tracker.memory_attention.register_forward_hook(
                 lambda mod, args, out: readouts.append(out))
         masks, scores = [], []
+        if streaming:
+            outputs = (self.track_frame(session, frame) for frame in frames)
+        else:
+            outputs = ((o.pred_masks[:, 0], o.object_score_logits.reshape(n))
+                       for o in self.tracker.propagate_in_video_iterator(
+                           session, start_frame_idx=0))
         try:
-            for out in self.tracker.propagate_in_video_iterator(
-                    session, start_frame_idx=0):
-                masks.append(out.pred_masks[:, 0])  # [N, h, w]
-                scores.append(out.object_score_logits.reshape(n))
+            for m, sc in outputs:
+                masks.append(m)  # [N, h, w]
+                scores.append(sc)
         finally:
             if handle is not None:
                 handle.remove()

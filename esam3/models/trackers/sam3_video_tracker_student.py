@@ -97,7 +97,8 @@ class Sam3VideoTrackerStudent(BaseModule):
         bank = dict(memory_bank)
         bank.setdefault('mem_dim', self.mem_dim)
         bank.setdefault('num_maskmem', int(cfg.num_maskmem))
-        bank.setdefault('max_obj_ptrs', int(cfg.max_object_pointers_in_encoder))
+        bank.setdefault('max_obj_ptrs',
+                        int(cfg.max_object_pointers_in_encoder))
         bank.setdefault('ptr_dim', self.hidden_dim)
         self.memory_bank = MODELS.build(bank)
         self.with_cp = with_cp
@@ -336,8 +337,8 @@ class Sam3VideoTrackerStudent(BaseModule):
                 tracked frame).
 
         Returns:
-            dict(mask_logits ``[B, T, N, 4h, 4w]`` (``h = S / 14``), object_score_logits
-            ``[B, T, N]``[, memory_readout]).
+            dict(mask_logits ``[B, T, N, 4h, 4w]`` (``h = S / 14``),
+            object_score_logits ``[B, T, N]``[, memory_readout]).
         """
         b, t = frames.shape[:2]
         state = self.init_state()

@@ -50,6 +50,15 @@ def test_track_clip_masks(teacher):
     assert agree > 0.97
     assert (out['object_score_logits'][0] == 10).all()
     assert all(p.grad is None for p in teacher.parameters())
+    # whole-clip propagation (non-streaming) answers in the same format
+    offline = teacher.track_clip(frames, masks[0], streaming=False)
+    assert offline['mask_logits'].shape == out['mask_logits'].shape
+    torch.testing.assert_close(offline['mask_logits'][0],
+                               out['mask_logits'][0])
+    # streaming API, frame by frame
+    session = teacher.start_session(masks[0])
+    logits, scores = teacher.track_frame(session, frames[0])
+    assert logits.shape == (3, 64, 64) and scores.shape == (3, )
 
 
 def test_track_clip_points_and_boxes(teacher):

@@ -358,3 +358,8 @@ class Sam3VideoTrackerStudent(BaseModule):
                 else out['mask_logits'].new_zeros(0)
         self.memory_bank.reset()  # drop the graph held by the bank
         return out
+
+    def forward(self, frames: Tensor, first_frame_masks: Tensor,
+                return_readout: bool = False) -> Dict[str, Tensor]:
+        """Alias of :meth:`forward_clip`."""
+        return self.forward_clip(frames, first_frame_masks, return_readout)

@@ -5,3 +5,7 @@ from .model_loading import build_inference_model, load_strict
 
 __all__ = ['ImagePredictor', 'build_inference_model', 'load_image',
            'load_strict']
+from .video_inputs import VideoFrames  # noqa: E402
+from .video_predictor import VideoPredictor  # noqa: E402
+
+__all__ += ['VideoFrames', 'VideoPredictor']

@@ -78,13 +78,18 @@ class ImagePredictor:
         pixels, meta = preprocess_image(img_bgr, self.img_size, self.mean,
                                         self.std)
         self.reset_image()
+        self._encode(pixels)
         self._meta = meta
+
+    def _encode(self, pixels: Tensor) -> None:
+        """Run the encoder on normalised pixels ``[1, 3, S, S]`` and keep
+        what the prompt decoder needs (overridden by the ONNX predictor)."""
         self._trunk = self.model.encode_trunk(pixels.to(self.device))
         self._track_emb = self.model.heads.tracker_image_embeddings(
             self._trunk)
 
     def _require_image(self) -> None:
-        if self._trunk is None:
+        if self._track_emb is None:
             raise RuntimeError('call set_image() before predicting')
 
     def _to_input_xy(self, xy: np.ndarray, what: str) -> Tensor:
@@ -134,21 +139,14 @@ class ImagePredictor:
                                       device=self.device)
             if masks_t.dim() == 2:
                 masks_t = masks_t[None]
+            if masks_t.dim() != 3:
+                raise ValueError('mask_input must be [h, w] or [N, h, w] '
+                                 '(one candidate of low_res_logits per '
+                                 f'object), got {tuple(masks_t.shape)}')
             if masks_t.shape[0] != pts.shape[0]:
                 raise ValueError('mask_input needs one mask per object')
             masks_t = masks_t[:, None]
-        out = self.model.heads.decode_prompts(
-            [e.expand(pts.shape[0], -1, -1, -1) for e in self._track_emb]
-            if masks_t is not None else self._track_emb,
-            pts[None] if masks_t is None else pts[:, None],
-            lbl[None] if masks_t is None else lbl[:, None],
-            masks=masks_t, multimask_output=multimask_output)
-        logits = out.pred_masks if masks_t is None else \
-            out.pred_masks.transpose(0, 1)
-        logits, iou = logits[0], (out.iou_scores if masks_t is None else
-                                  out.iou_scores.transpose(0, 1))[0]
-        obj = (out.object_score_logits if masks_t is None else
-               out.object_score_logits.transpose(0, 1))[0].reshape(-1)
+        logits, iou, obj = self._decode(pts, lbl, masks_t, multimask_output)
         n, k = logits.shape[:2]
         full = paste_masks_to_original(logits.flatten(0, 1), self._meta,
                                        self.img_size)
@@ -157,6 +155,32 @@ class ImagePredictor:
                     object_scores=obj.sigmoid().cpu().numpy(),
                     low_res_logits=logits.cpu().numpy())
 
+    def _decode(self, pts: Tensor, lbl: Tensor, masks_t: Optional[Tensor],
+                multimask_output: bool):
+        """Prompt decoder on the cached embeddings.
+
+        Args:
+            pts: ``[N, n, 2]`` points in input pixels; ``lbl`` ``[N, n]``.
+            masks_t: optional ``[N, 1, h, w]`` mask-logit prompts.
+            multimask_output: 3 candidate masks instead of 1.
+
+        Returns:
+            ``(logits [N, K, h, w], iou [N, K], object logits [N])``.
+        """
+        if masks_t is None:
+            out = self.model.heads.decode_prompts(
+                self._track_emb, pts[None], lbl[None],
+                multimask_output=multimask_output)
+            return (out.pred_masks[0], out.iou_scores[0],
+                    out.object_score_logits[0].reshape(-1))
+        # one image row per object: the mask prompt is per image
+        out = self.model.heads.decode_prompts(
+            [e.expand(pts.shape[0], -1, -1, -1) for e in self._track_emb],
+            pts[:, None], lbl[:, None], masks=masks_t,
+            multimask_output=multimask_output)
+        return (out.pred_masks[:, 0], out.iou_scores[:, 0],
+                out.object_score_logits[:, 0].reshape(-1))
+
     def _build_point_prompts(self, points, labels, boxes):
         if points is None and boxes is None:
             raise ValueError('predict needs points and/or boxes')
@@ -164,6 +188,8 @@ class ImagePredictor:
         n_obj = None
         if boxes is not None:
             b = np.asarray(boxes, dtype=np.float32)
+            if b.size == 0:
+                raise ValueError('empty boxes list')
             b = b[None] if b.ndim == 1 else b
             if b.ndim != 2 or b.shape[-1] != 4:
                 raise ValueError(f'boxes must be [4] or [N, 4], got {b.shape}')
@@ -177,6 +203,8 @@ class ImagePredictor:
                 device=self.device).expand(n_obj, 2)))
         if points is not None:
             p = np.asarray(points, dtype=np.float32)
+            if p.size == 0:
+                raise ValueError('empty points list')
             p = p[None] if p.ndim == 2 else p
             if p.ndim != 3 or p.shape[-1] != 2:
                 raise ValueError(

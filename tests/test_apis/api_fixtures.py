@@ -1,0 +1,45 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Tiny models shared by the API, deploy and demo tests (built once per
+test process)."""
+import functools
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+STAGE1_TINY = osp.join(REPO, 'configs/stage1/tiny.py')
+STAGE2_TINY = osp.join(REPO, 'configs/stage2/tiny.py')
+SA1B = osp.join(REPO, 'data/samples/sa1b')
+SAV_VIDEO = osp.join(REPO, 'data/samples/sav/sav_000001.mp4')
+DAVIS = osp.join(REPO, 'data/samples/davis')
+
+
+def _build_distiller(config: str, seed: int):
+    import esam3  # noqa: F401
+    from mmengine.registry import init_default_scope
+
+    from esam3.registry import MODELS
+    init_default_scope('esam3')
+    cfg = Config.fromfile(config)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model).eval()
+    return model, cfg
+
+
+@functools.lru_cache(maxsize=None)
+def stage1_distiller():
+    """Stage 1 tiny distiller: EfficientViT-B0 student whose SAM3 heads are
+    copied from the tiny random teacher (``model.teacher``)."""
+    return _build_distiller(STAGE1_TINY, 0)
+
+
+@functools.lru_cache(maxsize=None)
+def stage2_distiller():
+    """Stage 2 tiny distiller: student video tracker (Perceiver memory)
+    with heads copied from the tiny SAM3 video teacher."""
+    return _build_distiller(STAGE2_TINY, 0)
+
+
+def sample_image(name: str = 'astronaut.jpg') -> str:
+    return osp.join(SA1B, name)

@@ -6,6 +6,8 @@ import os
 import os.path as osp
 from typing import Optional, Type, Union
 
+import torch
+
 from transformers import PretrainedConfig, PreTrainedModel
 
 # Nested sub-configs whose ``model_type`` transformers needs to pick the class
@@ -34,6 +36,7 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
                    config_cls: Type[PretrainedConfig],
                    pretrained: Optional[str] = None,
                    config: Optional[Union[dict, PretrainedConfig]] = None,
+                   seed: int = 0,
                    **from_pretrained_kwargs) -> PreTrainedModel:
     """Build ``model_cls`` from exactly one of ``pretrained`` or ``config``.
 
@@ -45,6 +48,10 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
             written by ``save_pretrained``.
         config: a config object or a plain dict of config kwargs (random
             weights; used for tiny test models).
+        seed: seed of the random initialisation from ``config``. Random
+            teachers are not saved in checkpoints, so every process (train,
+            test, feature cache, demos) must rebuild the same one; the
+            global RNG state is left untouched.
 
     Returns:
         The model, in eval mode.
@@ -63,7 +70,9 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
     if config is not None:
         if isinstance(config, dict):
             config = config_cls(**_fill_nested_model_types(config))
-        return model_cls(config).eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return model_cls(config).eval()
 
     path = osp.expanduser(pretrained)
     if _looks_like_local_path(pretrained):

@@ -10,6 +10,7 @@ writes ``<out>.json`` and ``<out>.png``.
 """
 import argparse
 import json
+import os.path as osp
 import time
 
 import numpy as np
@@ -28,6 +29,10 @@ def parse_args():
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--eval-every', type=int, default=50)
     p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--val-split', default='val.txt',
+                   help='held-out split file of the training dataset '
+                   '(images never seen in training), read with the test '
+                   "pipeline; 'config' uses the config's val dataloader")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--out', default='stage1_learning_curve')
@@ -73,11 +78,23 @@ def main():
     model = MODELS.build(cfg.model)
     model.eval_clicks = 0  # the curve tracks single-prompt fidelity
     train_set = DATASETS.build(cfg.train_dataloader.dataset)
-    val_set = DATASETS.build(cfg.val_dataloader.dataset)
+    if args.val_split == 'config':
+        val_set = DATASETS.build(cfg.val_dataloader.dataset)
+    else:
+        val_set = DATASETS.build(
+            dict(cfg.train_dataloader.dataset, ann_file=args.val_split,
+                 test_mode=True, pipeline=cfg.test_pipeline))
+    held_out = {osp.basename(d['img_path']) for d in val_set.data_list}
+    seen = {osp.basename(d['img_path']) for d in train_set.data_list}
+    if held_out & seen:
+        raise ValueError(f'validation images also in training: '
+                         f'{sorted(held_out & seen)}')
     val_batches = [pseudo_collate([val_set[i]]) for i in range(len(val_set))]
     params = [p for p in model.parameters() if p.requires_grad]
     optim = OPTIMIZERS.build(dict(type='AdamW', params=params, lr=args.lr,
                                   weight_decay=0.05))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optim, T_max=args.iters, eta_min=args.lr * 0.01)
     bs = cfg.train_dataloader.batch_size
     rng = np.random.RandomState(args.seed)
     curve = [dict(iter=0, **evaluate(model, val_batches))]
@@ -93,13 +110,14 @@ def main():
         sum(losses.values()).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optim.step()
+        sched.step()
         if it % args.eval_every == 0 or it == args.iters:
             curve.append(dict(iter=it, **evaluate(model, val_batches)))
             print(curve[-1], f'{time.time() - t0:.0f}s')
     first, last = curve[0], curve[-1]
     summary = dict(
         config=args.config, iters=args.iters, lr=args.lr,
-        train_images=len(train_set), val_images=len(val_set),
+        train_images=sorted(seen), val_images=sorted(held_out),
         seconds=time.time() - t0, curve=curve,
         fidelity_box_final=last['fidelity_box'],
         fidelity_point_final=last['fidelity_point'],

@@ -3,7 +3,7 @@
 # sample data with a tiny random SAM3 teacher, on CPU, in a few minutes.
 #   Stage 1 (encoder distillation, prompt-in-the-loop) -> prompt mIoU + teacher fidelity
 #   Stage 2 (Perceiver memory, video)                  -> J&F on the bundled clip
-#   Stage 3 (concept segmentation fine-tuning)         -> cgF1 / IL_MCC / pmF1
+#   Stage 3 (concept segmentation fine-tuning)         -> cgF1 / IL_MCC / pmF1, COCO AP
 # Usage: bash tools/quick_start.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,7 @@ python tools/train.py configs/stage3/tiny.py --work-dir "$WORK/stage3" \
     --cfg-options "load_from=$S1"
 S3=$(ls -t "$WORK"/stage3/iter_*.pth | head -n 1)
 python tools/test.py configs/stage3/tiny.py "$S3" --work-dir "$WORK/stage3_test"
+echo "==> Stage 3 on COCO format: every category name as a prompt, mmdet CocoMetric"
+python tools/test.py configs/stage3/tiny_coco.py "$S3" --work-dir "$WORK/stage3_coco"
 
 echo "==> Done. Checkpoints and logs under $WORK"

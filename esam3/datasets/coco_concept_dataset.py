@@ -68,7 +68,9 @@ class CocoConceptDataset(SACoDataset):
             syn = [_phrase(s) for s in c.get('synonyms', [])
                    if isinstance(s, str) and s.strip()]
             self.synonyms[name] = sorted(set(syn) - {name})
-        self._metainfo['classes'] = tuple(name_of[c['id']] for c in cats)
+        # classes keep the json's category names (mmdet's CocoMetric maps
+        # labels back to category ids by name); phrases are only the text
+        self._metainfo['classes'] = tuple(c['name'] for c in cats)
         anns = defaultdict(lambda: defaultdict(list))
         for a in data.get('annotations', []):
             anns[a['image_id']][a['category_id']].append(a)

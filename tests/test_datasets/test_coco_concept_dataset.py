@@ -70,7 +70,9 @@ def build(repo_root, ann_file, test_mode=False, **kwargs):
 
 def test_positive_per_category_and_negatives(repo_root, coco_json):
     ds = build(repo_root, coco_json, test_mode=True)
-    assert ds.metainfo['classes'] == ('coin', 'cat', 'dog', 'spray can')
+    # classes are the json's names (CocoMetric maps labels back by name);
+    # the prompt text is the underscore-free phrase
+    assert ds.metainfo['classes'] == ('coin', 'cat', 'dog', 'spray_can')
     samples = [ds[i]['data_samples'] for i in range(len(ds))]
     pairs = [(s.metainfo['img_id'], s.metainfo['text'],
               s.metainfo['is_negative']) for s in samples]

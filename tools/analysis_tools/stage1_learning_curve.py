@@ -32,7 +32,9 @@ def parse_args():
     p.add_argument('--val-split', default='val.txt',
                    help='held-out split file of the training dataset '
                    '(images never seen in training), read with the test '
-                   "pipeline; 'config' uses the config's val dataloader")
+                   "pipeline; 'config' uses the config's val dataloader; "
+                   "'train' re-reads the training images with the test "
+                   'pipeline (measures fitting, not generalisation)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--out', default='stage1_learning_curve')
@@ -80,13 +82,17 @@ def main():
     train_set = DATASETS.build(cfg.train_dataloader.dataset)
     if args.val_split == 'config':
         val_set = DATASETS.build(cfg.val_dataloader.dataset)
+    elif args.val_split == 'train':
+        val_set = DATASETS.build(
+            dict(cfg.train_dataloader.dataset, test_mode=True,
+                 pipeline=cfg.test_pipeline))
     else:
         val_set = DATASETS.build(
             dict(cfg.train_dataloader.dataset, ann_file=args.val_split,
                  test_mode=True, pipeline=cfg.test_pipeline))
     held_out = {osp.basename(d['img_path']) for d in val_set.data_list}
     seen = {osp.basename(d['img_path']) for d in train_set.data_list}
-    if held_out & seen:
+    if held_out & seen and args.val_split != 'train':
         raise ValueError(f'validation images also in training: '
                          f'{sorted(held_out & seen)}')
     val_batches = [pseudo_collate([val_set[i]]) for i in range(len(val_set))]
@@ -117,6 +123,7 @@ def main():
     first, last = curve[0], curve[-1]
     summary = dict(
         config=args.config, iters=args.iters, lr=args.lr,
+        eval_on=args.val_split,
         train_images=sorted(seen), val_images=sorted(held_out),
         seconds=time.time() - t0, curve=curve,
         fidelity_box_final=last['fidelity_box'],

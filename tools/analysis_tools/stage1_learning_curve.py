@@ -90,8 +90,9 @@ def main():
         val_set = DATASETS.build(
             dict(cfg.train_dataloader.dataset, ann_file=args.val_split,
                  test_mode=True, pipeline=cfg.test_pipeline))
-    held_out = {osp.basename(d['img_path']) for d in val_set.data_list}
-    seen = {osp.basename(d['img_path']) for d in train_set.data_list}
+    held_out, seen = (
+        {osp.basename(d.get_data_info(i)['img_path']) for i in range(len(d))}
+        for d in (val_set, train_set))
     if held_out & seen and args.val_split != 'train':
         raise ValueError(f'validation images also in training: '
                          f'{sorted(held_out & seen)}')

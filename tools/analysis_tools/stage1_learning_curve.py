@@ -132,12 +132,13 @@ def main():
         feat_mse_reduction=first['feat_mse'] / max(last['feat_mse'], 1e-12))
     with open(args.out + '.json', 'w') as f:
         json.dump(summary, f, indent=1)
-    plot(curve, args.out + '.png')
+    plot(curve, args.out + '.png',
+         'training images' if args.val_split == 'train' else 'held-out')
     print(json.dumps({k: v for k, v in summary.items() if k != 'curve'},
                      indent=1))
 
 
-def plot(curve, path):
+def plot(curve, path, split='held-out'):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -147,11 +148,11 @@ def plot(curve, path):
     ax[0].plot(its, [c['fidelity_point'] for c in curve], 's-', label='point')
     ax[0].axhline(0.8, ls='--', c='gray', lw=1)
     ax[0].set(xlabel='iteration', ylabel='student vs teacher mIoU',
-              title='mask fidelity (held-out)', ylim=(0, 1))
+              title=f'mask fidelity ({split})', ylim=(0, 1))
     ax[0].legend()
     ax[1].semilogy(its, [c['feat_mse'] for c in curve], 'o-')
     ax[1].set(xlabel='iteration', ylabel='masked trunk MSE',
-              title='feature distillation loss (held-out)')
+              title=f'feature distillation loss ({split})')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from esam3.models.distillers.outputs import paste_masks_to_original
+from esam3.models.distillers.outputs import (boxes_to_original,
+                                             paste_masks_to_original)
 from esam3.models.utils import prompts as P
 from .model_loading import build_inference_model
 from .image_inputs import ImageInput, load_image
@@ -267,8 +268,7 @@ class ImagePredictor:
         scores = out.pred_logits[0].sigmoid() * presence
         keep = torch.nonzero(scores > score_thr).view(-1)
         keep = keep[scores[keep].argsort(descending=True)]
-        from esam3.models.distillers.stage3_distiller import Stage3Distiller
-        boxes_o = Stage3Distiller._boxes_to_original(
+        boxes_o = boxes_to_original(
             out.pred_boxes[0, keep], self._meta, self.img_size)
         masks = paste_masks_to_original(out.pred_masks[0, keep], self._meta,
                                         self.img_size)

@@ -29,3 +29,18 @@ def paste_masks_to_original(logits: Tensor, metainfo: dict,
     x = F.interpolate(x, size=(ori_h, ori_w), mode='bilinear',
                       align_corners=False)
     return x[:, 0] > 0
+
+
+def boxes_to_original(boxes: Tensor, meta: dict, size: int) -> Tensor:
+    """Normalised xyxy of the padded input -> original-image pixels."""
+    boxes = boxes * size
+    sx, sy = meta.get('scale_factor', (1.0, 1.0))[:2]
+    if meta.get('flip', False):
+        w = meta['img_shape'][1]
+        boxes = torch.stack([w - boxes[:, 2], boxes[:, 1],
+                             w - boxes[:, 0], boxes[:, 3]], dim=1)
+    boxes = boxes / boxes.new_tensor([sx, sy, sx, sy])
+    h, w = meta['ori_shape'][:2]
+    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+    return boxes

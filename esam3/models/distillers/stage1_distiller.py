@@ -1,12 +1,10 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 1: encoder distillation with prompt-in-the-loop (EdgeSAM style)."""
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS

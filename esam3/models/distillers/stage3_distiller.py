@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 3: end-to-end promptable concept segmentation (PCS) fine-tuning."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,7 @@ from torchvision.ops import box_convert
 
 from esam3.registry import MODELS, TASK_UTILS
 from .base_distiller import BaseDistiller
-from .outputs import paste_masks_to_original
+from .outputs import boxes_to_original, paste_masks_to_original
 
 
 @MODELS.register_module()
@@ -219,28 +219,13 @@ class Stage3Distiller(BaseDistiller):
             inst.scores = scores[keep]
             inst.masks = paste_masks_to_original(out.pred_masks[i, keep],
                                                  ds.metainfo, size)
-            inst.bboxes = self._boxes_to_original(out.pred_boxes[i, keep],
+            inst.bboxes = boxes_to_original(out.pred_boxes[i, keep],
                                                   ds.metainfo, size)
             inst.labels = torch.full_like(keep, int(ds.metainfo.get(
                 'label', 0)))
             ds.pred_instances = inst
             ds.presence_score = float(presence[i])
         return data_samples
-
-    @staticmethod
-    def _boxes_to_original(boxes: Tensor, meta: dict, size: int) -> Tensor:
-        """Normalised xyxy of the padded input -> original-image pixels."""
-        boxes = boxes * size
-        sx, sy = meta.get('scale_factor', (1.0, 1.0))[:2]
-        if meta.get('flip', False):
-            w = meta['img_shape'][1]
-            boxes = torch.stack([w - boxes[:, 2], boxes[:, 1],
-                                 w - boxes[:, 0], boxes[:, 3]], dim=1)
-        boxes = boxes / boxes.new_tensor([sx, sy, sx, sy])
-        h, w = meta['ori_shape'][:2]
-        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
-        return boxes
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
         return self.student.encode_trunk(inputs)

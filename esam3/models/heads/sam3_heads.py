@@ -13,7 +13,6 @@ teacher-feature cache, or a student encoder with an alignment head).
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,

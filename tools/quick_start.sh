@@ -18,7 +18,7 @@ python tools/test.py configs/stage1/tiny.py "$S1" --work-dir "$WORK/stage1_test"
 
 echo "==> Stage 2: train + evaluate (configs/stage2/tiny.py), encoder from Stage 1"
 python tools/train.py configs/stage2/tiny.py --work-dir "$WORK/stage2" \
-    --cfg-options "stage1_checkpoint=$S1"
+    --cfg-options "model.student.trunk_checkpoint=$S1"
 S2=$(ls -t "$WORK"/stage2/iter_*.pth | head -n 1)
 python tools/test.py configs/stage2/tiny.py "$S2" --work-dir "$WORK/stage2_test"
 

@@ -19,7 +19,10 @@ _base_ = [
 trunk_channels = 1024
 trunk_grid = 72  # 1008 / 14
 sam3_video_cfg = dict(pretrained='facebook/sam3')
-# Stage 1 checkpoint of this student (None: encoder as built, e.g. tests)
+# Stage 1 checkpoint of this student (None: encoder as built, e.g. tests).
+# Edit it here, or on the command line set the model field itself (config
+# variables are substituted when the file is parsed):
+#   --cfg-options model.student.trunk_checkpoint=work_dirs/s1/iter_X.pth
 stage1_checkpoint = None
 
 model = dict(

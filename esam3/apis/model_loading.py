@@ -3,12 +3,12 @@
 import os.path as osp
 from typing import Optional, Tuple, Union
 
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
 from esam3.registry import MODELS
+from esam3.utils.checkpoint import load_student_checkpoint
 
 
 def load_config(config: Union[str, Config]) -> Config:
@@ -17,34 +17,6 @@ def load_config(config: Union[str, Config]) -> Config:
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config}')
     return Config.fromfile(config)
-
-
-def _student_state_dict(checkpoint: str) -> dict:
-    """Student weights from a training checkpoint (``student.`` prefixed
-    keys of a distiller) or a published one (plain keys)."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{checkpoint} holds no state_dict')
-    if any(k.startswith('student.') for k in state):
-        state = {k[len('student.'):]: v for k, v in state.items()
-                 if k.startswith('student.')}
-    return state
-
-
-def load_strict(model: nn.Module, state: dict, source: str) -> None:
-    """``load_state_dict(strict=True)`` with an error naming the keys."""
-    own = set(model.state_dict())
-    missing = sorted(own - set(state))
-    unexpected = sorted(set(state) - own)
-    if missing or unexpected:
-        raise KeyError(
-            f'checkpoint {source} does not match the model: '
-            f'{len(missing)} missing keys {missing[:10]}, '
-            f'{len(unexpected)} unexpected keys {unexpected[:10]}')
-    model.load_state_dict(state, strict=True)
 
 
 def build_inference_model(config: Union[str, Config],
@@ -68,5 +40,6 @@ def build_inference_model(config: Union[str, Config],
         student_cfg = model_cfg.get('student', model_cfg)
         model = MODELS.build(student_cfg)
         if checkpoint is not None:
-            load_strict(model, _student_state_dict(checkpoint), checkpoint)
+            # training checkpoints prefix the student with 'student.'
+            load_student_checkpoint(model, checkpoint, prefix='student.')
     return model.to(device).eval(), cfg

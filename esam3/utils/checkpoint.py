@@ -37,8 +37,13 @@ from torch import nn
 _REGISTERED: List[Union[Callable, Tuple[Callable, str]]] = []
 
 
-class CheckpointMismatchError(RuntimeError):
-    """A checkpoint's keys or shapes do not match the model (strict load)."""
+class CheckpointMismatchError(RuntimeError, KeyError):
+    """A checkpoint's keys or shapes do not match the model (strict load).
+
+    A ``RuntimeError`` and, since it is about keys, also a ``KeyError``.
+    """
+
+    __str__ = RuntimeError.__str__
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -156,7 +161,7 @@ def load_checkpoint_file(path: str,
     """
     path = osp.expanduser(str(path))
     if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path}')
+        raise FileNotFoundError(f'checkpoint not found: {path}')
     register_mmengine_safe_globals()
     return torch.load(path, map_location=map_location, weights_only=True)
 
@@ -226,7 +231,8 @@ def load_student_checkpoint(model: nn.Module,
                             path: str,
                             strict: bool = True,
                             map_location: Union[str, torch.device] = 'cpu',
-                            logger: Optional[Any] = None) -> Any:
+                            logger: Optional[Any] = None,
+                            prefix: Optional[str] = None) -> Any:
     """Load a (possibly ``state_dict``-nested) checkpoint into ``model``.
 
     Unlike mmengine's ``load_checkpoint`` (non-strict by default, mismatches
@@ -239,6 +245,9 @@ def load_student_checkpoint(model: nn.Module,
         strict: raise on missing / unexpected keys or shape mismatches.
         map_location: passed to ``torch.load``.
         logger: optional logger (``.warning``) used when ``strict=False``.
+        prefix: load only the keys under this prefix, with it stripped
+            (e.g. ``'student.'`` of a distiller checkpoint, or
+            ``'student.trunk.'``); all keys when none has it.
 
     Returns:
         The full loaded checkpoint object (e.g. to read its ``meta``).
@@ -251,9 +260,14 @@ def load_student_checkpoint(model: nn.Module,
     """
     checkpoint = load_checkpoint_file(path, map_location=map_location)
     state_dict = extract_state_dict(checkpoint)
+    if prefix and any(k.startswith(prefix) for k in state_dict):
+        state_dict = OrderedDict((k[len(prefix):], v)
+                                 for k, v in state_dict.items()
+                                 if k.startswith(prefix))
     missing, unexpected, shapes = describe_mismatch(model, state_dict)
     if missing or unexpected or shapes:
-        lines = [f'checkpoint {path} does not match '
+        where = f' (keys under "{prefix}")' if prefix else ''
+        lines = [f'checkpoint {path}{where} does not match '
                  f'{type(model).__name__}:']
         if missing:
             lines.append('  ' + _key_summary('missing keys', missing))

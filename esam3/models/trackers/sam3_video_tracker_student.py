@@ -10,8 +10,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from esam3.registry import MODELS
-from esam3.utils.checkpoint import (describe_mismatch, extract_state_dict,
-                                    load_checkpoint_file)
+from esam3.utils.checkpoint import load_student_checkpoint
 from ..teachers.sam3_video_teacher import build_sam3_video_tracker
 from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
 from .tracker_prompts import fold_prompt, prompt_num_objects
@@ -164,21 +163,11 @@ class Sam3VideoTrackerStudent(BaseModule):
         Raises:
             RuntimeError: naming missing / unexpected / mis-shaped keys.
         """
-        state = extract_state_dict(load_checkpoint_file(path))
-        if any(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()
-                     if k.startswith(prefix)}
-        missing, unexpected, shapes = describe_mismatch(self.trunk, state)
-        if missing or unexpected or shapes:
-            raise RuntimeError(
-                f'{path} does not match the student encoder (prefix '
-                f'"{prefix}"): {len(missing)} missing {missing[:10]}, '
-                f'{len(unexpected)} unexpected {unexpected[:10]}, '
-                f'shape mismatches {shapes[:10]}')
-        self.trunk.load_state_dict(state, strict=True)
+        load_student_checkpoint(self.trunk, path, prefix=prefix)
         if isinstance(self.trunk, BaseModule):
             self.trunk._is_init = True  # keep it through init_weights()
-        print_log(f'student encoder loaded from {path} ({len(state)} '
+        print_log(f'student encoder loaded from {path} '
+                  f'({len(self.trunk.state_dict())} '
                   'tensors, strict)', logger='current')
 
     def train(self, mode: bool = True) -> 'Sam3VideoTrackerStudent':

@@ -2,11 +2,11 @@
 """Shared plumbing of the esam3 distillers: a trainable student and a frozen
 teacher that is invisible to ``state_dict()``, ``parameters()`` and
 therefore to checkpoints and optimisers."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmengine.model import BaseModel
-from torch import nn
+from torch import Tensor, nn
 
 from esam3.registry import MODELS
 
@@ -58,6 +58,29 @@ class BaseDistiller(BaseModel):
                 'student and teacher SAM3 heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+
+    def teacher_trunk(self, inputs: Tensor, data_samples) -> Tensor:
+        """Teacher trunk maps: from ``data_sample.teacher_trunk`` when a
+        feature cache filled every sample, else from the live teacher."""
+        cached = [getattr(ds, 'teacher_trunk', None) for ds in data_samples]
+        if all(c is not None for c in cached):
+            return torch.stack([c.to(inputs.device, torch.float32)
+                                for c in cached])
+        if self.teacher is None:
+            raise RuntimeError('no teacher and no cached teacher features')
+        return self.teacher.encode_trunk(inputs)
+
+    @staticmethod
+    def gt_masks_boxes(ds, device) -> Tuple[Tensor, Tensor]:
+        """GT instance masks (bool ``[N, S, S]``) and xyxy boxes (float
+        ``[N, 4]``, input pixels) of a packed sample as tensors."""
+        inst = ds.gt_instances
+        masks = inst.masks
+        masks = masks.to_tensor(torch.bool, device) if hasattr(
+            masks, 'to_tensor') else masks.to(device).bool()
+        boxes = inst.bboxes
+        boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+        return masks, boxes.to(device).float()
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """mmengine entry point: ``'loss'`` -> loss dict, ``'predict'`` ->

@@ -84,15 +84,6 @@ class Stage1Distiller(BaseDistiller):
     def extract_feat(self, inputs: Tensor) -> Tensor:
         return self.student.encode_trunk(inputs)
 
-    def teacher_trunk(self, inputs: Tensor, data_samples) -> Tensor:
-        cached = [getattr(ds, 'teacher_trunk', None) for ds in data_samples]
-        if all(c is not None for c in cached):
-            return torch.stack([c.to(inputs.device, torch.float32)
-                                for c in cached])
-        if self.teacher is None:
-            raise RuntimeError('no teacher and no cached teacher features')
-        return self.teacher.encode_trunk(inputs)
-
     @staticmethod
     def valid_token_mask(data_samples, grid: Tuple[int, int],
                          input_size: Tuple[int, int],
@@ -108,15 +99,6 @@ class Stage1Distiller(BaseDistiller):
         return mask
 
     # ------------------------------------------------------------ prompts
-    def _gt(self, ds, device) -> Tuple[Tensor, Tensor]:
-        inst = ds.gt_instances
-        masks = inst.masks
-        masks = masks.to_tensor(torch.bool, device) if hasattr(
-            masks, 'to_tensor') else masks.to(device).bool()
-        boxes = inst.bboxes
-        boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
-        return masks, boxes.to(device).float()
-
     def _batch_prompts(self, data_samples, device, training: bool
                        ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Pad every image's prompts to the same count.
@@ -126,7 +108,7 @@ class Stage1Distiller(BaseDistiller):
         """
         per_img = []
         for ds in data_samples:
-            masks, boxes = self._gt(ds, device)
+            masks, boxes = self.gt_masks_boxes(ds, device)
             n = masks.shape[0]
             if training and n > self.max_instances:
                 keep = torch.randperm(n, device=device)[:self.max_instances]
@@ -259,7 +241,7 @@ class Stage1Distiller(BaseDistiller):
                 self.teacher_trunk(inputs, data_samples))
         size = inputs.shape[-1]
         for i, ds in enumerate(data_samples):
-            masks, boxes = self._gt(ds, inputs.device)
+            masks, boxes = self.gt_masks_boxes(ds, inputs.device)
             n = masks.shape[0]
             emb_s = [e[i:i + 1] for e in s_emb]
             emb_t = None if t_emb is None else [e[i:i + 1] for e in t_emb]

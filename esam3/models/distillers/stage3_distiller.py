@@ -109,21 +109,16 @@ class Stage3Distiller(BaseDistiller):
                                       input_boxes_labels=labels)
 
     # --------------------------------------------------------------- loss
-    @staticmethod
-    def _targets(ds, mask_size: Tuple[int, int], input_size: int, device
-                 ) -> Tuple[Tensor, Tensor]:
-        inst = ds.gt_instances
-        if len(inst) == 0:
+    def _targets(self, ds, mask_size: Tuple[int, int], input_size: int,
+                 device) -> Tuple[Tensor, Tensor]:
+        """GT masks at the decoder's mask size and normalised xyxy boxes."""
+        if len(ds.gt_instances) == 0:
             return (torch.zeros(0, *mask_size, device=device),
                     torch.zeros(0, 4, device=device))
-        masks = inst.masks
-        masks = masks.to_tensor(torch.float32, device) if hasattr(
-            masks, 'to_tensor') else masks.to(device).float()
-        masks = F.interpolate(masks[:, None], size=mask_size,
+        masks, boxes = self.gt_masks_boxes(ds, device)
+        masks = F.interpolate(masks[:, None].float(), size=mask_size,
                               mode='area')[:, 0]
-        boxes = inst.bboxes
-        boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
-        return (masks > 0.5).float(), boxes.to(device).float() / input_size
+        return (masks > 0.5).float(), boxes / input_size
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         device, size = inputs.device, inputs.shape[-1]
@@ -176,11 +171,8 @@ class Stage3Distiller(BaseDistiller):
 
     def _distill_losses(self, inputs, data_samples, prompts, out):
         with torch.no_grad():
-            t_trunk = self.teacher.encode_trunk(inputs) if not all(
-                getattr(ds, 'teacher_trunk', None) is not None
-                for ds in data_samples) else torch.stack(
-                    [ds.teacher_trunk.float() for ds in data_samples])
-            t_out = self._run(self.teacher, t_trunk.to(inputs.device),
+            t_out = self._run(self.teacher,
+                              self.teacher_trunk(inputs, data_samples),
                               prompts)
         w = self.distill_weight
         res = {

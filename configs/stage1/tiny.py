@@ -17,7 +17,8 @@ model = dict(
             backbone={{_base_.student_backbone}},
             neck=dict(
                 out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
+                patch_size={{_base_.align_patch_size}}))),
     teacher={{_base_.teacher_cfg}},
     max_instances=8)
 # The tiny teacher is random: its mask decoder encodes no real shape prior,

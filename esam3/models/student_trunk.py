@@ -60,4 +60,7 @@ class StudentTrunk(BaseModule):
         """
         h, w = pixel_values.shape[-2:]
         grid = (h // self.patch_size, w // self.patch_size)
-        return self.neck(self.backbone(pixel_values), out_size=grid)
+        feats = self.backbone(pixel_values)
+        if getattr(self.neck, 'patch_size', None):
+            return self.neck(feats, out_size=grid, pixel_values=pixel_values)
+        return self.neck(feats, out_size=grid)

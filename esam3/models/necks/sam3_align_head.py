@@ -56,6 +56,13 @@ class Sam3AlignHead(BaseModule):
             and ``fpn_scales``.
         fpn_scales: level size relative to the trunk grid, finest first;
             one level per input map.
+        patch_size: trunk mode only: also embed the input image with a
+            ``patch_size`` x ``patch_size`` stride-``patch_size`` conv (a ViT
+            patch embedding, on the teacher's token grid) and add it to the
+            fused map before the refinement. Backbone maps at strides 8/16/32
+            cannot follow the phase of a 14-pixel token grid; this branch
+            can. ``None`` (default): no branch. :class:`StudentTrunk` passes
+            the image when it is set.
         init_cfg: mmengine init config.
     """
 
@@ -70,6 +77,7 @@ class Sam3AlignHead(BaseModule):
                  fpn_channels: int = 256,
                  fpn_sizes: Optional[Sequence[Size]] = None,
                  fpn_scales: Sequence[float] = (4.0, 2.0, 1.0, 0.5),
+                 patch_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if mode not in ('trunk', 'fpn'):
@@ -82,6 +90,10 @@ class Sam3AlignHead(BaseModule):
         self.in_strides = list(in_strides)
         self.out_channels = 1024 if out_channels is None else out_channels
         self.out_size = _pair(out_size)
+        if patch_size is not None and mode != 'trunk':
+            raise ValueError('patch_size (patch-embedding branch) is only '
+                             "available in mode='trunk'")
+        self.patch_size = patch_size
         if mode == 'trunk':
             missing = [s for s in fuse_strides if s not in self.in_strides]
             if missing:
@@ -91,6 +103,9 @@ class Sam3AlignHead(BaseModule):
             self.lateral = nn.ModuleList(
                 nn.Conv2d(self.in_channels[i], embed_dims, 1)
                 for i in self.fuse_index)
+            self.patch_embed = nn.Conv2d(
+                3, embed_dims, patch_size, stride=patch_size) \
+                if patch_size else None
             self.refine = nn.Sequential(
                 nn.Conv2d(embed_dims, embed_dims, 3, padding=1, bias=False),
                 LayerNorm2d(embed_dims), nn.GELU(),
@@ -118,7 +133,8 @@ class Sam3AlignHead(BaseModule):
 
     def forward(self,
                 feats: Sequence[Tensor],
-                out_size: Optional[Size] = None
+                out_size: Optional[Size] = None,
+                pixel_values: Optional[Tensor] = None
                 ) -> Union[Tensor, List[Tensor]]:
         """Align backbone features.
 
@@ -126,6 +142,8 @@ class Sam3AlignHead(BaseModule):
             feats: backbone maps, one per ``in_strides`` entry.
             out_size: trunk grid for this call; overrides the configured
                 ``out_size`` only when that one is ``None``.
+            pixel_values: the normalised input images; required when the
+                head has a patch-embedding branch (``patch_size``).
 
         Returns:
             Tensor | list[Tensor]: trunk mode: ``[B, out_channels, h, w]``;
@@ -137,17 +155,24 @@ class Sam3AlignHead(BaseModule):
                              f'got {len(feats)}')
         size = self.out_size or _pair(out_size)
         if self.mode == 'trunk':
-            return self._forward_trunk(feats, size)
+            return self._forward_trunk(feats, size, pixel_values)
         return self._forward_fpn(feats, size)
 
     def _forward_trunk(self, feats: Sequence[Tensor],
-                       size: Optional[Tuple[int, int]]) -> Tensor:
+                       size: Optional[Tuple[int, int]],
+                       pixel_values: Optional[Tensor] = None) -> Tensor:
         maps = [conv(feats[i]) for conv, i in zip(self.lateral,
                                                   self.fuse_index)]
         base = max(maps, key=lambda m: m.shape[-1] * m.shape[-2])
         fused = sum(_resize(m, base.shape[-2:]) for m in maps)
         if size is not None:
             fused = _resize(fused, size)
+        if self.patch_embed is not None:
+            if pixel_values is None:
+                raise ValueError('this alignment head has a patch-embedding '
+                                 'branch: pass pixel_values')
+            fused = fused + _resize(self.patch_embed(pixel_values),
+                                    fused.shape[-2:])
         return self.refine(fused)
 
     def _forward_fpn(self, feats: Sequence[Tensor],

@@ -119,3 +119,26 @@ def test_bad_configs():
     head = Sam3AlignHead(CHANNELS, out_channels=8, embed_dims=8)
     with pytest.raises(ValueError, match='expected 4 feature maps'):
         head(_feats()[:3])
+
+
+def test_patch_branch_is_a_patch_embedding_on_the_token_grid():
+    torch.manual_seed(0)
+    head = Sam3AlignHead(in_channels=CHANNELS, mode='trunk',
+                         out_channels=12, embed_dims=16, patch_size=14)
+    feats = _feats(56)  # backbone maps of a 56 px image (4x4 tokens)
+    img = torch.randn(1, 3, 56, 56)
+    with pytest.raises(ValueError, match='pass pixel_values'):
+        head(feats, out_size=4)
+    out = head(feats, out_size=4, pixel_values=img)
+    assert out.shape == (1, 12, 4, 4)
+    # changing the pixels of one 14x14 patch changes only the output tokens
+    # the 3x3 refinement conv sees around it (token (0, 0) -> rows/cols 0-1)
+    img2 = img.clone()
+    img2[..., :14, :14] += 1.0
+    diff = (head(feats, out_size=4, pixel_values=img2) - out).abs().sum(1)[0]
+    assert diff[:2, :2].min() > 0
+    assert diff[2:].max() == 0 and diff[:, 2:].max() == 0
+    out.sum().backward()
+    assert head.patch_embed.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="only available in mode='trunk'"):
+        Sam3AlignHead(in_channels=CHANNELS, mode='fpn', patch_size=14)

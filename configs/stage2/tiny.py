@@ -16,11 +16,9 @@ model = dict(
             backbone={{_base_.student_backbone}},
             neck=dict(
                 out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}))),
-        # 16 global + 4x4 window latents = 32 tokens per memory frame
-        # (the dense tiny bank stores 16x16 = 256)
-        memory_bank=dict(perceiver=dict(num_global_latents=16,
-                                        grid_size=(4, 4))),
+                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
+                patch_size={{_base_.align_patch_size}})),
+        memory_bank={{_base_.tiny_memory_bank}},
         with_cp=False),
     teacher={{_base_.video_teacher_cfg}},
     max_objects=4)

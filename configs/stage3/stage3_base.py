@@ -1,6 +1,10 @@
 # Stage 3 (end-to-end promptable concept segmentation) on SA-Co with the real
-# SAM3 teacher at 1008 px. Start from the Stage 2 (or Stage 1) checkpoint:
-#   --cfg-options load_from=work_dirs/stage2_repvit_m1_1/iter_XXX.pth
+# SAM3 teacher at 1008 px. Start from the Stage 2 checkpoint of the same
+# student (encoder + Perceiver-memory tracker, loaded strictly):
+#   --cfg-options \
+#     model.student.stage2_checkpoint=work_dirs/stage2_repvit_m1_1/iter_N.pth
+# Training data: SA-Co images (saco.py); with SA-Co-style video data use
+# configs/_base_/datasets/saco_video.py instead (images and clips mixed).
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/stage3.py',
@@ -13,5 +17,6 @@ model = dict(
         sam3={{_base_.sam3_cfg}},
         trunk=dict(neck=dict(
             out_channels={{_base_.trunk_channels}},
-            out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+            out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}))),
+        video=dict(sam3_video={{_base_.sam3_cfg}})),
     teacher={{_base_.teacher_cfg}})

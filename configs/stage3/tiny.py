@@ -1,11 +1,12 @@
 # Quick start / CI: Stage 3 concept fine-tuning on the bundled SA-Co-format
-# sample with a tiny random SAM3 teacher at 224 px. Start from the Stage 1
-# tiny checkpoint with --cfg-options load_from=...
+# sample (images) and the bundled SA-Co/VEval-format clip, mixed, with a tiny
+# random SAM3 teacher at 224 px. Start from the Stage 2 tiny checkpoint with
+# --cfg-options model.student.stage2_checkpoint=...
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/tiny.py',
-    '../_base_/datasets/saco_tiny.py',
-    '../_base_/models/sam3_tiny.py',
+    '../_base_/datasets/saco_video_tiny.py',
+    '../_base_/models/sam3_video_tiny.py',
     '../_base_/models/stage3_distiller.py',
     '../_base_/models/students/efficientvit_b0.py',
 ]
@@ -16,7 +17,10 @@ model = dict(
             backbone={{_base_.student_backbone}},
             neck=dict(
                 out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
+                patch_size={{_base_.align_patch_size}})),
+        video=dict(sam3_video={{_base_.video_tracker_cfg}},
+                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False)),
     teacher={{_base_.teacher_cfg}},
     score_thr=0.3)
 train_cfg = dict(max_iters=100, val_interval=100)

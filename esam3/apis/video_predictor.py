@@ -1,9 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Promptable video object segmentation with the Stage 2 student tracker
 (or the SAM3 video tracker teacher, for comparison)."""
-import copy
 from collections import OrderedDict
-from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -255,7 +253,7 @@ class VideoPredictor:
             return self._teacher_answer(int(frame_idx), int(obj_id))
         pixels, _ = self._preprocess(int(frame_idx))
         trunk = self.model.encode_trunk(pixels)
-        track = self._new_track()
+        track = self.model.new_track()
         logits = self._student_step(track, trunk, int(frame_idx), prompt)
         return int(frame_idx), [int(obj_id)], self._to_original(logits)
 
@@ -302,24 +300,6 @@ class VideoPredictor:
                                        self.img_size).cpu().numpy()
 
     # ---------------------------------------------------- student back-end
-    def _new_track(self) -> dict:
-        """A fresh per-object tracking state with its own memory bank
-        (shallow copy: the Perceiver weights are shared, the stored
-        memories are not)."""
-        bank = copy.copy(self.model.memory_bank)
-        with self._use_bank(bank):
-            state = self.model.init_state()
-        return dict(state=state, bank=bank)
-
-    @contextmanager
-    def _use_bank(self, bank: nn.Module):
-        original = self.model.memory_bank
-        self.model.memory_bank = bank
-        try:
-            yield
-        finally:
-            self.model.memory_bank = original
-
     def _student_step(self, track: dict, trunk: Tensor, frame_idx: int,
                       prompt: Optional[dict]) -> Tensor:
         """One object, one frame: ``[1, h, w]`` low-res mask logits."""
@@ -333,10 +313,8 @@ class VideoPredictor:
             if prompt['points'] is not None:
                 step_prompt.update(points=prompt['points'][None, None],
                                    labels=prompt['labels'][None, None])
-        track['state']['frame_idx'] = frame_idx
-        with self._use_bank(track['bank']):
-            logits, scores, track['state'] = self.model.step(
-                trunk, track['state'], step_prompt)
+        logits, scores = self.model.track_step(track, trunk, frame_idx,
+                                               step_prompt)
         logits = logits[0]  # [1, h, w]
         # an absent object (score <= 0) has an empty mask
         return torch.where(scores[0].view(-1, 1, 1) > 0, logits,
@@ -353,7 +331,7 @@ class VideoPredictor:
 
         tracks = {}
         for obj in obj_ids:
-            tracks[obj] = self._new_track()
+            tracks[obj] = self.model.new_track()
             # condition the memory on all prompts first, nearest to the
             # start last (the bank keeps the latest conditioning frames)
             for f in sorted(self._prompts[obj],

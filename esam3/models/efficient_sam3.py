@@ -1,10 +1,15 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """The esam3 student: a light encoder + alignment head + SAM3 heads."""
+from collections import OrderedDict
 from typing import Optional, Sequence
 
+from mmengine.logging import print_log
 from torch import Tensor
 
 from esam3.registry import MODELS
+from esam3.utils.checkpoint import (CheckpointMismatchError,
+                                    describe_mismatch, extract_state_dict,
+                                    load_checkpoint_file)
 from .heads.sam3_heads import Sam3Heads, build_sam3_models
 from .sam3_promptable import Sam3Promptable
 
@@ -26,6 +31,15 @@ class EfficientSAM3(Sam3Promptable):
         frozen_heads: name prefixes of :class:`Sam3Heads` parameters to
             freeze (e.g. the text encoder).
         freeze_trunk: freeze the whole encoder (Stage 2/3 default).
+        video: optional config of a video tracker with a compressed memory
+            (:class:`~esam3.models.trackers.Sam3VideoTrackerStudent` with
+            ``trunk=None``): it tracks on this model's encoder output, so
+            concept detections can be propagated through video (Stage 3 on
+            clips, video concept inference).
+        stage2_checkpoint: a Stage 2 checkpoint to start from, loaded
+            strictly: its ``student.trunk.*`` into the encoder and the rest of
+            its ``student.*`` (tracker heads, Perceiver memory) into
+            ``video``.
     """
 
     def __init__(self,
@@ -33,15 +47,62 @@ class EfficientSAM3(Sam3Promptable):
                  sam3: dict,
                  frozen_heads: Sequence[str] = (),
                  freeze_trunk: bool = False,
+                 video: Optional[dict] = None,
+                 stage2_checkpoint: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk)
         detector, tracker = build_sam3_models(**sam3)
         self.heads = Sam3Heads(detector, tracker, frozen=frozen_heads)
+        self.video = None
+        if video is not None:
+            video = dict(video)
+            if video.get('trunk') is not None:
+                raise ValueError('EfficientSAM3.video shares the student '
+                                 'encoder: give it trunk=None')
+            video['trunk'] = None
+            self.video = MODELS.build(video)
         self.freeze_trunk = freeze_trunk
         if freeze_trunk:
             self.trunk.requires_grad_(False)
             self.trunk.eval()
+        if stage2_checkpoint is not None:
+            self.load_stage2(stage2_checkpoint)
+
+    def load_stage2(self, path: str) -> None:
+        """Strictly load a Stage 2 checkpoint (see ``stage2_checkpoint``).
+
+        Raises:
+            CheckpointMismatchError: naming the missing / unexpected keys of
+                the encoder or of the video tracker.
+        """
+        if self.video is None:
+            raise ValueError('stage2_checkpoint needs a video tracker '
+                             '(EfficientSAM3.video)')
+        state = extract_state_dict(load_checkpoint_file(path))
+        if any(k.startswith('student.') for k in state):
+            state = OrderedDict((k[len('student.'):], v)
+                                for k, v in state.items()
+                                if k.startswith('student.'))
+        parts = {'trunk': OrderedDict(), 'video': OrderedDict()}
+        for k, v in state.items():
+            if k.startswith('trunk.'):
+                parts['trunk'][k[len('trunk.'):]] = v
+            else:
+                parts['video'][k] = v
+        for name, sd in parts.items():
+            module = getattr(self, name)
+            missing, unexpected, shapes = describe_mismatch(module, sd)
+            if missing or unexpected or shapes:
+                raise CheckpointMismatchError(
+                    f'Stage 2 checkpoint {path} does not match the Stage 3 '
+                    f'{name}: missing {missing[:10]} ({len(missing)}), '
+                    f'unexpected {unexpected[:10]} ({len(unexpected)}), '
+                    f'shapes {shapes[:10]}')
+            module.load_state_dict(sd)
+            module._is_init = True  # keep the weights through init_weights()
+        print_log(f'Stage 2 checkpoint {path} loaded (encoder + video '
+                  'tracker, strict)', logger='current')
 
     def train(self, mode: bool = True) -> 'EfficientSAM3':
         super().train(mode)

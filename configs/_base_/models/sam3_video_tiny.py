@@ -6,8 +6,7 @@
 # The tracker's own width (fpn / memory attention) must be > 64: the memory
 # encoder emits 64-channel memories (fixed kv_in_dim=64 in transformers) and
 # object pointers are split into width / 64 tokens of 64 channels.
-trunk_channels = 32
-trunk_grid = 16  # 224 / 14
+_base_ = ['./sam3_tiny.py']  # same trunk (trunk_channels, trunk_grid)
 image_size = 224
 tracker_width = 128
 video_tracker_cfg = dict(
@@ -15,7 +14,7 @@ video_tracker_cfg = dict(
         image_size=image_size,
         vision_config=dict(
             backbone_config=dict(
-                hidden_size=trunk_channels, intermediate_size=64,
+                hidden_size={{_base_.trunk_channels}}, intermediate_size=64,
                 num_hidden_layers=2, num_attention_heads=2,
                 image_size=image_size, patch_size=14, window_size=8,
                 global_attn_indexes=[1], pretrain_image_size=image_size),
@@ -33,3 +32,7 @@ video_tracker_cfg = dict(
         memory_fuser_intermediate_dim=128,
     ))
 video_teacher_cfg = dict(type='Sam3VideoTeacher', **video_tracker_cfg)
+# Perceiver of the tiny students: 16 global + 4x4 window latents = 32 tokens
+# per memory frame (the dense tiny bank stores 16x16 = 256)
+tiny_memory_bank = dict(perceiver=dict(num_global_latents=16,
+                                       grid_size=(4, 4)))

@@ -2,6 +2,7 @@
 # fill in the SAM3 video tracker (student.sam3_video, teacher), the trunk size
 # (neck out_channels / out_size) and the student backbone
 # (student.trunk.backbone).
+_base_ = ['./perceiver_memory.py']
 model = dict(
     type='Stage2Distiller',
     data_preprocessor=dict(
@@ -13,21 +14,8 @@ model = dict(
             type='StudentTrunk',
             neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
                       out_size=None)),
-        # K = 256 global + 16x16 window latents per memory frame (EdgeTAM)
-        memory_bank=dict(
-            type='PerceiverMemoryBank',
-            max_cond_frames=1,
-            perceiver=dict(
-                type='SpatialPerceiver', dim=64, num_global_latents=256,
-                grid_size=(16, 16), depth=2, num_heads=1, ff_mult=4,
-                dropout=0.1)),
-        # encoder frozen; the SAM3 neck and prompt encoder stay as in the
-        # teacher; the IoU head and the no-memory token get no gradient from
-        # mask-prompted clips. Trained: Perceiver bank, memory attention,
-        # memory encoder, mask decoder, object-pointer projection.
-        frozen_heads=['vision_encoder', 'prompt_encoder',
-                      'no_memory_embedding',
-                      'mask_decoder.iou_prediction_head'],
+        memory_bank={{_base_.memory_bank}},
+        frozen_heads={{_base_.video_frozen_heads}},
         freeze_trunk=True,
         with_cp=True,
         # Stage 1 checkpoint of the same student (strict, keys under

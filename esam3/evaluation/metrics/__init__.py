@@ -2,8 +2,10 @@
 from .cgf1_metric import CGF1Metric
 from .prompt_miou_metric import PromptMIoUMetric
 from .teacher_fidelity_metric import TeacherFidelityMetric
+from .video_cgf1_metric import VideoCGF1Metric
 from .vos_metric import VOSMetric
 
 __all__ = [
-    'CGF1Metric', 'PromptMIoUMetric', 'TeacherFidelityMetric', 'VOSMetric'
+    'CGF1Metric', 'PromptMIoUMetric', 'TeacherFidelityMetric', 'VOSMetric',
+    'VideoCGF1Metric'
 ]

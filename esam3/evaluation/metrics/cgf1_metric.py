@@ -46,6 +46,7 @@ class CGF1Metric(BaseMetric):
         prefix (str, optional): Prefix of the metric names.
     """
     default_prefix: Optional[str] = None
+    TITLE = 'SA-Co concept segmentation (cgF1)'
 
     def __init__(self,
                  score_thr: float = 0.5,
@@ -129,6 +130,5 @@ class CGF1Metric(BaseMetric):
             'IL TP/FP/TN/FN', '/'.join(
                 str(summary[f'IL_{k}']) for k in ('TP', 'FP', 'TN', 'FN'))
         ])
-        log_table('SA-Co concept segmentation (cgF1)', ['metric', 'value'],
-                  rows)
+        log_table(self.TITLE, ['metric', 'value'], rows)
         return metrics

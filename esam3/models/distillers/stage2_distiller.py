@@ -1,7 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 2: temporal memory distillation on video clips (EdgeTAM-style
 Perceiver memory, SAM3 video tracker as the teacher)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -9,33 +9,8 @@ from torch import Tensor
 
 from esam3.registry import MODELS
 from .base_distiller import BaseDistiller
+from .clip_targets import clip_gt_masks, clip_objects, frame_samples
 from .outputs import paste_masks_to_original
-
-
-def _frame_samples(sample) -> list:
-    """Per-frame ``DetDataSample`` s of a ``TrackDataSample``."""
-    frames = getattr(sample, 'video_data_samples', None)
-    if frames is None:
-        raise TypeError('Stage2Distiller expects TrackDataSample inputs '
-                        '(per-frame video_data_samples)')
-    return list(frames)
-
-
-def clip_gt_masks(sample, size: Tuple[int, int], device) -> Tensor:
-    """GT masks of a clip at the padded input size: bool ``[T, N, S, S]``
-    (same N objects in every frame, as the video pipelines pack them)."""
-    masks = []
-    for ds in _frame_samples(sample):
-        m = ds.gt_instances.masks
-        m = m.to_tensor(torch.bool, device) if hasattr(m, 'to_tensor') \
-            else torch.as_tensor(m, device=device).bool()
-        if m.shape[-2:] != size:
-            m = F.pad(m, (0, size[1] - m.shape[-1], 0, size[0] - m.shape[-2]))
-        masks.append(m)
-    n = {m.shape[0] for m in masks}
-    if len(n) != 1:
-        raise ValueError(f'clip frames carry different object counts {n}')
-    return torch.stack(masks)
 
 
 @MODELS.register_module()
@@ -114,26 +89,6 @@ class Stage2Distiller(BaseDistiller):
         self.student.load_heads(self.teacher.heads_state_dict())
 
     # ------------------------------------------------------------- inputs
-    def _clip_objects(self, inputs: Tensor, data_samples: Sequence
-                      ) -> Tuple[Tensor, Tensor]:
-        """GT masks ``[B, T, N, S, S]`` of the objects visible on frame 0
-        (at most ``max_objects``, padded with empty masks) and ``valid``
-        ``[B, N]``."""
-        size = tuple(inputs.shape[-2:])
-        per_clip = []
-        for ds in data_samples:
-            gt = clip_gt_masks(ds, size, inputs.device)
-            keep = gt[0].flatten(1).any(1).nonzero()[:, 0]
-            per_clip.append(gt[:, keep[:self.max_objects]])
-        b, t = inputs.shape[:2]
-        n = max(g.shape[1] for g in per_clip)
-        gt = inputs.new_zeros((b, t, n) + size, dtype=torch.bool)
-        valid = torch.zeros(b, n, dtype=torch.bool, device=inputs.device)
-        for i, g in enumerate(per_clip):
-            gt[i, :, :g.shape[1]] = g
-            valid[i, :g.shape[1]] = True
-        return gt, valid
-
     def _teacher_targets(self, inputs: Tensor, gt: Tensor, valid: Tensor
                          ) -> Dict[str, Tensor]:
         """Teacher tracking of every clip, padded like the student's."""
@@ -160,7 +115,7 @@ class Stage2Distiller(BaseDistiller):
         if inputs.dim() != 5:
             raise ValueError('Stage2Distiller expects clips [B, T, 3, S, S],'
                              f' got {tuple(inputs.shape)}')
-        gt, valid = self._clip_objects(inputs, data_samples)
+        gt, valid = clip_objects(inputs, data_samples, self.max_objects)
         t = inputs.shape[1]
         if not valid.any() or t < 2:
             anchor = sum(p.sum() * 0 for p in self.student.parameters()
@@ -262,7 +217,7 @@ class Stage2Distiller(BaseDistiller):
         for frames, sample in zip(inputs, data_samples):
             gt = clip_gt_masks(sample, size, inputs.device)
             logits = self.track_video(frames, gt)
-            metas = [ds.metainfo for ds in _frame_samples(sample)]
+            metas = [ds.metainfo for ds in frame_samples(sample)]
             pred = torch.stack([
                 paste_masks_to_original(lg, meta, size[0]).cpu()
                 for lg, meta in zip(logits, metas)])
@@ -275,5 +230,5 @@ class Stage2Distiller(BaseDistiller):
 
     def _forward(self, inputs: Tensor, data_samples=None):
         """Raw student tracking of clips prompted with frame-0 GT masks."""
-        gt, _ = self._clip_objects(inputs, data_samples)
+        gt, _ = clip_objects(inputs, data_samples, self.max_objects)
         return self.student.forward_clip(inputs, gt[:, 0].float())

@@ -6,11 +6,13 @@ import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import Tensor
-from torchvision.ops import box_convert
+from torchvision.ops import box_convert, masks_to_boxes
 
 from esam3.registry import MODELS, TASK_UTILS
 from .base_distiller import BaseDistiller
+from .clip_targets import clip_objects, frame_samples
 from .outputs import boxes_to_original, paste_masks_to_original
+from .video_concept_tracking import track_concepts
 
 
 @MODELS.register_module()
@@ -28,6 +30,20 @@ class Stage3Distiller(BaseDistiller):
     Queries correspond one-to-one between teacher and student because the
     student's DETR decoder starts from the teacher's weights.
 
+    Clips (``inputs`` ``[B, T, 3, S, S]`` with ``TrackDataSample`` s, e.g.
+    from :class:`~esam3.datasets.SACoVideoDataset`) get the same concept
+    losses on every frame (presence = the frame shows an instance of the
+    phrase) plus, when the student has a video tracker
+    (``EfficientSAM3.video``, Perceiver memory from Stage 2), a tracking
+    loss: the phrase's instances visible on frame 0 are prompted with their
+    GT masks and tracked through the clip with the compressed memory;
+    Dice + Focal on the tracked masks and BCE on the object scores against
+    the GT of frames ``1..T-1``. A batch holds images or clips (see
+    :class:`~esam3.datasets.samplers.SourceBatchSampler` for mixing both
+    in one run). Clip prediction detects the phrase on every frame and
+    links the detections into masklets with the tracker
+    (:func:`track_concepts`), for :class:`VideoCGF1Metric`.
+
     Args:
         student: EfficientSAM3 config (encoder frozen by default through
             its ``freeze_trunk``).
@@ -38,6 +54,12 @@ class Stage3Distiller(BaseDistiller):
         distill_weight: multiplier of all teacher terms (0 disables them).
         score_thr: score threshold of kept instances at test time.
         max_det: at most this many instances per prompt at test time.
+        loss_track_dice / loss_track_focal / loss_track_score: clip tracking
+            losses (used when the student has a video tracker).
+        max_track_objects: objects tracked per training clip.
+        assoc_iou: video prediction: a detection whose mask overlaps a
+            tracked masklet by this IoU continues it instead of starting a
+            new one.
     """
 
     def __init__(self,
@@ -60,6 +82,14 @@ class Stage3Distiller(BaseDistiller):
                  score_thr: float = 0.5,
                  max_det: int = 100,
                  init_student_heads_from_teacher: bool = True,
+                 loss_track_dice: dict = dict(type='DiceLoss',
+                                              loss_weight=1.0),
+                 loss_track_focal: dict = dict(type='SigmoidFocalLoss',
+                                               loss_weight=20.0),
+                 loss_track_score: dict = dict(type='BCELoss',
+                                               loss_weight=1.0),
+                 max_track_objects: int = 8,
+                 assoc_iou: float = 0.5,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, data_preprocessor,
                          init_student_heads_from_teacher, init_cfg)
@@ -77,6 +107,11 @@ class Stage3Distiller(BaseDistiller):
         self.context_length = context_length
         self.score_thr = score_thr
         self.max_det = max_det
+        self.loss_track_dice = build(loss_track_dice)
+        self.loss_track_focal = build(loss_track_focal)
+        self.loss_track_score = build(loss_track_score)
+        self.max_track_objects = max_track_objects
+        self.assoc_iou = assoc_iou
 
     # ------------------------------------------------------------ prompts
     def encode_prompts(self, data_samples, input_size: int, device
@@ -111,32 +146,100 @@ class Stage3Distiller(BaseDistiller):
     # --------------------------------------------------------------- loss
     def _targets(self, ds, mask_size: Tuple[int, int], input_size: int,
                  device) -> Tuple[Tensor, Tensor]:
-        """GT masks at the decoder's mask size and normalised xyxy boxes."""
+        """GT masks at the decoder's mask size and normalised xyxy boxes of
+        the sample's non-empty instances (video frames carry masks only:
+        their boxes are the masks' bounding boxes)."""
+        empty = (torch.zeros(0, *mask_size, device=device),
+                 torch.zeros(0, 4, device=device))
         if len(ds.gt_instances) == 0:
-            return (torch.zeros(0, *mask_size, device=device),
-                    torch.zeros(0, 4, device=device))
-        masks, boxes = self.gt_masks_boxes(ds, device)
+            return empty
+        if 'bboxes' in ds.gt_instances:
+            masks, boxes = self.gt_masks_boxes(ds, device)
+        else:
+            masks = ds.gt_instances.masks
+            masks = masks.to_tensor(torch.bool, device) if hasattr(
+                masks, 'to_tensor') else masks.to(device).bool()
+            boxes = None
+        keep = masks.flatten(1).any(1)
+        if not keep.any():
+            return empty
+        masks = masks[keep]
+        if boxes is None:  # exclusive right/bottom edges, as mmdet's
+            boxes = masks_to_boxes(masks) + masks_to_boxes(masks).new_tensor(
+                [0, 0, 1, 1])
+        else:
+            boxes = boxes[keep]
         masks = F.interpolate(masks[:, None].float(), size=mask_size,
                               mode='area')[:, 0]
         return (masks > 0.5).float(), boxes / input_size
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
-        device, size = inputs.device, inputs.shape[-1]
+        """Concept losses on images ``[B, 3, S, S]``; on clips
+        ``[B, T, 3, S, S]`` concept losses on every frame plus the
+        tracking losses."""
+        if inputs.dim() == 5:
+            return self.clip_loss(inputs, data_samples)
         trunk = self.student.encode_trunk(inputs)
+        return self.concept_losses(inputs, trunk, data_samples)
+
+    def clip_loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        """Losses of a clip batch (see the class docstring)."""
+        b, t = inputs.shape[:2]
+        frames = inputs.flatten(0, 1)
+        trunk = self.student.encode_trunk(frames)
+        per_frame = [f for ds in data_samples for f in frame_samples(ds)]
+        losses = self.concept_losses(frames, trunk, per_frame)
+        video = getattr(self.student, 'video', None)
+        if video is None or self.loss_track_dice is None:
+            return losses
+        gt, valid = clip_objects(inputs, data_samples,
+                                 self.max_track_objects)
+        if not valid.any() or t < 2:
+            anchor = sum(p.sum() * 0 for p in video.parameters()
+                         if p.requires_grad)
+            losses.update(loss_track_dice=anchor, loss_track_focal=anchor,
+                          loss_track_score=anchor)
+            return losses
+        out = video.forward_clip(trunk.view(b, t, *trunk.shape[1:]),
+                                 gt[:, 0].float())
+        sel = valid[:, None].expand(-1, t - 1, -1)  # [B, T-1, N]
+        masks = out['mask_logits'][:, 1:][sel]  # [M, h, w]
+        h, w = masks.shape[-2:]
+        target = F.interpolate(
+            gt[:, 1:].flatten(0, 2)[:, None].float(), size=(h, w),
+            mode='area')[:, 0].view(b, t - 1, -1, h, w)[sel] > 0.5
+        target = target.float()
+        visible = target.flatten(1).amax(1)
+        scores = out['object_score_logits'][:, 1:][sel]
+        losses.update(
+            loss_track_dice=self.loss_track_dice(masks, target),
+            loss_track_focal=self.loss_track_focal(masks, target),
+            loss_track_score=self.loss_track_score(scores, visible))
+        return losses
+
+    def concept_losses(self, inputs: Tensor, trunk: Tensor, data_samples
+                       ) -> Dict[str, Tensor]:
+        """Presence, matched classification / box / mask losses (and the
+        optional teacher terms) of a batch of images or frames."""
+        device, size = inputs.device, inputs.shape[-1]
         prompts = self.encode_prompts(data_samples, size, device)
         out = self._run(self.student, trunk, prompts)
         b, q = out.pred_logits.shape
         mask_size = out.pred_masks.shape[-2:]
+        targets = [self._targets(ds, mask_size, size, device)
+                   for ds in data_samples]
+        # present: a positive phrase with an instance in view (a positive
+        # video frame may not show the object)
         present = torch.tensor(
-            [0.0 if ds.metainfo.get('is_negative', False) else 1.0
-             for ds in data_samples], device=device)
+            [0.0 if ds.metainfo.get('is_negative', False)
+             or tgt[0].shape[0] == 0 else 1.0
+             for ds, tgt in zip(data_samples, targets)], device=device)
         losses = {'loss_presence': self.loss_presence(
             out.presence_logits.view(-1), present)}
 
         cls_target = torch.zeros(b, q, device=device)
         m_pred, m_gt, b_pred, b_gt = [], [], [], []
-        for i, ds in enumerate(data_samples):
-            gt_masks, gt_boxes = self._targets(ds, mask_size, size, device)
+        for i, (gt_masks, gt_boxes) in enumerate(targets):
             if gt_masks.shape[0] == 0:
                 continue
             q_idx, g_idx = self.matcher.match(
@@ -196,7 +299,10 @@ class Stage3Distiller(BaseDistiller):
         """All instances of each prompt: ``pred_instances`` (masks at the
         original resolution, boxes in original pixels, scores = query score
         x presence, labels from the sample's ``label`` metainfo) and
-        ``presence_score``."""
+        ``presence_score``. Clips: see :meth:`predict_clip`."""
+        if inputs.dim() == 5:
+            return [self.predict_clip(frames, ds)
+                    for frames, ds in zip(inputs, data_samples)]
         size = inputs.shape[-1]
         trunk = self.student.encode_trunk(inputs)
         out = self._run(self.student, trunk,
@@ -218,6 +324,69 @@ class Stage3Distiller(BaseDistiller):
             ds.pred_instances = inst
             ds.presence_score = float(presence[i])
         return data_samples
+
+    @torch.no_grad()
+    def predict_clip(self, frames: Tensor, sample):
+        """Video concept segmentation of one clip ``[T, 3, S, S]``.
+
+        The phrase of the clip (frame 0's ``text``) is detected on every
+        frame and the detections are linked into masklets by the student's
+        memory tracker (:func:`track_concepts`). Sets on ``sample``:
+        ``pred_masklets`` (bool ``[M, T, H, W]``, original resolution),
+        ``pred_masklet_scores`` ``[M]`` and ``gt_masklet_rles`` (``[N][T]``
+        COCO RLEs from the frames' ``gt_rles``), plus ``text`` /
+        ``is_negative`` / ``video_id`` metainfo.
+        """
+        video = getattr(self.student, 'video', None)
+        if video is None:
+            raise ValueError('clip prediction needs a student with a video '
+                             'tracker (EfficientSAM3.video)')
+        frame_ds = frame_samples(sample)
+        metas = [ds.metainfo for ds in frame_ds]
+        size = frames.shape[-1]
+        prompts = self.encode_prompts(frame_ds[:1], size, frames.device)
+        cache = {}
+
+        def trunk(t: int) -> Tensor:
+            if t not in cache:
+                cache.clear()
+                cache[t] = self.student.encode_trunk(frames[t:t + 1])
+            return cache[t]
+
+        def detect(t: int):
+            out = self._run(self.student, trunk(t), prompts)
+            scores = out.pred_logits.sigmoid()[0] * \
+                out.presence_logits.sigmoid().view(())
+            keep = torch.nonzero(scores > self.score_thr).view(-1)
+            keep = keep[scores[keep].argsort(descending=True)][:self.max_det]
+            masks = out.pred_masks[0, keep]
+            if tuple(masks.shape[-2:]) != tuple(video.mask_size):
+                masks = F.interpolate(masks[None], size=video.mask_size,
+                                      mode='bilinear',
+                                      align_corners=False)[0]
+            return scores[keep], masks
+
+        logits, scores = track_concepts(
+            detect, trunk, video, frames.shape[0], size,
+            assoc_iou=self.assoc_iou, max_tracks=self.max_det)
+        h, w = metas[0]['ori_shape'][:2]
+        pred = torch.zeros(logits.shape[0], len(metas), h, w,
+                           dtype=torch.bool)
+        for t, meta in enumerate(metas):
+            if logits.shape[0]:
+                pred[:, t] = paste_masks_to_original(logits[:, t], meta,
+                                                     size).cpu()
+        sample.pred_masklets = pred
+        sample.pred_masklet_scores = scores.cpu()
+        rles = [m.get('gt_rles') or [] for m in metas]
+        n = len(rles[0])
+        sample.gt_masklet_rles = [[r[i] for r in rles] for i in range(n)]
+        sample.set_metainfo(dict(
+            text=metas[0].get('text'),
+            is_negative=bool(metas[0].get('is_negative', False)),
+            video_id=metas[0].get('video_id'),
+            ori_shape=(h, w)))
+        return sample
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
         return self.student.encode_trunk(inputs)

@@ -1,7 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 2 student tracker: light frozen encoder + SAM3 video-tracker heads
 + a Perceiver-compressed memory bank (EdgeTAM-style)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+import copy
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -50,7 +52,10 @@ class Sam3VideoTrackerStudent(BaseModule):
 
     Args:
         trunk: config of the student encoder (``StudentTrunk`` returning the
-            SAM3-trunk-like map ``[B, C, S/14, S/14]``).
+            SAM3-trunk-like map ``[B, C, S/14, S/14]``). ``None`` when the
+            caller owns the encoder and passes trunk maps to :meth:`step`
+            (Stage 3: :class:`~esam3.models.EfficientSAM3` shares its
+            encoder between the concept heads and this tracker).
         sam3_video: ``dict(pretrained=...)`` or ``dict(config=...)`` of the
             SAM3 video tracker whose heads the student uses.
         memory_bank: config of the memory bank (``PerceiverMemoryBank``;
@@ -66,7 +71,7 @@ class Sam3VideoTrackerStudent(BaseModule):
     """
 
     def __init__(self,
-                 trunk: dict,
+                 trunk: Optional[dict],
                  sam3_video: dict,
                  memory_bank: dict = dict(type='PerceiverMemoryBank'),
                  frozen_heads: Sequence[str] = ('vision_encoder',
@@ -77,7 +82,7 @@ class Sam3VideoTrackerStudent(BaseModule):
                  trunk_prefix: str = 'student.trunk.',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.trunk = MODELS.build(trunk)
+        self.trunk = MODELS.build(trunk) if trunk is not None else None
         heads = build_sam3_video_tracker(**sam3_video)
         heads.vision_encoder.backbone = None  # the student encoder replaces it
         self.heads = heads
@@ -107,7 +112,7 @@ class Sam3VideoTrackerStudent(BaseModule):
         self._freeze_heads(tuple(frozen_heads) + UNUSED_HEAD_PARAMS)
         self.sync_bank_from_heads()
         self.freeze_trunk = freeze_trunk
-        if freeze_trunk:
+        if freeze_trunk and self.trunk is not None:
             self.trunk.requires_grad_(False)
             self.trunk.eval()
         if trunk_checkpoint is not None:
@@ -163,6 +168,9 @@ class Sam3VideoTrackerStudent(BaseModule):
         Raises:
             RuntimeError: naming missing / unexpected / mis-shaped keys.
         """
+        if self.trunk is None:
+            raise RuntimeError('trunk_checkpoint given but this tracker has '
+                               'no encoder of its own (trunk=None)')
         load_student_checkpoint(self.trunk, path, prefix=prefix)
         if isinstance(self.trunk, BaseModule):
             self.trunk._is_init = True  # keep it through init_weights()
@@ -172,13 +180,16 @@ class Sam3VideoTrackerStudent(BaseModule):
 
     def train(self, mode: bool = True) -> 'Sam3VideoTrackerStudent':
         super().train(mode)
-        if self.freeze_trunk:
+        if self.freeze_trunk and self.trunk is not None:
             self.trunk.eval()
         return self
 
     # ----------------------------------------------------------- features
     def encode_trunk(self, pixel_values: Tensor) -> Tensor:
         """Normalised frames ``[B, 3, S, S]`` -> ``[B, C, S/14, S/14]``."""
+        if self.trunk is None:
+            raise RuntimeError('this tracker has no encoder of its own '
+                               '(trunk=None): pass trunk maps, not pixels')
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not self.freeze_trunk):
             out = self.trunk(pixel_values)
@@ -207,6 +218,43 @@ class Sam3VideoTrackerStudent(BaseModule):
         self.memory_bank.reset()
         return dict(frame_idx=0, num_objects=None, batch_size=None,
                     readout=None)
+
+    def new_track(self) -> dict:
+        """An independent tracking state with its own memory bank.
+
+        The bank is a shallow copy of :attr:`memory_bank`: the Perceiver
+        weights are shared, the stored memories are not. Pass the result to
+        :meth:`track_step`; any number of tracks (objects that start on
+        different frames) can run side by side.
+        """
+        bank = copy.copy(self.memory_bank)
+        with self.use_bank(bank):
+            state = self.init_state()
+        return dict(state=state, bank=bank)
+
+    @contextmanager
+    def use_bank(self, bank: nn.Module) -> Iterator[None]:
+        """Temporarily make ``bank`` the memory bank :meth:`step` uses."""
+        original = self.memory_bank
+        self.memory_bank = bank
+        try:
+            yield
+        finally:
+            self.memory_bank = original
+
+    def track_step(self, track: dict, frame: Tensor, frame_idx: int,
+                   prompt: Optional[dict] = None) -> Tuple[Tensor, Tensor]:
+        """:meth:`step` on a track from :meth:`new_track`, at video frame
+        ``frame_idx`` (frames may come in any order, e.g. reverse).
+
+        Returns:
+            ``(mask_logits [B, N, 4h, 4w], object_score_logits [B, N])``.
+        """
+        track['state']['frame_idx'] = int(frame_idx)
+        with self.use_bank(track['bank']):
+            logits, scores, track['state'] = self.step(
+                frame, track['state'], prompt)
+        return logits, scores
 
     def _read_memory(self, feats: Tensor, pos: Tensor, memory: Tensor,
                      memory_pos: Tensor) -> Tensor:

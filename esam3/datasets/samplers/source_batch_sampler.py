@@ -1,0 +1,38 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Batches drawn from one source of a ConcatDataset (images or clips)."""
+from mmdet.datasets.samplers import MultiDataAspectRatioBatchSampler
+
+from esam3.registry import DATA_SAMPLERS
+
+
+@DATA_SAMPLERS.register_module()
+class SourceBatchSampler(MultiDataAspectRatioBatchSampler):
+    """mmdet's :class:`MultiDataAspectRatioBatchSampler` (one batch size per
+    source of an mmdet ``ConcatDataset``; a batch holds samples of one
+    source and one aspect-ratio group), usable with mmengine's
+    ``InfiniteSampler``.
+
+    The parent's ``__len__`` iterates the sampler to count samples per
+    source, which never ends on an infinite sampler (mmengine asks for the
+    length when it builds the train loop). Here the count comes from the
+    dataset's ``cumulative_sizes`` instead: the number of batches of one
+    pass over the data.
+
+    Args:
+        sampler: base sampler over an mmdet ``ConcatDataset``.
+        batch_size: one batch size per source.
+        num_datasets: number of sources.
+        drop_last: drop incomplete batches.
+    """
+
+    def __len__(self) -> int:
+        dataset = self.sampler.dataset
+        ends = list(dataset.cumulative_sizes)
+        if len(ends) != self.num_datasets:
+            raise ValueError(f'SourceBatchSampler: num_datasets='
+                             f'{self.num_datasets} but the ConcatDataset has '
+                             f'{len(ends)} sources')
+        sizes = [e - s for s, e in zip([0] + ends[:-1], ends)]
+        if self.drop_last:
+            return sum(n // b for n, b in zip(sizes, self.batch_size))
+        return sum(-(-n // b) for n, b in zip(sizes, self.batch_size))

@@ -56,14 +56,21 @@ class VideoPredictor:
                  device: Union[str, torch.device] = 'cpu') -> None:
         self.is_teacher = hasattr(model, 'tracker') and \
             hasattr(model.tracker, 'propagate_in_video_iterator')
-        if not self.is_teacher and not (hasattr(model, 'step')
-                                        and hasattr(model, 'init_state')):
+        # a Stage 3 student: its tracker runs on the shared encoder
+        video = getattr(model, 'video', None)
+        tracker = video if video is not None else model
+        if not self.is_teacher and not (hasattr(tracker, 'step')
+                                        and hasattr(tracker, 'init_state')):
             raise TypeError(
                 f'{type(model).__name__} is not a video tracker: the '
                 'VideoPredictor needs a Stage 2 Sam3VideoTrackerStudent '
-                '(init_state / step) or a Sam3VideoTeacher')
-        self.model = model.to(device).eval()
-        self.img_size = int(img_size or model.image_size)
+                '(init_state / step), a Stage 3 EfficientSAM3 with a video '
+                'tracker, or a Sam3VideoTeacher')
+        model = model.to(device).eval()
+        self.model = tracker
+        self.encode_trunk = model.encode_trunk if not self.is_teacher \
+            else None
+        self.img_size = int(img_size or tracker.image_size)
         self.mean, self.std = list(mean), list(std)
         self.device = torch.device(device)
         self.frames: Optional[VideoFrames] = None
@@ -75,8 +82,8 @@ class VideoPredictor:
     def from_config(cls, config, checkpoint: Optional[str] = None,
                     use_teacher: bool = False,
                     device: str = 'cpu') -> 'VideoPredictor':
-        """Build from a Stage 2 config and a student checkpoint (loaded
-        strictly; ``student.``-prefixed distiller checkpoints work), or the
+        """Build from a Stage 2 or Stage 3 config and a student checkpoint
+        (loaded strictly; ``student.``-prefixed distiller checkpoints work), or the
         config's SAM3 video teacher (``use_teacher=True``)."""
         model, cfg = build_inference_model(config, checkpoint, use_teacher,
                                            device)
@@ -252,7 +259,7 @@ class VideoPredictor:
         if self.is_teacher:
             return self._teacher_answer(int(frame_idx), int(obj_id))
         pixels, _ = self._preprocess(int(frame_idx))
-        trunk = self.model.encode_trunk(pixels)
+        trunk = self.encode_trunk(pixels)
         track = self.model.new_track()
         logits = self._student_step(track, trunk, int(frame_idx), prompt)
         return int(frame_idx), [int(obj_id)], self._to_original(logits)
@@ -326,7 +333,7 @@ class VideoPredictor:
 
         def trunk_of(f: int) -> Tensor:
             if f not in trunks:
-                trunks[f] = self.model.encode_trunk(self._preprocess(f)[0])
+                trunks[f] = self.encode_trunk(self._preprocess(f)[0])
             return trunks[f]
 
         tracks = {}
@@ -341,7 +348,7 @@ class VideoPredictor:
         prompted = {f for obj in obj_ids for f in self._prompts[obj]}
         trunks = {f: t for f, t in trunks.items() if f in prompted}
         for f in order:
-            trunk = trunks[f] if f in trunks else self.model.encode_trunk(
+            trunk = trunks[f] if f in trunks else self.encode_trunk(
                 self._preprocess(f)[0])
             logits = [self._student_step(tracks[obj], trunk, f,
                                          self._prompts[obj].get(f))

@@ -128,3 +128,32 @@ def test_errors(tmp_path, student_predictor):
         VideoPredictor(image_model)
     with pytest.raises(TypeError, match='Stage 2'):
         VideoPredictor.from_config(STAGE1_TINY)
+
+
+def test_stage3_student_tracks_with_its_shared_encoder(tmp_path):
+    """A Stage 3 checkpoint (encoder + concept heads + Perceiver tracker)
+    drives the VideoPredictor too: its tracker runs on the shared encoder."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from esam3.registry import MODELS
+    init_default_scope('esam3')
+    stage3 = osp.join(osp.dirname(STAGE2_TINY), '..', 'stage3', 'tiny.py')
+    cfg = Config.fromfile(stage3, format_python_code=False)
+    torch.manual_seed(0)
+    student = MODELS.build(cfg.model.student)
+    ckpt = tmp_path / 's3.pth'
+    torch.save({'state_dict': {'student.' + k: v for k, v in
+                               student.state_dict().items()}}, ckpt)
+    pred = VideoPredictor.from_config(stage3, str(ckpt))
+    assert pred.model is not student and type(pred.model).__name__ == \
+        'Sam3VideoTrackerStudent'
+    for k, v in pred.model.state_dict().items():
+        assert torch.equal(v, student.video.state_dict()[k]), k
+    pred.init_state(SAV_VIDEO)
+    _, ids, first = pred.add_prompt(0, 1, box=BOX)
+    out = list(pred.propagate(max_frames=2))
+    assert [o[0] for o in out] == [0, 1] and out[1][2].shape == (1, H, W)
+    np.testing.assert_array_equal(out[0][2][0], first[0])
+    # the frames go through the Stage 3 encoder (trunk=None in the tracker)
+    assert pred.model.trunk is None

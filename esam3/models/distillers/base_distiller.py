@@ -71,13 +71,18 @@ class BaseDistiller(BaseModel):
         return self.teacher.encode_trunk(inputs)
 
     @staticmethod
+    def gt_masks(ds, device) -> Tensor:
+        """GT instance masks of a packed sample as bool ``[N, S, S]``."""
+        masks = ds.gt_instances.masks
+        return masks.to_tensor(torch.bool, device) if hasattr(
+            masks, 'to_tensor') else masks.to(device).bool()
+
+    @staticmethod
     def gt_masks_boxes(ds, device) -> Tuple[Tensor, Tensor]:
         """GT instance masks (bool ``[N, S, S]``) and xyxy boxes (float
         ``[N, 4]``, input pixels) of a packed sample as tensors."""
         inst = ds.gt_instances
-        masks = inst.masks
-        masks = masks.to_tensor(torch.bool, device) if hasattr(
-            masks, 'to_tensor') else masks.to(device).bool()
+        masks = BaseDistiller.gt_masks(ds, device)
         boxes = inst.bboxes
         boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
         return masks, boxes.to(device).float()

@@ -156,17 +156,14 @@ class Stage3Distiller(BaseDistiller):
         if 'bboxes' in ds.gt_instances:
             masks, boxes = self.gt_masks_boxes(ds, device)
         else:
-            masks = ds.gt_instances.masks
-            masks = masks.to_tensor(torch.bool, device) if hasattr(
-                masks, 'to_tensor') else masks.to(device).bool()
-            boxes = None
+            masks, boxes = self.gt_masks(ds, device), None
         keep = masks.flatten(1).any(1)
         if not keep.any():
             return empty
         masks = masks[keep]
         if boxes is None:  # exclusive right/bottom edges, as mmdet's
-            boxes = masks_to_boxes(masks) + masks_to_boxes(masks).new_tensor(
-                [0, 0, 1, 1])
+            boxes = masks_to_boxes(masks)
+            boxes[:, 2:] += 1
         else:
             boxes = boxes[keep]
         masks = F.interpolate(masks[:, None].float(), size=mask_size,

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from esam3.models.distillers.outputs import paste_masks_to_original
+from esam3.models.trackers.sam3_video_tracker_student import hide_absent
 from esam3.models.utils import prompts as P
 from .model_loading import build_inference_model
 from .video_inputs import LazyFrameDict, VideoFrames
@@ -322,10 +323,8 @@ class VideoPredictor:
                                    labels=prompt['labels'][None, None])
         logits, scores = self.model.track_step(track, trunk, frame_idx,
                                                step_prompt)
-        logits = logits[0]  # [1, h, w]
         # an absent object (score <= 0) has an empty mask
-        return torch.where(scores[0].view(-1, 1, 1) > 0, logits,
-                           logits.new_full((), -1024.))
+        return hide_absent(logits, scores)[0]  # [1, h, w]
 
     def _student_propagate(self, order: List[int]) -> Iterator[PropagateItem]:
         obj_ids = self.obj_ids

@@ -164,20 +164,15 @@ class SACoVideoDataset(SAVDataset):
         return present
 
     def _clip(self, info: dict) -> Optional[List[int]]:
+        """Frame positions of the clip: the whole video in ``'full'`` mode;
+        else :meth:`SAVDataset.sample_clip` with the first frame showing a
+        masklet (any frame for a negative pair)."""
         k = len(info['frame_paths'])
         if self.clip_mode == 'full':
             return list(range(k))
-        if not info['is_negative']:
-            return self.sample_clip(self._present(info))
-        t_min, t_max = self.num_frames
-        if k < t_min:
-            return None
-        length = min(t_max, k)
-        if self._is_random() and t_min < length:
-            length = int(np.random.randint(t_min, length + 1))
-        start = int(np.random.randint(0, k - length + 1)) \
-            if self._is_random() else 0
-        return list(range(start, start + length))
+        present = np.ones((k, 1), bool) if info['is_negative'] else \
+            self._present(info)
+        return self.sample_clip(present)
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Draw a clip of pair ``idx`` and run the pipeline on it."""

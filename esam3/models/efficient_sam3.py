@@ -1,15 +1,13 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """The esam3 student: a light encoder + alignment head + SAM3 heads."""
-from collections import OrderedDict
 from typing import Optional, Sequence
 
 from mmengine.logging import print_log
 from torch import Tensor
 
 from esam3.registry import MODELS
-from esam3.utils.checkpoint import (CheckpointMismatchError,
-                                    describe_mismatch, extract_state_dict,
-                                    load_checkpoint_file)
+from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
+                                    load_state_dict_checked, strip_prefix)
 from .heads.sam3_heads import Sam3Heads, build_sam3_models
 from .sam3_promptable import Sam3Promptable
 
@@ -79,27 +77,16 @@ class EfficientSAM3(Sam3Promptable):
         if self.video is None:
             raise ValueError('stage2_checkpoint needs a video tracker '
                              '(EfficientSAM3.video)')
-        state = extract_state_dict(load_checkpoint_file(path))
-        if any(k.startswith('student.') for k in state):
-            state = OrderedDict((k[len('student.'):], v)
-                                for k, v in state.items()
-                                if k.startswith('student.'))
-        parts = {'trunk': OrderedDict(), 'video': OrderedDict()}
-        for k, v in state.items():
-            if k.startswith('trunk.'):
-                parts['trunk'][k[len('trunk.'):]] = v
-            else:
-                parts['video'][k] = v
-        for name, sd in parts.items():
-            module = getattr(self, name)
-            missing, unexpected, shapes = describe_mismatch(module, sd)
-            if missing or unexpected or shapes:
-                raise CheckpointMismatchError(
-                    f'Stage 2 checkpoint {path} does not match the Stage 3 '
-                    f'{name}: missing {missing[:10]} ({len(missing)}), '
-                    f'unexpected {unexpected[:10]} ({len(unexpected)}), '
-                    f'shapes {shapes[:10]}')
-            module.load_state_dict(sd)
+        state = strip_prefix(extract_state_dict(load_checkpoint_file(path)),
+                             'student.')
+        trunk = strip_prefix(
+            {k: v for k, v in state.items() if k.startswith('trunk.')},
+            'trunk.')
+        video = {k: v for k, v in state.items() if not k.startswith('trunk.')}
+        for module, sd, what in ((self.trunk, trunk, 'encoder'),
+                                 (self.video, video, 'video tracker')):
+            load_state_dict_checked(
+                module, sd, f'Stage 2 checkpoint {path} ({what})')
             module._is_init = True  # keep the weights through init_weights()
         print_log(f'Stage 2 checkpoint {path} loaded (encoder + video '
                   'tracker, strict)', logger='current')

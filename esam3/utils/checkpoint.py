@@ -227,6 +227,62 @@ def describe_mismatch(model: nn.Module,
     return missing, unexpected, shapes
 
 
+def strip_prefix(state_dict: Mapping[str, torch.Tensor],
+                 prefix: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The entries under ``prefix`` with it stripped, or all entries when
+    no key has it (e.g. ``'student.'`` of a distiller checkpoint applied to
+    an already published student checkpoint)."""
+    if not any(k.startswith(prefix) for k in state_dict):
+        return OrderedDict(state_dict)
+    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
+                       if k.startswith(prefix))
+
+
+def load_state_dict_checked(model: nn.Module,
+                            state_dict: Mapping[str, torch.Tensor],
+                            source: str,
+                            strict: bool = True,
+                            logger: Optional[Any] = None) -> None:
+    """``model.load_state_dict`` that names what does not match.
+
+    Args:
+        model: the module to load into.
+        state_dict: the weights.
+        source: where they come from, for the message (e.g.
+            ``'checkpoint a.pth (keys under "student.")'``).
+        strict: raise on missing / unexpected keys or shape mismatches;
+            otherwise warn (``logger.warning`` or ``warnings.warn``) and load
+            what matches.
+        logger: optional logger used when ``strict=False``.
+
+    Raises:
+        CheckpointMismatchError: strict loading found mismatches; the message
+            names the source and lists the first 10 missing / unexpected /
+            mis-shaped keys with their counts.
+    """
+    missing, unexpected, shapes = describe_mismatch(model, state_dict)
+    if missing or unexpected or shapes:
+        lines = [f'{source} does not match {type(model).__name__}:']
+        if missing:
+            lines.append('  ' + _key_summary('missing keys', missing))
+        if unexpected:
+            lines.append('  ' + _key_summary('unexpected keys', unexpected))
+        if shapes:
+            lines.append('  ' + _key_summary('shape mismatches', shapes))
+        message = '\n'.join(lines)
+        if strict:
+            raise CheckpointMismatchError(message)
+        if logger is not None:
+            logger.warning(message)
+        else:
+            import warnings
+            warnings.warn(message)
+        bad = {s.split(':', 1)[0] for s in shapes}
+        state_dict = OrderedDict(
+            (k, v) for k, v in state_dict.items() if k not in bad)
+    model.load_state_dict(state_dict, strict=strict)
+
+
 def load_student_checkpoint(model: nn.Module,
                             path: str,
                             strict: bool = True,
@@ -260,31 +316,9 @@ def load_student_checkpoint(model: nn.Module,
     """
     checkpoint = load_checkpoint_file(path, map_location=map_location)
     state_dict = extract_state_dict(checkpoint)
-    if prefix and any(k.startswith(prefix) for k in state_dict):
-        state_dict = OrderedDict((k[len(prefix):], v)
-                                 for k, v in state_dict.items()
-                                 if k.startswith(prefix))
-    missing, unexpected, shapes = describe_mismatch(model, state_dict)
-    if missing or unexpected or shapes:
-        where = f' (keys under "{prefix}")' if prefix else ''
-        lines = [f'checkpoint {path}{where} does not match '
-                 f'{type(model).__name__}:']
-        if missing:
-            lines.append('  ' + _key_summary('missing keys', missing))
-        if unexpected:
-            lines.append('  ' + _key_summary('unexpected keys', unexpected))
-        if shapes:
-            lines.append('  ' + _key_summary('shape mismatches', shapes))
-        message = '\n'.join(lines)
-        if strict:
-            raise CheckpointMismatchError(message)
-        if logger is not None:
-            logger.warning(message)
-        else:
-            import warnings
-            warnings.warn(message)
-        bad = {s.split(':', 1)[0] for s in shapes}
-        state_dict = OrderedDict(
-            (k, v) for k, v in state_dict.items() if k not in bad)
-    model.load_state_dict(state_dict, strict=strict)
+    if prefix:
+        state_dict = strip_prefix(state_dict, prefix)
+    where = f' (keys under "{prefix}")' if prefix else ''
+    load_state_dict_checked(model, state_dict, f'checkpoint {path}{where}',
+                            strict=strict, logger=logger)
     return checkpoint

@@ -11,6 +11,13 @@ from torch import Tensor, nn
 from esam3.registry import MODELS
 
 
+def as_bool_masks(masks, device) -> Tensor:
+    """mmdet ``BitmapMasks``, a tensor or an array -> bool tensor."""
+    if hasattr(masks, 'to_tensor'):
+        return masks.to_tensor(torch.bool, device)
+    return torch.as_tensor(masks, device=device).bool()
+
+
 class BaseDistiller(BaseModel):
     """Holds ``self.student`` (a registered sub-module) and ``self.teacher``
     (attached with ``object.__setattr__``, like mmdet's KD detectors, so it
@@ -73,9 +80,7 @@ class BaseDistiller(BaseModel):
     @staticmethod
     def gt_masks(ds, device) -> Tensor:
         """GT instance masks of a packed sample as bool ``[N, S, S]``."""
-        masks = ds.gt_instances.masks
-        return masks.to_tensor(torch.bool, device) if hasattr(
-            masks, 'to_tensor') else masks.to(device).bool()
+        return as_bool_masks(ds.gt_instances.masks, device)
 
     @staticmethod
     def gt_masks_boxes(ds, device) -> Tuple[Tensor, Tensor]:

@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .base_distiller import as_bool_masks
+
 
 def frame_samples(sample) -> list:
     """Per-frame ``DetDataSample`` s of a ``TrackDataSample``."""
@@ -22,9 +24,7 @@ def clip_gt_masks(sample, size: Tuple[int, int], device) -> Tensor:
     (same N objects in every frame, as the video pipelines pack them)."""
     masks = []
     for ds in frame_samples(sample):
-        m = ds.gt_instances.masks
-        m = m.to_tensor(torch.bool, device) if hasattr(m, 'to_tensor') \
-            else torch.as_tensor(m, device=device).bool()
+        m = as_bool_masks(ds.gt_instances.masks, device)
         if m.shape[-2:] != size:
             m = F.pad(m, (0, size[1] - m.shape[-1], 0, size[0] - m.shape[-2]))
         masks.append(m)

@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from esam3.models.trackers.sam3_video_tracker_student import \
+    ABSENT_MASK_LOGIT
 from esam3.registry import MODELS
 from .base_distiller import BaseDistiller
 from .clip_targets import clip_gt_masks, clip_objects, frame_samples
@@ -179,7 +181,7 @@ class Stage2Distiller(BaseDistiller):
             idx = visible[:, obj].nonzero()
             if idx.numel():
                 starts.setdefault(int(idx[0, 0]), []).append(obj)
-        out = frames.new_full((t, n, *student.mask_size), -1024.0)
+        out = frames.new_full((t, n, *student.mask_size), ABSENT_MASK_LOGIT)
         for start, objs in sorted(starts.items()):
             state = student.init_state()
             prompt = dict(masks=gt[start, objs][None].float())

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-ABSENT = -1024.0  # mask logit of a frame where a masklet is absent
+from esam3.models.trackers.sam3_video_tracker_student import (
+    ABSENT_MASK_LOGIT as ABSENT, hide_absent)
 
 
 def _binary_iou(a: Tensor, b: Tensor) -> Tensor:
@@ -61,8 +62,7 @@ def track_concepts(detect: Callable[[int], Tuple[Tensor, Tensor]],
         current = []
         for tr in tracks:
             logits, obj = tracker.track_step(tr['track'], trunk, t)
-            lg = torch.where(obj[0, 0] > 0, logits[0, 0],
-                             logits.new_full((), ABSENT))
+            lg = hide_absent(logits, obj)[0, 0]
             tr['logits'][t] = lg
             current.append(lg > 0)
         claimed = set()

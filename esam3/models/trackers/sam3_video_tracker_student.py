@@ -26,6 +26,16 @@ UNUSED_HEAD_PARAMS = ('memory_temporal_positional_encoding',
                       'no_memory_positional_encoding',
                       'vision_encoder.neck.fpn_layers.3')
 
+# mask logit of an object on a frame where it is absent
+ABSENT_MASK_LOGIT = -1024.0
+
+
+def hide_absent(mask_logits: Tensor, object_scores: Tensor) -> Tensor:
+    """Mask logits ``[..., h, w]`` with the objects whose score logit
+    ``[...]`` is <= 0 (absent on that frame) set to ``ABSENT_MASK_LOGIT``."""
+    return torch.where(object_scores[..., None, None] > 0, mask_logits,
+                       mask_logits.new_full((), ABSENT_MASK_LOGIT))
+
 
 @MODELS.register_module()
 class Sam3VideoTrackerStudent(BaseModule):

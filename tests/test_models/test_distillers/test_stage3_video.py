@@ -173,5 +173,5 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
     state['student.memory_bank.extra'] = torch.zeros(1)
     torch.save(dict(state_dict=state), path)
     with pytest.raises(CheckpointMismatchError,
-                       match='video.*memory_bank.extra'):
+                       match='(?s)video tracker.*memory_bank.extra'):
         MODELS.build(student)

@@ -22,10 +22,11 @@ model = dict(
         video=dict(sam3_video={{_base_.video_tracker_cfg}},
                    memory_bank={{_base_.tiny_memory_bank}}, with_cp=False)),
     teacher={{_base_.teacher_cfg}},
-    # the tiny teacher is random: distilling its concept outputs only pulls
-    # the student away from the GT (800-iteration runs on the bundled pairs:
-    # presence learned without it, IL_MCC 0.36 at score 0.3; with it, 0.0;
-    # docs/stage3.md). The real configs keep distill_weight=1.
+    # the tiny teacher is random: distilling its concept scores keeps the
+    # student's scores low (configs/stage3/tiny_long.py, 800 iterations:
+    # IL_MCC at score 0.3 is 0.24 without distillation, 0.00 with it; at
+    # 0.05 it is 0.57 vs 0.83; docs/stage3.md). The real configs keep
+    # distill_weight=1.
     distill_weight=0.0,
     score_thr=0.3)
 train_cfg = dict(max_iters=100, val_interval=100)

@@ -65,5 +65,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CGF1Metric')
+# the model's scores already include presence (SAM3: query x presence)
+val_evaluator = dict(type='CGF1Metric', multiply_presence=False)
 test_evaluator = val_evaluator

@@ -40,9 +40,10 @@ def _rename_shard(index_path, old, new):
     index_path.write_text(json.dumps(index))
 
 
-@pytest.mark.parametrize('evil', ['../../victim.npy', '/ABS/victim.npy',
-                                  '../index.rank000.json', 'sub/rank000-00000.npy',
-                                  'rank000-00000.npy.tmp'])
+@pytest.mark.parametrize('evil', [
+    '../../victim.npy', '/ABS/victim.npy', '../index.rank000.json',
+    'sub/rank000-00000.npy', 'rank000-00000.npy.tmp'
+])
 def test_resume_never_deletes_outside_the_cache(tmp_path, evil):
     cache = tmp_path / 'a' / 'b' / 'cache'
     _write(cache)

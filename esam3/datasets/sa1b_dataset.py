@@ -10,7 +10,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
 from esam3.registry import DATASETS
-from .utils import SkipCounter
+from .utils import (InvalidRLEError, SkipCounter, UnreadableImageSkipper,
+                    check_rle)
 
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png')
 
@@ -36,13 +37,15 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
                     ) -> Tuple[dict, List[dict]]:
     """Parse and validate one SA-1B per-image JSON.
 
-    Instances whose RLE size differs from the image size or whose box has
-    zero width/height are skipped (and counted in ``counter``).
+    Instances whose RLE size differs from the image size, whose RLE
+    ``counts`` do not cover exactly ``h * w`` pixels (garbage) or whose box
+    has zero width/height are skipped (and counted in ``counter``).
 
     Args:
         path (str): The JSON file.
-        counter (SkipCounter, optional): Receives ``rle_size_mismatch`` and
-            ``zero_area_box`` counts.
+        counter (SkipCounter, optional): Receives ``rle_size_mismatch``,
+            ``invalid_rle`` (example: file, annotation id and what is wrong)
+            and ``zero_area_box`` counts.
 
     Returns:
         tuple[dict, list[dict]]: The ``image`` record and the valid instances
@@ -77,6 +80,12 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
         if [int(s) for s in size] != [h, w]:
             counter.add('rle_size_mismatch', example=path)
             continue
+        try:
+            check_rle(segm)
+        except InvalidRLEError as err:
+            counter.add('invalid_rle', example=f'{path} annotation id '
+                        f'{ann.get("id", k)}: {err}')
+            continue
         x, y, bw, bh = (float(v) for v in bbox)
         if bw <= 0 or bh <= 0:
             counter.add('zero_area_box', example=path)
@@ -94,12 +103,16 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
 
 
 def read_image_size(path: str) -> Optional[Tuple[int, int]]:
-    """``(h, w)`` from the image header, or None if it cannot be read."""
+    """``(h, w)`` of a fully decodable image, or None if it cannot be read.
+
+    The pixels are decoded (``Image.load``), not only the header checked:
+    ``Image.verify`` accepts a truncated JPEG, which would then fail in the
+    training pipeline.
+    """
     from PIL import Image
     try:
         with Image.open(path) as img:
-            img.verify()
-        with Image.open(path) as img:
+            img.load()
             w, h = img.size
     except Exception:  # noqa: BLE001 (any decoder error means unreadable)
         return None
@@ -116,9 +129,11 @@ class SA1BDataset(BaseDataset):
     stems / file names listed one per line in ``ann_file``.
 
     Invalid data is skipped and counted per reason, and the counts are logged
-    once: ``missing_json``, ``unreadable_image``, ``image_size_mismatch``
+    once: ``missing_json``, ``unreadable_image`` (decoded in full when
+    ``check_images``), ``image_size_mismatch``
     (image vs JSON size), ``no_instances`` (no valid instance left) per image,
-    and ``rle_size_mismatch``, ``zero_area_box`` per instance. The counts are
+    and ``rle_size_mismatch``, ``invalid_rle``, ``zero_area_box`` per
+    instance. The counts are
     in :attr:`skip_counts`.
 
     With ``lazy_parse=True`` (for the real 11M-image SA-1B) only the
@@ -136,8 +151,9 @@ class SA1BDataset(BaseDataset):
             image: a random subset per draw in training, the first ones in
             test mode. None keeps all. Defaults to 16.
         lazy_parse (bool): Parse JSONs on access. Defaults to False.
-        check_images (bool): Open each image header at load time (only when
-            ``lazy_parse`` is False). Defaults to True.
+        check_images (bool): Decode each image at load time (only when
+            ``lazy_parse`` is False); a truncated or corrupt one is skipped
+            as ``unreadable_image``. Defaults to True.
         **kwargs: Other :class:`~mmengine.dataset.BaseDataset` arguments
             (``pipeline``, ``test_mode``, ``lazy_init``, ...).
     """
@@ -156,6 +172,7 @@ class SA1BDataset(BaseDataset):
         self.lazy_parse = lazy_parse
         self.check_images = check_images
         self.skip_counts: dict = {}
+        self.unreadable = UnreadableImageSkipper(f'SA1BDataset({data_root})')
         data_prefix = dict(img='', ann='', **(data_prefix or {}))
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):
@@ -274,7 +291,9 @@ class SA1BDataset(BaseDataset):
         return info
 
     def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline; None for an image without instances.
+        """Run the pipeline; None for an image without instances, and in
+        training for an image that does not decode (logged, counted in
+        :attr:`unreadable`).
 
         Args:
             idx (int): Sample index.
@@ -285,4 +304,4 @@ class SA1BDataset(BaseDataset):
         info = self.get_data_info(idx)
         if not info['instances']:
             return None
-        return self.pipeline(info)
+        return self.unreadable.run(self.pipeline, info, self.test_mode)

@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 from pycocotools import mask as mask_utils
 
 from esam3.registry import DATASETS
+from .utils import InvalidRLEError, check_rle
 from .video_io import probe_video
 
 
@@ -249,6 +250,11 @@ class SAVDataset(BaseDataset):
                 if [int(s) for s in rle['size']] != [h, w]:
                     fail(f'mask size {rle["size"]} (frame {k}, object '
                          f'{obj_ids[o]}) != video size [{h}, {w}]')
+                try:
+                    check_rle(rle)
+                except InvalidRLEError as err:
+                    fail(f'invalid RLE (frame {k}, object {obj_ids[o]}) in '
+                         f'{info["ann_path"]}: {err}')
             valid = [o for o, r in enumerate(frame) if r is not None]
             if valid:
                 present[k, valid] = mask_utils.area(

@@ -249,3 +249,29 @@ def test_truncated_jpeg_in_test_mode_names_the_file(sa1b):
     (sa1b / 'camera.jpg').unlink()
     with pytest.raises(FileNotFoundError):  # missing stays a missing file
         ds[bad]
+
+
+# ---------------------------------------------------------------- videos
+def test_unreadable_video_logged_once_with_totals(tmp_path, repo_root,
+                                                  monkeypatch):
+    from esam3.datasets import sav_dataset
+    logs = []
+    monkeypatch.setattr(sav_dataset, 'print_log',
+                        lambda msg, **kw: logs.append(msg))
+    vid = 'sav_000001'
+    src = tmp_path / 'sav'
+    shutil.copytree(f'{repo_root}/data/samples/sav', src)
+    _truncate(src / f'{vid}.mp4', keep=1 / 3)
+    init_default_scope('esam3')
+    ds = DATASETS.build(dict(type='SAVDataset', data_root=str(src),
+                             pipeline=[], num_frames=4))
+    probes = []
+    real_probe = sav_dataset.probe_video
+    monkeypatch.setattr(sav_dataset, 'probe_video',
+                        lambda p: probes.append(p) or real_probe(p))
+    for _ in range(4):
+        assert ds.prepare_data(0) is None
+    assert ds.invalid_videos == {vid: 4}
+    assert len(logs) == 1 and vid in logs[0]
+    assert '1 bad video(s), 1 skipped draw(s)' in logs[0]
+    assert len(probes) == 1  # later draws do not decode it again

@@ -7,6 +7,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from esam3.registry import DATASETS
@@ -60,7 +61,7 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
     try:
         with open(path) as f:
             data = json.load(f)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SA1BAnnotationError(f'{path}: invalid JSON ({err})') from err
     num = (int, float)
     image = _field(data, 'image', '', path, (dict, ))
@@ -138,9 +139,11 @@ class SA1BDataset(BaseDataset):
 
     With ``lazy_parse=True`` (for the real 11M-image SA-1B) only the
     image/JSON pairing is checked up front; each JSON is parsed when its
-    sample is drawn, and an image left without instances makes
-    :meth:`prepare_data` return None (mmengine then draws another one in
-    training).
+    sample is drawn, and an image left without instances (or with a
+    malformed JSON, ``invalid_json``) makes :meth:`prepare_data` return None
+    (mmengine then draws another one in training); these skips are added to
+    :attr:`skip_counts` of the worker that met them and each reason is
+    logged once.
 
     Args:
         data_root (str): Dataset root. Must exist.
@@ -284,11 +287,37 @@ class SA1BDataset(BaseDataset):
         """
         info = super().get_data_info(idx)
         if self.lazy_parse and 'instances' not in info:
-            parsed = self._parse(info, SkipCounter('SA-1B'),
-                                 check_image=False)
+            parsed = self._parse_lazily(info)
             info = parsed if parsed is not None else dict(info, instances=[])
         info['instances'] = self._sample_instances(info['instances'])
         return info
+
+    def _parse_lazily(self, info: dict) -> Optional[dict]:
+        """Parse one JSON at access time; what is skipped is added to
+        :attr:`skip_counts` and each reason is logged the first time it
+        occurs (with the file, and annotation id for instances), with the
+        running totals. A malformed JSON skips the image
+        (``invalid_json``) instead of stopping the run; in test mode it
+        raises."""
+        counter = SkipCounter(f'SA1BDataset({self.data_root})')
+        try:
+            parsed = self._parse(info, counter, check_image=False)
+        except (SA1BAnnotationError, OSError) as err:
+            if self.test_mode:
+                raise
+            counter.add('invalid_json', example=str(err))
+            parsed = None
+        new = [r for r in counter.counts if r not in self.skip_counts]
+        for reason, num in counter.counts.items():
+            self.skip_counts[reason] = self.skip_counts.get(reason, 0) + num
+        for reason in new:
+            totals = ', '.join(f'{k}={v}'
+                               for k, v in sorted(self.skip_counts.items()))
+            print_log(f'{counter.name}: skipped {reason} (e.g. '
+                      f'{counter.examples.get(reason)}); logged once per '
+                      f'reason, counts so far: {totals}', logger='current',
+                      level=30)
+        return parsed
 
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline; None for an image without instances, and in

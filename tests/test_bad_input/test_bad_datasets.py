@@ -108,6 +108,42 @@ def test_sa1b_garbage_counts_skipped_naming_file_and_id(sa1b, logs):
     assert f'annotation id {ann_id["id"]}' in logs[0]
 
 
+def test_sa1b_lazy_parse_counts_and_logs_once(sa1b, monkeypatch):
+    """The real SA-1B configs parse lazily: skips met while drawing are
+    counted and each reason logged once, naming the file; a malformed
+    JSON skips its image instead of stopping training."""
+    from esam3.datasets import sa1b_dataset
+    logs = []
+    monkeypatch.setattr(sa1b_dataset, 'print_log',
+                        lambda msg, **kw: logs.append(msg))
+
+    def garbage(data):
+        data['annotations'][0]['segmentation']['counts'] = GARBAGE
+        garbage.id = data['annotations'][0]['id']
+
+    _edit_json(sa1b / 'coffee.json', garbage)
+    (sa1b / 'rocket.json').write_text('{"image": {"height": 1, ')
+    ds = SA1BDataset(data_root=str(sa1b), lazy_parse=True)
+    assert ds.skip_counts == {}  # nothing parsed yet
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    assert ds.skip_counts == dict(invalid_rle=1, invalid_json=1)
+    assert len(logs) == 2
+    rle_log = [m for m in logs if 'skipped invalid_rle' in m][0]
+    assert str(sa1b / 'coffee.json') in rle_log
+    assert f'annotation id {garbage.id}' in rle_log
+    json_log = [m for m in logs if 'skipped invalid_json' in m][0]
+    assert str(sa1b / 'rocket.json') in json_log
+    rocket = [k for k, d in enumerate(infos)
+              if d['img_path'].endswith('rocket.jpg')][0]
+    assert infos[rocket]['instances'] == []
+    assert ds.prepare_data(rocket) is None  # mmengine draws another
+    assert ds.skip_counts['invalid_json'] == 2 and len(logs) == 2
+    test_ds = SA1BDataset(data_root=str(sa1b), lazy_parse=True,
+                          test_mode=True)
+    with pytest.raises(ValueError, match='rocket.json'):
+        test_ds.get_data_info(rocket)
+
+
 def _saco(tmp_path, repo_root, edit, **kwargs):
     root = tmp_path / 'saco'
     shutil.copytree(f'{repo_root}/data/samples/saco', root)

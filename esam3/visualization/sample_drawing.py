@@ -15,7 +15,7 @@ every instance (the point prompt of the EdgeSAM protocol, a star),
 exemplar boxes (white) and a caption with the id, the noun phrase and
 whether the sample is a (hard) negative.
 """
-from typing import List, Optional
+from typing import List
 
 import numpy as np
 

@@ -171,11 +171,11 @@ class SA1BDataset(BaseDataset):
                  lazy_parse: bool = False,
                  check_images: bool = True,
                  **kwargs) -> None:
+        self.unreadable = UnreadableImageSkipper(f'SA1BDataset({data_root})')
         self.max_instances = max_instances
         self.lazy_parse = lazy_parse
         self.check_images = check_images
         self.skip_counts: dict = {}
-        self.unreadable = UnreadableImageSkipper(f'SA1BDataset({data_root})')
         data_prefix = dict(img='', ann='', **(data_prefix or {}))
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):

@@ -12,11 +12,13 @@ Two things stop that for esam3 with mmengine 0.10.7 (the newest release):
 * ``MODULE2PACKAGE`` is a fixed table of OpenMMLab packages;
   :func:`register_mim_package` adds ``esam3`` to it.
 * ``is_installed`` and ``get_installed_path`` import ``pkg_resources``,
-  which setuptools removed in version 81. :func:`install_package_lookup`
-  replaces them, only when ``pkg_resources`` cannot be imported, by
-  ``importlib`` equivalents (same results for installed packages; the path
-  is the one Python imports the package from). Written by hand: no
-  maintained package offers this switch for mmengine.
+  which setuptools removed in version 81, and where it exists
+  ``get_installed_path`` answers ``<site-packages>/esam3`` for an editable
+  install (``pip install -e .``), a folder that does not exist.
+  :func:`install_package_lookup` replaces both by ``importlib`` equivalents:
+  the same answers for regular installs, and for editable ones the folder
+  Python really imports the package from. Written by hand: no maintained
+  package offers this switch for mmengine.
 """
 import importlib
 import importlib.metadata
@@ -99,31 +101,20 @@ def get_installed_path(package: str) -> str:
     return osp.dirname(spec.origin)
 
 
-def has_pkg_resources() -> bool:
-    """Whether ``pkg_resources`` (setuptools < 81) can be imported."""
-    try:
-        importlib.import_module('pkg_resources')
-    except ImportError:
-        return False
-    return True
-
-
 def install_package_lookup() -> bool:
-    """Replace mmengine's ``is_installed`` / ``get_installed_path`` where
-    ``pkg_resources`` is missing.
+    """Replace mmengine's ``is_installed`` / ``get_installed_path`` by the
+    ``importlib`` versions of this module.
 
     mmengine imports the two functions by name into several modules, so each
-    of them is patched. Nothing changes when ``pkg_resources`` exists.
+    of them is patched. Calling it again does nothing.
 
     Returns:
-        bool: Whether the functions were replaced (now or earlier).
+        bool: True once the functions are replaced.
     """
     import mmengine.utils as mm_utils
     import mmengine.utils.package_utils as package_utils
     if getattr(package_utils.get_installed_path, PATCH_MARKER, False):
         return True
-    if has_pkg_resources():
-        return False
     import mmengine.config.config as config_module
     import mmengine.hub.hub as hub_module
     setattr(is_installed, PATCH_MARKER, True)

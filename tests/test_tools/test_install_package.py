@@ -1,10 +1,11 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""A non-editable install ships the configs: from another folder, an
-``esam3::`` config reference resolves inside the installed package and its
-model builds through the registry.
+"""An installed esam3 ships its configs: from another folder, an ``esam3::``
+config reference resolves inside the package Python imports (copies in a
+regular install, links to the checkout in an editable one) and its model
+builds through the registry.
 
 Needs pip to reach the package registry (build isolation fetches
-setuptools); about 25 s on the 2-core dev box.
+setuptools); 30-40 s per install on the 2-core dev box.
 """
 import os
 import os.path as osp
@@ -26,7 +27,7 @@ CHECK = textwrap.dedent("""
     from esam3.registry import MODELS
 
     pkg = osp.dirname(esam3.__file__)
-    assert pkg.startswith(osp.realpath({venv!r})), pkg
+    assert pkg.startswith(osp.realpath({where!r})), pkg
     cfg = Config.fromfile('user_cfg.py', format_python_code=False)
     assert cfg.filename.endswith('user_cfg.py')
     hub_cfg = get_config('esam3::stage1/tiny.py')
@@ -51,7 +52,9 @@ def _run(cmd, cwd, env):
 
 
 @pytest.mark.slow
-def test_installed_package_resolves_and_builds_a_packaged_config(tmp_path):
+@pytest.mark.parametrize('editable', [False, True])
+def test_installed_package_resolves_and_builds_a_packaged_config(
+        tmp_path, editable):
     src = tmp_path / 'src'
     # a copy, so the build's esam3/.mim lands outside the checkout
     shutil.copytree(
@@ -65,11 +68,14 @@ def test_installed_package_resolves_and_builds_a_packaged_config(tmp_path):
     _run([sys.executable, '-m', 'venv', '--system-site-packages', venv],
          str(tmp_path), env)
     python = osp.join(venv, 'bin', 'python')
-    _run([python, '-m', 'pip', 'install', '-q', '--no-deps',
-          str(src)], str(tmp_path), env)
+    _run([python, '-m', 'pip', 'install', '-q', '--no-deps'] +
+         (['-e'] if editable else []) + [str(src)], str(tmp_path), env)
+    mim = src / 'esam3' / '.mim' / 'configs'
+    assert mim.is_symlink() == editable
     other = tmp_path / 'elsewhere'
     other.mkdir()
     (other / 'user_cfg.py').write_text("_base_ = 'esam3::stage1/tiny.py'\n")
-    (other / 'check.py').write_text(CHECK.format(venv=venv))
+    where = str(src) if editable else venv
+    (other / 'check.py').write_text(CHECK.format(where=where))
     out = _run([python, 'check.py'], str(other), env)
     assert 'BUILT Stage1Distiller efficientvit_b0' in out

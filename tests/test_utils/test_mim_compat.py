@@ -29,11 +29,13 @@ def test_importlib_lookup_finds_the_imported_package():
         mim_compat.get_installed_path('esam3_no_such_package')
 
 
-def test_mmengine_lookup_is_replaced_only_without_pkg_resources():
-    patched = getattr(config_module.get_installed_path,
-                      mim_compat.PATCH_MARKER, False)
-    assert patched == (not mim_compat.has_pkg_resources())
-    assert mim_compat.install_package_lookup() == patched
+def test_mmengine_lookup_is_replaced_everywhere_it_is_imported():
+    import mmengine.utils as mm_utils
+    import mmengine.utils.package_utils as package_utils
+    for module in (config_module, package_utils, mm_utils):
+        assert module.get_installed_path is mim_compat.get_installed_path
+        assert module.is_installed is mim_compat.is_installed
+    assert mim_compat.install_package_lookup()  # idempotent
 
 
 def test_external_base_config_resolves(tmp_path):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
+from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
 from ..utils import prompts as P
 from .base_distiller import BaseDistiller
 from .outputs import paste_masks_to_original
@@ -45,9 +46,8 @@ class Stage1Distiller(BaseDistiller):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  loss_feat: dict = dict(type='MaskedMSELoss', loss_weight=1.0),
-                 loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
-                 loss_focal: dict = dict(
-                     type='SigmoidFocalLoss', loss_weight=20.0),
+                 loss_dice: dict = mmdet_dice_loss(1.0),
+                 loss_focal: dict = mmdet_focal_loss(20.0),
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
                  matcher: Optional[dict] = None,

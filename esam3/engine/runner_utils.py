@@ -390,6 +390,21 @@ def run_stage(runner, stage: str, config_path: str):
         if clear is None:
             raise
         raise clear from exc
+    finally:
+        shutdown_distributed()
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group, if any, before the interpreter exits.
+
+    Left to interpreter shutdown, torch's gloo threads are sometimes torn
+    down in the wrong order and a rank aborts ("terminate called without an
+    active exception") after its work is done, turning a finished
+    ``dist_train.sh`` / ``dist_test.sh`` run into a failure.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()  # local: no barrier (a rank may fail)
 
 
 def merge_cli_options(cfg: Config, options: Optional[dict]) -> None:
@@ -424,7 +439,8 @@ def load_config(config_path: str) -> Config:
 __all__: List[str] = [
     'UnknownTypeError', 'apply_resume', 'build_runner', 'check_data_roots',
     'enable_amp', 'enable_auto_scale_lr', 'enable_tensorboard',
-    'init_cpu_distributed', 'launcher_rank',
-    'load_config', 'merge_cli_options', 'run_stage', 'setup_launcher',
-    'unknown_type_error', 'use_cpu_fallbacks', 'work_dir_from_config'
+    'init_cpu_distributed', 'launcher_rank', 'load_config',
+    'merge_cli_options', 'run_stage', 'setup_launcher',
+    'shutdown_distributed', 'unknown_type_error', 'use_cpu_fallbacks',
+    'work_dir_from_config'
 ]

@@ -66,5 +66,5 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOSMetric', convention='davis')
+val_evaluator = dict(type='VOSMetric', convention='davis')  # DAVIS 2017 toolkit frames
 test_evaluator = val_evaluator

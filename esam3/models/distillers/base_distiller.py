@@ -65,6 +65,10 @@ class BaseDistiller(BaseModel):
                 'student and teacher SAM3 heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+        # a decoder trained in an earlier stage wins over the teacher's
+        carried = getattr(self.student, 'apply_carried_decoder', None)
+        if carried is not None:
+            carried()
 
     def teacher_trunk(self, inputs: Tensor, data_samples) -> Tensor:
         """Teacher trunk maps: from ``data_sample.teacher_trunk`` when a

@@ -12,7 +12,9 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from esam3.registry import MODELS
-from esam3.utils.checkpoint import load_student_checkpoint
+from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
+                                    load_state_dict_checked,
+                                    load_student_checkpoint)
 from ..teachers.sam3_video_teacher import build_sam3_video_tracker
 from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
 from .tracker_prompts import fold_prompt, prompt_num_objects
@@ -77,6 +79,11 @@ class Sam3VideoTrackerStudent(BaseModule):
         trunk_checkpoint: Stage 1 checkpoint to initialise the encoder
             from, loaded strictly (missing / unexpected keys raise).
         trunk_prefix: key prefix of the encoder in ``trunk_checkpoint``.
+        decoder_from_trunk_checkpoint: also take the SAM3 tracker mask
+            decoder trained in Stage 1 from ``trunk_checkpoint`` (keys under
+            ``decoder_prefix``, strict), instead of the teacher's copy; it
+            is re-applied after the distiller copies the teacher's heads.
+        decoder_prefix: key prefix of the Stage 1 tracker mask decoder.
         init_cfg: mmengine init config.
     """
 
@@ -90,9 +97,14 @@ class Sam3VideoTrackerStudent(BaseModule):
                  with_cp: bool = False,
                  trunk_checkpoint: Optional[str] = None,
                  trunk_prefix: str = 'student.trunk.',
+                 decoder_from_trunk_checkpoint: bool = True,
+                 decoder_prefix: str = 'student.heads.tracker.mask_decoder.',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk) if trunk is not None else None
+        # Stage 1 mask decoder weights (see decoder_from_trunk_checkpoint);
+        # a plain attribute, not part of the state dict
+        self._carried_decoder: Optional[Dict[str, Tensor]] = None
         heads = build_sam3_video_tracker(**sam3_video)
         heads.vision_encoder.backbone = None  # the student encoder replaces it
         self.heads = heads
@@ -127,6 +139,8 @@ class Sam3VideoTrackerStudent(BaseModule):
             self.trunk.eval()
         if trunk_checkpoint is not None:
             self.load_trunk(trunk_checkpoint, trunk_prefix)
+            if decoder_from_trunk_checkpoint:
+                self.load_stage1_decoder(trunk_checkpoint, decoder_prefix)
 
     # ------------------------------------------------------------ weights
     def _freeze_heads(self, prefixes: Sequence[str]) -> None:
@@ -168,7 +182,35 @@ class Sam3VideoTrackerStudent(BaseModule):
                 'student and teacher tracker heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+        self.apply_carried_decoder()
         self.sync_bank_from_heads()
+
+    def load_stage1_decoder(self, path: str,
+                            prefix: str = 'student.heads.tracker.'
+                            'mask_decoder.') -> None:
+        """Strictly load the tracker mask decoder trained in Stage 1 and
+        keep it so that :meth:`load_heads` (the teacher's copy) does not
+        replace it.
+
+        Raises:
+            CheckpointMismatchError: the checkpoint has no key under
+                ``prefix`` or its decoder does not match.
+        """
+        state = extract_state_dict(load_checkpoint_file(path))
+        decoder = {k[len(prefix):]: v for k, v in state.items()
+                   if k.startswith(prefix)}
+        source = f'Stage 1 checkpoint {path} (keys under "{prefix}")'
+        load_state_dict_checked(self.heads.mask_decoder, decoder, source)
+        self._carried_decoder = {k: v.detach().clone()
+                                 for k, v in decoder.items()}
+        print_log(f'tracker mask decoder loaded from {source}',
+                  logger='current')
+
+    @torch.no_grad()
+    def apply_carried_decoder(self) -> None:
+        """Re-load the Stage 1 mask decoder (if one was loaded)."""
+        if self._carried_decoder is not None:
+            self.heads.mask_decoder.load_state_dict(self._carried_decoder)
 
     def load_trunk(self, path: str, prefix: str = 'student.trunk.') -> None:
         """Strictly load the encoder from a (Stage 1) checkpoint.

@@ -143,3 +143,25 @@ def test_predict_original_resolution(model):
     assert not pred[:2, 2].any() and pred[2, 2].any()
     raw = model.forward(frames, [make_track_sample(masks)], mode='tensor')
     assert raw['mask_logits'].shape[:3] == (1, 4, 2)
+
+
+def test_stage1_decoder_survives_the_teacher_copy(model, tmp_path):
+    """Stage 1 -> 2 hand-over: the tracker mask decoder trained in Stage 1
+    (in the Stage 1 checkpoint with the encoder) is the one Stage 2 starts
+    from, not the teacher's copy; the rest of the heads are the teacher's."""
+    student = model.student
+    decoder = {k: v + 0.5 for k, v in
+               student.heads.mask_decoder.state_dict().items()}
+    state = {f'student.trunk.{k}': v
+             for k, v in student.trunk.state_dict().items()}
+    state.update({f'student.heads.tracker.mask_decoder.{k}': v
+                  for k, v in decoder.items()})
+    path = str(tmp_path / 'stage1.pth')
+    torch.save(dict(state_dict=state), path)
+    m = build(student=student_cfg(trunk_checkpoint=path))
+    for k, v in m.student.heads.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, decoder[k])
+    teacher = m.teacher.heads_state_dict()
+    for k, v in m.student.heads.state_dict().items():
+        if not k.startswith('mask_decoder.') and k in teacher:
+            torch.testing.assert_close(v, teacher[k])

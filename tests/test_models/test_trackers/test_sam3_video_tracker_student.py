@@ -140,7 +140,7 @@ def test_gradient_checkpointing_matches(student, teacher):
         model.zero_grad()
         out = model.forward_clip(frames, first)
         out['object_score_logits'].sum().backward()
-        grads.append(model.heads.memory_attention.layers[0].linear1
+        grads.append(model.heads.memory_attention.layers[0].mlp.up_proj
                      .weight.grad.clone())
         model.zero_grad()
     torch.testing.assert_close(grads[0], grads[1])

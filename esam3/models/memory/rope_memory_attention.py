@@ -40,7 +40,7 @@ def edgetam_memory_attention_config(sam3_config,
     """
     c = sam3_config
     feat = list(c.memory_attention_rope_feat_sizes)
-    return EdgeTamVideoConfig(
+    config = EdgeTamVideoConfig(
         memory_attention_hidden_size=c.memory_attention_hidden_size,
         memory_attention_num_layers=int(num_layers or
                                         c.memory_attention_num_layers),
@@ -56,6 +56,11 @@ def edgetam_memory_attention_config(sam3_config,
         memory_attention_rope_feat_sizes=feat,
         memory_attention_rope_k_sizes=feat,
         rope_parameters=dict(c.rope_parameters))
+    # a standalone module gets no attention backend from a PreTrainedModel:
+    # use the SAM3 model's (SDPA by default) instead of the eager one
+    config._attn_implementation = getattr(c, '_attn_implementation',
+                                          None) or 'sdpa'
+    return config
 
 
 def sam3_to_edgetam_state_dict(state_dict: Mapping[str, Tensor],

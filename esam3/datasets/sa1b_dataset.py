@@ -156,7 +156,8 @@ class SA1BDataset(BaseDataset):
         self.lazy_parse = lazy_parse
         self.check_images = check_images
         self.skip_counts: dict = {}
-        data_prefix = dict(img='', ann='', **(data_prefix or {}))
+        # given keys override the defaults (a config may name both)
+        data_prefix = {**dict(img='', ann=''), **(data_prefix or {})}
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):
             super().__init__(data_root=data_root, ann_file=ann_file,

@@ -113,6 +113,10 @@ class EfficientSAM3(Sam3Promptable):
             self._carried_decoder = {k: v.detach().clone()
                                      for k, v in decoder.items()}
 
+    def carried_modules(self) -> list:
+        """Names (in ``heads``) of modules holding carried weights."""
+        return ['tracker.mask_decoder'] if self._carried_decoder else []
+
     def apply_carried_decoder(self) -> None:
         """Re-load the carried Stage 2 tracker mask decoder (if any) into
         the image tracker, e.g. after the teacher's heads were copied."""

@@ -50,6 +50,9 @@ class Stage1Distiller(BaseDistiller):
 
     Teacher trunk features come from ``data_sample.teacher_trunk`` when a
     feature cache wraps the dataset, otherwise from the live teacher.
+    With ``share_frozen_heads`` (default) the teacher uses the student's
+    frozen head modules (e.g. the whole detector) instead of an identical
+    copy of its own (see ``BaseDistiller``).
     """
 
     def __init__(self,
@@ -73,9 +76,11 @@ class Stage1Distiller(BaseDistiller):
                  eval_clicks: int = 3,
                  eval_teacher: bool = True,
                  init_student_heads_from_teacher: bool = True,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 share_frozen_heads: bool = True) -> None:
         super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg)
+                         init_student_heads_from_teacher, init_cfg,
+                         share_frozen_heads=share_frozen_heads)
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_feat = MODELS.build(loss_feat) if loss_feat else None

@@ -60,6 +60,9 @@ class Stage3Distiller(BaseDistiller):
         assoc_iou: video prediction: a detection whose mask overlaps a
             tracked masklet by this IoU continues it instead of starting a
             new one.
+        share_frozen_heads: the teacher uses the student's frozen head
+            modules (the text encoder, the tracker) instead of its own
+            identical copies (see ``BaseDistiller``).
     """
 
     def __init__(self,
@@ -90,9 +93,11 @@ class Stage3Distiller(BaseDistiller):
                                                loss_weight=1.0),
                  max_track_objects: int = 8,
                  assoc_iou: float = 0.5,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 share_frozen_heads: bool = True) -> None:
         super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg)
+                         init_student_heads_from_teacher, init_cfg,
+                         share_frozen_heads=share_frozen_heads)
         self.tokenizer = MODELS.build(tokenizer)
         self.matcher = TASK_UTILS.build(matcher)
         build = lambda c: MODELS.build(c) if c else None  # noqa: E731

@@ -14,7 +14,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,
                           Sam3TrackerModel)
 from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
@@ -128,6 +128,7 @@ class Sam3Heads(BaseModule):
         tracker.vision_encoder.backbone = None
         self.detector = detector
         self.tracker = tracker
+        self.frozen = tuple(frozen)
         self.freeze(frozen)
 
     # ------------------------------------------------------------------ utils
@@ -143,6 +144,27 @@ class Sam3Heads(BaseModule):
             if not hit:
                 raise KeyError(f'Sam3Heads.freeze: no parameter under '
                                f'"{prefix}" (e.g. {names[:3]})')
+
+    def frozen_modules(self) -> List[Tuple[str, nn.Module]]:
+        """The sub-modules named by ``frozen`` (prefixes naming a single
+        parameter, e.g. ``tracker.no_memory_embedding``, are left out)."""
+        out = []
+        for prefix in self.frozen:
+            try:
+                out.append((prefix, self.get_submodule(prefix)))
+            except AttributeError:
+                continue
+        return out
+
+    def train(self, mode: bool = True) -> 'Sam3Heads':
+        """Set the mode; frozen sub-modules always stay in eval mode (as
+        OpenMMLab backbones keep frozen stages), so a frozen part computes
+        the same function in training as in evaluation and can be shared
+        with the teacher (see ``BaseDistiller.share_frozen_heads``)."""
+        super().train(mode)
+        for _, module in self.frozen_modules():
+            module.eval()
+        return self
 
     @property
     def grid_size(self) -> int:

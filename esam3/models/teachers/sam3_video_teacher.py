@@ -1,6 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Frozen SAM3 video tracker (dense memory bank) from Hugging Face
 transformers, used as the Stage 2 teacher."""
+import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -25,7 +26,17 @@ def build_sam3_video_tracker(pretrained: Optional[str] = None,
                              ) -> Sam3TrackerVideoModel:
     """``Sam3TrackerVideoModel`` from SAM3 weights (e.g. a local copy of
     ``facebook/sam3``, which holds the ViT trunk shared with the detector)
-    or from a config dict (random weights; its own vision backbone)."""
+    or from a config dict (random weights; its own vision backbone).
+
+    A local folder holding a ``tracker_video/`` sub-folder (a
+    ``save_pretrained`` output, as written next to ``detector/`` and
+    ``tracker/`` by ``tools/misc/make_random_sam3.py``) is read from there,
+    so one folder serves the image and the video configs.
+    """
+    if isinstance(pretrained, str):
+        sub = osp.join(osp.expanduser(pretrained), 'tracker_video')
+        if osp.isdir(sub):
+            pretrained = sub
     return build_hf_model(Sam3TrackerVideoModel, Sam3TrackerVideoConfig,
                           pretrained=pretrained, config=config)
 

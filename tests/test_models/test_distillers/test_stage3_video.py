@@ -191,12 +191,19 @@ def test_carried_decoder_survives_the_teacher_copy(cfg, model):
     decoder = {k: v + 0.25 for k, v in
                student.heads.tracker.mask_decoder.state_dict().items()}
     student._carried_decoder = decoder
+    teacher = MODELS.build(cfg.model.teacher)
+    ref = {k: v.clone() for k, v in teacher.heads.state_dict().items()}
     distiller = MODELS.build(dict(cfg.model, student=student,
-                                  teacher=model.teacher))
-    for k, v in distiller.student.heads.tracker.mask_decoder.state_dict(
-    ).items():
+                                  teacher=teacher))
+    heads = distiller.student.heads
+    for k, v in heads.tracker.mask_decoder.state_dict().items():
         torch.testing.assert_close(v, decoder[k])
-    ref = model.teacher.heads.state_dict()
-    for k, v in distiller.student.heads.state_dict().items():
+    for k, v in heads.state_dict().items():
         if 'tracker.mask_decoder.' not in k:
             torch.testing.assert_close(v, ref[k])
+    # frozen modules are shared with the teacher, but not the ones holding
+    # the carried decoder: the teacher keeps its own tracker decoder
+    assert teacher.heads.detector.text_encoder is heads.detector.text_encoder
+    assert teacher.heads.tracker is not heads.tracker
+    for k, v in teacher.heads.tracker.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, ref['tracker.mask_decoder.' + k])

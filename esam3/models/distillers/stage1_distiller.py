@@ -1,5 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 1: encoder distillation with prompt-in-the-loop (EdgeSAM style)."""
+import inspect
 import math
 from typing import Dict, List, Optional, Tuple
 
@@ -8,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
+from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
 from ..utils import prompts as P
 from .base_distiller import BaseDistiller
 from .outputs import paste_masks_to_original
@@ -60,9 +62,8 @@ class Stage1Distiller(BaseDistiller):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  loss_feat: dict = dict(type='MaskedMSELoss', loss_weight=1.0),
-                 loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
-                 loss_focal: dict = dict(
-                     type='SigmoidFocalLoss', loss_weight=20.0),
+                 loss_dice: dict = mmdet_dice_loss(1.0),
+                 loss_focal: dict = mmdet_focal_loss(20.0),
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
                  loss_iou: Optional[dict] = dict(
@@ -174,9 +175,34 @@ class Stage1Distiller(BaseDistiller):
             t = torch.stack([ti[o] for ti, o in zip(t, order)])
         s, t, px = s.flatten(0, 1), t.flatten(0, 1), px.flatten(0, 1)
         return {
-            f'loss_dice_{tag}': self.loss_dice(s, t, valid_mask=px),
-            f'loss_focal_{tag}': self.loss_focal(s, t, valid_mask=px),
+            f'loss_dice_{tag}': self._masked_loss(self.loss_dice, s, t, px,
+                                                  mean_over_pixels=False),
+            f'loss_focal_{tag}': self._masked_loss(self.loss_focal, s, t, px,
+                                                   mean_over_pixels=True),
         }
+
+    @staticmethod
+    def _masked_loss(loss_fn, s: Tensor, t: Tensor, px: Tensor,
+                     mean_over_pixels: bool) -> Tensor:
+        """``loss_fn(s, t)`` on the valid pixels ``px`` only.
+
+        Without padding the loss is called as is. esam3's mask losses take
+        ``valid_mask``; mmdet's (the defaults) have no pixel mask, so
+        padding becomes an exact agreement at 0 (student logit -1e4, i.e.
+        probability 0 and zero gradient, target 0): it drops out of the Dice
+        sums and adds 0 to the focal sum, whose mean is then taken over the
+        valid pixels (``avg_factor``).
+        """
+        keep = px > 0
+        if bool(keep.all()):
+            return loss_fn(s, t)
+        if 'valid_mask' in inspect.signature(loss_fn.forward).parameters:
+            return loss_fn(s, t, valid_mask=px)
+        s = torch.where(keep, s, s.new_full((), -1e4))
+        t = t * keep
+        if mean_over_pixels:
+            return loss_fn(s, t, avg_factor=keep.sum().clamp(min=1).float())
+        return loss_fn(s, t)
 
     def _decode_both(self, s_emb, t_emb, pts: Tensor, lbl: Tensor):
         """Student and teacher decodes of the same prompts: a list of

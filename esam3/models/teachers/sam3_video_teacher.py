@@ -182,7 +182,12 @@ class Sam3VideoTeacher(BaseModule):
         Returns:
             ``(mask_logits [N, 4h, 4w], object_score_logits [N])``.
         """
-        out = self.tracker(session, frame=frame)
+        # transformers' session stores its state in ``session.dtype`` and
+        # concatenates it with new tensors; under an enclosing autocast (AMP
+        # training) those come out in other dtypes and the concatenation
+        # fails, so the frozen teacher tracks in the session's own dtype.
+        with torch.autocast(device_type=frame.device.type, enabled=False):
+            out = self.tracker(session, frame=frame.to(session.dtype))
         return out.pred_masks[:, 0], out.object_score_logits.reshape(-1)
 
     @torch.no_grad()

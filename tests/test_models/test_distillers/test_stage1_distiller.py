@@ -132,9 +132,16 @@ def test_invalid_box_prob():
         build(mask_tokens='best')
 
 
-def test_mask_losses_ignore_padding(model):
+@pytest.mark.parametrize('esam3_losses', [False, True])
+def test_mask_losses_ignore_padding(model, esam3_losses):
     """Student and teacher agree on the image and disagree only on the
-    padding: with the valid region the mask losses vanish."""
+    padding: with the valid region the mask losses vanish (mmdet's losses,
+    the defaults, and esam3's, which take a pixel mask)."""
+    if esam3_losses:
+        model = build(loss_dice=dict(type='DiceLoss'),
+                      loss_focal=dict(type='SigmoidFocalLoss',
+                                      loss_weight=20.0))
+    assert ('mmdet' in type(model.loss_dice).__module__) != esam3_losses
     t = torch.full((1, 1, 2, 8, 8), 10.)
     s = t.clone()
     s[..., 6:] = -10.  # columns 6, 7 are padding
@@ -145,6 +152,14 @@ def test_mask_losses_ignore_padding(model):
     full = model._mask_losses(s, t, valid, torch.ones_like(px), 'x')
     assert masked['loss_dice_x'] < 1e-3 and masked['loss_focal_x'] < 1e-3
     assert full['loss_dice_x'] > 0.1 and full['loss_focal_x'] > 0.1
+    # on the valid pixels the loss is that of the valid crop alone
+    s2 = s.clone()
+    s2[..., :6] = -3.  # now they disagree on the image
+    masked = model._mask_losses(s2, t, valid, px, 'x')
+    crop = model._mask_losses(s2[..., :6], t[..., :6], valid,
+                              torch.ones_like(px[..., :6]), 'x')
+    for k in masked:
+        torch.testing.assert_close(masked[k], crop[k])
 
 
 def test_all_mask_tokens_and_iou_distilled(model):

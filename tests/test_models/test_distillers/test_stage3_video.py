@@ -167,9 +167,10 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
     # Stage 2 decoder cannot start the image tracker: a clear error
     with pytest.raises(CheckpointMismatchError,
                        match='(?s)tracker mask decoder.*decoder_from_stage2'):
-        MODELS.build(dict(cfg.model.student, stage2_checkpoint=path))
-    student = dict(cfg.model.student, stage2_checkpoint=path,
-                   decoder_from_stage2=False)
+        MODELS.build(dict(cfg.model.student, stage2_checkpoint=path,
+                          decoder_from_stage2=True))
+    student = dict(cfg.model.student, stage2_checkpoint=path)
+    assert student['decoder_from_stage2'] is False  # the tiny config's
     s3 = MODELS.build(student)
     for k, v in stage2.trunk.state_dict().items():
         torch.testing.assert_close(s3.trunk.state_dict()[k], v)

@@ -8,7 +8,7 @@
 # EdgeTAM's depth). Why (docs/memory_benchmark.md, measured with
 # tools/analysis_tools/memory_attention_flops.py): the per-frame cost is
 # dominated by the 5184 queries' self-attention + MLP, so K from 128 to 512
-# changes it by only 25 % while the depth halves it; the keys K are kept
+# changes it by only 30 % while 4 -> 2 layers halves it; the keys K are kept
 # large (fidelity), the layers are cut (cost).
 memory_bank = dict(
     type='PerceiverMemoryBank',

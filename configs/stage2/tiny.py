@@ -19,6 +19,10 @@ model = dict(
                 out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
                 patch_size={{_base_.align_patch_size}})),
         memory_bank={{_base_.tiny_memory_bank}},
+        # the tiny image tracker (Stage 1) is narrower than the tiny video
+        # tracker, so its mask decoder cannot be carried over (real SAM3:
+        # the same decoder, carried by default)
+        decoder_from_trunk_checkpoint=False,
         with_cp=False),
     teacher={{_base_.video_teacher_cfg}},
     max_objects=4)

@@ -14,12 +14,11 @@ video_train_pipeline = [
         type='mmcv.TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='mmcv.RandomResize', scale=({{_base_.img_size}},
-                                                  {{_base_.img_size}}),
-                 ratio_range=(0.75, 1.0), keep_ratio=True,
-                 resize_type='mmdet.Resize'),
+            # flip, then SAM3's square resize. No scale jitter: shrinking +
+            # padding puts the teacher outside its input distribution, and
+            # a random crop drops objects from a clip / a concept pair.
             dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='PadBottomRight', size={{_base_.img_size}}),
+            dict(type='Sam3Resize', size={{_base_.img_size}}),
         ]),
     dict(type='PackVideoInputs', meta_keys=video_meta_keys),
 ]

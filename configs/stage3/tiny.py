@@ -20,7 +20,10 @@ model = dict(
                 out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
                 patch_size={{_base_.align_patch_size}})),
         video=dict(sam3_video={{_base_.video_tracker_cfg}},
-                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False)),
+                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False),
+        # tiny image and video trackers differ in width: the Stage 2 decoder
+        # cannot start the image tracker (real SAM3: carried by default)
+        decoder_from_stage2=False),
     teacher={{_base_.teacher_cfg}},
     # the tiny teacher is random: distilling its concept scores keeps the
     # student's scores low (configs/stage3/tiny_long.py, 800 iterations:

@@ -31,6 +31,8 @@ class ImagePredictor:
         mean, std: normalisation (RGB), as in the config's preprocessor.
         tokenizer: callable ``(texts, context_length) -> (ids, mask)``,
             needed for text prompts.
+        resize_mode: ``'square'`` (SAM3's processor, default) or
+            ``'letterbox'``, as the config's data preprocessor says.
     """
 
     def __init__(self,
@@ -39,7 +41,10 @@ class ImagePredictor:
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (127.5, 127.5, 127.5),
                  tokenizer=None,
-                 device: Union[str, torch.device] = 'cpu') -> None:
+                 device: Union[str, torch.device] = 'cpu',
+                 resize_mode: str = 'square') -> None:
+        from esam3.models.data_preprocessors import check_resize_mode
+        self.resize_mode = check_resize_mode(resize_mode)
         self.model = model.to(device).eval()
         self.img_size = int(img_size)
         self.mean, self.std = list(mean), list(std)
@@ -62,7 +67,8 @@ class ImagePredictor:
         return cls(model, img_size=model.heads.image_size,
                    mean=pre.get('mean', [127.5] * 3),
                    std=pre.get('std', [127.5] * 3),
-                   tokenizer=MODELS.build(tok_cfg), device=device)
+                   tokenizer=MODELS.build(tok_cfg), device=device,
+                   resize_mode=pre.get('resize_mode', 'square'))
 
     # --------------------------------------------------------------- image
     def reset_image(self) -> None:
@@ -78,7 +84,8 @@ class ImagePredictor:
         from esam3.models.data_preprocessors import preprocess_image
         img_bgr = load_image(image, channel_order)
         pixels, meta = preprocess_image(img_bgr, self.img_size, self.mean,
-                                        self.std)
+                                        self.std,
+                                        resize_mode=self.resize_mode)
         self.reset_image()
         self._encode(pixels)
         self._meta = meta

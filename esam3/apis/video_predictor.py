@@ -48,6 +48,8 @@ class VideoPredictor:
         img_size: model input size (default: the model's).
         mean, std: normalisation (RGB), as in the config's preprocessor.
         device: inference device.
+        resize_mode: ``'square'`` (SAM3's processor, default) or
+            ``'letterbox'``, as the config's data preprocessor says.
     """
 
     def __init__(self,
@@ -55,7 +57,10 @@ class VideoPredictor:
                  img_size: Optional[int] = None,
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (127.5, 127.5, 127.5),
-                 device: Union[str, torch.device] = 'cpu') -> None:
+                 device: Union[str, torch.device] = 'cpu',
+                 resize_mode: str = 'square') -> None:
+        from esam3.models.data_preprocessors import check_resize_mode
+        self.resize_mode = check_resize_mode(resize_mode)
         self.is_teacher = hasattr(model, 'tracker') and \
             hasattr(model.tracker, 'propagate_in_video_iterator')
         # a Stage 3 student: its tracker runs on the shared encoder
@@ -91,7 +96,8 @@ class VideoPredictor:
                                            device)
         pre = cfg.model.get('data_preprocessor', {}) or {}
         return cls(model, mean=pre.get('mean', [127.5] * 3),
-                   std=pre.get('std', [127.5] * 3), device=device)
+                   std=pre.get('std', [127.5] * 3), device=device,
+                   resize_mode=pre.get('resize_mode', 'square'))
 
     # ------------------------------------------------------------- state
     @property
@@ -149,7 +155,8 @@ class VideoPredictor:
                              f'{img.shape[1]}x{img.shape[0]}, the video is '
                              f'{self.frames.width}x{self.frames.height}')
         pixels, meta = preprocess_image(img, self.img_size, self.mean,
-                                        self.std)
+                                        self.std,
+                                        resize_mode=self.resize_mode)
         return pixels.to(self.device), meta
 
     # ----------------------------------------------------------- prompts
@@ -168,7 +175,8 @@ class VideoPredictor:
 
     def _mask_to_input(self, mask: np.ndarray) -> Tensor:
         """Original-size binary mask -> ``[S, S]`` float at input scale
-        (resized like the image, padded bottom/right with 0)."""
+        (resized like the image, per axis in square mode; padded
+        bottom/right with 0 in letterbox mode)."""
         mask = check_finite(np.asarray(mask), 'mask')
         h, w = self._meta['ori_shape'][:2]
         if mask.shape != (h, w):

@@ -37,8 +37,8 @@ class CachedTeacherFeatureDataset:
     ``str(metainfo['img_id'])``.
 
     Cached features are only valid for the geometry they were computed on:
-    the cache is built with the deterministic test-time pipeline (resize the
-    longer side to ``S`` + pad bottom/right), so the wrapped dataset must
+    the cache is built with the deterministic test-time pipeline (SAM3's
+    square resize to ``S x S``, or a letterbox), so the wrapped dataset must
     produce the same ``img_shape`` and no flip. Photometric augmentation is
     fine. A mismatch raises :class:`CacheMismatchError` (disable with
     ``check_aug=False`` only if you know better).
@@ -94,7 +94,7 @@ class CachedTeacherFeatureDataset:
             raise CacheMismatchError(
                 f'image {key}: sample geometry differs from the cached '
                 f'teacher features ({"; ".join(problems)}). Cached mode needs '
-                'the test-time geometric pipeline (resize + pad, no flip / '
+                'the test-time geometric pipeline (resize, no flip / '
                 'random resize / crop); photometric augmentation is fine.')
 
     def _attach(self, data_sample) -> None:

@@ -155,7 +155,8 @@ def export_model(model: nn.Module,
                  img_size: Optional[int] = None,
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (127.5, 127.5, 127.5),
-                 opset: int = 17) -> Dict[str, str]:
+                 opset: int = 17,
+                 resize_mode: str = 'square') -> Dict[str, str]:
     """Export every graph a model has and write the manifest.
 
     A promptable image model (student / teacher with ``Sam3Heads``) gives
@@ -170,6 +171,9 @@ def export_model(model: nn.Module,
         mean, std: normalisation recorded in the manifest (the config's
             data preprocessor values).
         opset: ONNX opset.
+        resize_mode: how images reach ``S x S`` (``'square'``, SAM3's
+            processor, or ``'letterbox'``), recorded in the manifest for
+            the ONNX predictor (the config's data preprocessor value).
 
     Returns:
         dict: graph name -> file path (plus ``manifest``).
@@ -181,8 +185,10 @@ def export_model(model: nn.Module,
         model, osp.join(out_dir, ENCODER_FILE), size, opset))
     heads = getattr(model, 'heads', None)
     tracker = getattr(heads, 'tracker', None)
+    from esam3.models.data_preprocessors import check_resize_mode
     info = dict(img_size=size, mean=list(map(float, mean)),
                 std=list(map(float, std)), opset=opset,
+                resize_mode=check_resize_mode(resize_mode),
                 model=type(model).__name__)
     if tracker is not None and hasattr(heads, 'tracker_image_embeddings'):
         with torch.no_grad():
@@ -208,6 +214,14 @@ def export_model(model: nn.Module,
         json.dump(info, f, indent=2)
     files['manifest'] = manifest
     return files
+
+
+def manifest_resize_mode(info: dict) -> str:
+    """The manifest's ``resize_mode``; manifests written before the key
+    existed come from the letterbox-only preprocessing, hence
+    ``'letterbox'`` for them."""
+    from esam3.models.data_preprocessors import check_resize_mode
+    return check_resize_mode(info.get('resize_mode', 'letterbox'))
 
 
 def load_manifest(onnx_dir: str) -> dict:

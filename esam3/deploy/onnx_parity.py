@@ -11,7 +11,7 @@ from torch import nn
 
 from .image_encoder_onnx import ImageEncoderOnnx
 from .onnx_export import (DECODER_FILES, DECODER_INPUTS, ENCODER_FILE,
-                          load_manifest)
+                          load_manifest, manifest_resize_mode)
 from .ort_session import create_session
 from .perceiver_onnx import PerceiverOnnx
 from .prompt_decoder_onnx import PromptDecoderOnnx
@@ -117,7 +117,9 @@ def check_image_parity(model: nn.Module,
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f'cannot read image {path}')
-        pixels, meta = preprocess_image(img, size, info['mean'], info['std'])
+        pixels, meta = preprocess_image(img, size, info['mean'], info['std'],
+                                        resize_mode=manifest_resize_mode(
+                                            info))
         ref_emb = [e.numpy() for e in encoder(pixels)]
         ort_emb = enc_sess.run(None, {'pixel_values': pixels.numpy()})
         add(path, 'image_encoder', ort_emb, ref_emb, 3)

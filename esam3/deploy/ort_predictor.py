@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 
 from esam3.apis.image_predictor import ImagePredictor
-from .onnx_export import DECODER_INPUTS, load_manifest
+from .onnx_export import (DECODER_INPUTS, load_manifest,
+                          manifest_resize_mode)
 from .ort_session import create_session
 
 
@@ -50,6 +51,7 @@ class OrtImagePredictor(ImagePredictor):
         self.device = torch.device('cpu')
         self.img_size = int(info['img_size'])
         self.mean, self.std = list(info['mean']), list(info['std'])
+        self.resize_mode = manifest_resize_mode(info)
         self.mask_input_size = tuple(info['mask_input_size'])
 
         def session(key):

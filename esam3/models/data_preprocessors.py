@@ -5,12 +5,13 @@
 (images ``[3, S, S]`` or clips ``[T, 3, S, S]``, BGR) into float batches
 (``[B, 3, S, S]`` / ``[B, T, 3, S, S]``, RGB, ``(x - mean) / std``).
 :func:`preprocess_image` is the deployment path for one raw image: it runs
-the very transforms of the test pipeline (mmdet ``Resize`` with
-``keep_ratio`` to the longest side ``S`` and ``PadBottomRight``, mmdet's
-``Pad`` to ``S x S``) and then :func:`normalize_images`, the function the data
-preprocessor itself uses, so training, evaluation and deployment cannot
-drift apart (the train/deploy normalisation mismatch of the public
-EfficientSAM3 code).
+the very transforms of the test pipeline (:func:`resize_transforms`: by
+default SAM3's own square resize :class:`~esam3.datasets.transforms.
+Sam3Resize`, or optionally a letterbox = mmdet ``Resize`` with
+``keep_ratio`` + ``PadBottomRight``) and then :func:`normalize_images`, the
+function the data preprocessor itself uses, so training, evaluation and
+deployment cannot drift apart (the train/deploy normalisation mismatch of
+the public EfficientSAM3 code).
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -24,6 +25,42 @@ from esam3.registry import MODELS
 
 SAM3_MEAN = (127.5, 127.5, 127.5)
 SAM3_STD = (127.5, 127.5, 127.5)
+# 'square': SAM3's processor (every image to S x S, aspect ratio not kept);
+# 'letterbox': longer side to S keeping the aspect ratio, pad bottom/right
+RESIZE_MODES = ('square', 'letterbox')
+
+
+def check_resize_mode(resize_mode: str) -> str:
+    """Validate a ``resize_mode`` (``'square'`` or ``'letterbox'``)."""
+    if resize_mode not in RESIZE_MODES:
+        raise ValueError(f'resize_mode must be one of {RESIZE_MODES}, got '
+                         f'{resize_mode!r}')
+    return resize_mode
+
+
+def resize_transforms(size: int,
+                      resize_mode: str = 'square',
+                      pad_value: float = 0.) -> List[dict]:
+    """Test-time resize steps of a pipeline (configs and deployment).
+
+    Args:
+        size (int): Model input size ``S``.
+        resize_mode (str): ``'square'`` (default, SAM3's processor:
+            :class:`~esam3.datasets.transforms.Sam3Resize`) or
+            ``'letterbox'`` (mmdet ``Resize`` keeping the aspect ratio to the
+            longer side ``S``, then ``PadBottomRight`` to ``S x S``).
+        pad_value (float): Raw pixel value of the letterbox padding.
+
+    Returns:
+        list[dict]: Transform configs (esam3 / mmdet registry types).
+    """
+    if check_resize_mode(resize_mode) == 'square':
+        return [dict(type='Sam3Resize', size=size)]
+    return [
+        dict(type='mmdet.Resize', scale=(size, size), keep_ratio=True),
+        dict(type='PadBottomRight', size=size,
+             pad_val=dict(img=pad_value, masks=0, seg=255)),
+    ]
 
 
 def normalize_images(images: Tensor, mean: Tensor, std: Tensor,
@@ -83,6 +120,11 @@ class Sam3DataPreprocessor(ImgDataPreprocessor):
         pad_size (int | tuple, optional): Pad every sample to this square
             ``S`` (or ``(h, w)``). None pads to the largest in the batch.
         pad_value (float): Raw pixel value for padding. Defaults to 0.
+        resize_mode (str): How the pipelines bring images to ``S x S``
+            (``'square'``, SAM3's processor, or ``'letterbox'``). Not used
+            here (the pipelines resize); the inference APIs and the export
+            read it from the config so deployment resizes like the
+            pipelines. Defaults to ``'square'``.
         non_blocking (bool): Non-blocking device transfer.
     """
 
@@ -92,6 +134,7 @@ class Sam3DataPreprocessor(ImgDataPreprocessor):
                  bgr_to_rgb: bool = True,
                  pad_size: Optional[Union[int, Tuple[int, int]]] = None,
                  pad_value: float = 0.,
+                 resize_mode: str = 'square',
                  non_blocking: bool = False) -> None:
         if len(mean) != 3 or len(std) != 3:
             raise ValueError('mean and std need 3 values (one per channel)')
@@ -102,6 +145,7 @@ class Sam3DataPreprocessor(ImgDataPreprocessor):
             pad_size = (pad_size, pad_size)
         self.pad_size = tuple(pad_size) if pad_size is not None else None
         self.bgr_to_rgb = bgr_to_rgb
+        self.resize_mode = check_resize_mode(resize_mode)
 
     def normalize(self, images: Tensor) -> Tensor:
         """Channel flip + ``(x - mean) / std`` with this module's settings.
@@ -166,39 +210,39 @@ def preprocess_image(img_bgr_uint8: np.ndarray,
                      size: int,
                      mean: Sequence[float] = SAM3_MEAN,
                      std: Sequence[float] = SAM3_STD,
-                     pad_value: float = 0.) -> Tuple[Tensor, Dict]:
+                     pad_value: float = 0.,
+                     resize_mode: str = 'square') -> Tuple[Tensor, Dict]:
     """Deployment preprocessing of one image (same code as the test path).
 
-    Resize the longer side to ``size`` keeping the aspect ratio (mmdet
-    ``Resize(scale=(size, size), keep_ratio=True)``), pad bottom/right to
-    ``size x size`` (:class:`~esam3.datasets.transforms.PadBottomRight`,
-    mmdet ``Pad`` keeping ``img_shape``), convert to a ``[3, S, S]`` tensor as
-    ``PackDetInputs`` does and normalise with :func:`normalize_images`
-    (BGR->RGB, ``(x - mean) / std``).
+    Runs :func:`resize_transforms` (by default SAM3's square resize to
+    ``S x S``, bilinear + antialias, aspect ratio not kept, exactly
+    transformers' ``Sam3ImageProcessor``; or a letterbox), converts to a
+    ``[3, S, S]`` tensor as ``PackDetInputs`` does and normalises with
+    :func:`normalize_images` (BGR->RGB, ``(x - mean) / std``).
 
     Args:
         img_bgr_uint8 (np.ndarray): ``[H, W, 3]`` uint8 BGR image.
         size (int): Model input size ``S``.
         mean (Sequence[float]): RGB mean. Defaults to 127.5 each.
         std (Sequence[float]): RGB std. Defaults to 127.5 each.
-        pad_value (float): Raw pixel value of the padding. Defaults to 0.
+        pad_value (float): Raw pixel value of the letterbox padding.
+            Defaults to 0.
+        resize_mode (str): ``'square'`` (default) or ``'letterbox'``.
 
     Returns:
         tuple[Tensor, dict]: float32 ``[1, 3, S, S]`` and the meta
         ``ori_shape``, ``img_shape``, ``pad_shape`` (h, w) and
-        ``scale_factor`` (w_scale, h_scale).
+        ``scale_factor`` (w_scale, h_scale: per axis in square mode).
     """
-    from mmdet.datasets.transforms import Resize
-
-    from esam3.datasets.transforms.pad_bottom_right import PadBottomRight
+    import esam3.datasets.transforms  # noqa: F401 (registers transforms)
+    from esam3.registry import TRANSFORMS
     img = np.asarray(img_bgr_uint8)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError('expected an HxWx3 uint8 BGR image, got '
                          f'{img.dtype} {img.shape}')
     results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
-    results = Resize(scale=(size, size), keep_ratio=True)(results)
-    results = PadBottomRight(
-        size, pad_val=dict(img=pad_value, masks=0, seg=255))(results)
+    for cfg in resize_transforms(size, resize_mode, pad_value):
+        results = TRANSFORMS.build(cfg)(results)
     pixels = torch.from_numpy(np.ascontiguousarray(results['img'])).permute(
         2, 0, 1)
     tensor = normalize_images(pixels[None], torch.tensor(mean),

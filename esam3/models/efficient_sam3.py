@@ -38,6 +38,12 @@ class EfficientSAM3(Sam3Promptable):
             strictly: its ``student.trunk.*`` into the encoder and the rest of
             its ``student.*`` (tracker heads, Perceiver memory) into
             ``video``.
+        decoder_from_stage2: with ``stage2_checkpoint``, also start the
+            image tracker's mask decoder (geometric prompts) from the Stage 2
+            tracker's (itself Stage 1's, fine-tuned on video) instead of the
+            teacher's copy: SAM3 shares one tracker decoder between images
+            and video. Re-applied after the distiller copies the teacher's
+            heads. Shapes must match (they do for real SAM3 weights).
     """
 
     def __init__(self,
@@ -47,12 +53,16 @@ class EfficientSAM3(Sam3Promptable):
                  freeze_trunk: bool = False,
                  video: Optional[dict] = None,
                  stage2_checkpoint: Optional[str] = None,
+                 decoder_from_stage2: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk)
         detector, tracker = build_sam3_models(**sam3)
         self.heads = Sam3Heads(detector, tracker, frozen=frozen_heads)
         self.video = None
+        self.decoder_from_stage2 = decoder_from_stage2
+        # carried tracker mask decoder (plain attribute, not in state_dict)
+        self._carried_decoder = None
         if video is not None:
             video = dict(video)
             if video.get('trunk') is not None:
@@ -90,6 +100,29 @@ class EfficientSAM3(Sam3Promptable):
             module._is_init = True  # keep the weights through init_weights()
         print_log(f'Stage 2 checkpoint {path} loaded (encoder + video '
                   'tracker, strict)', logger='current')
+        if self.decoder_from_stage2:
+            decoder = strip_prefix(
+                {k: v for k, v in video.items()
+                 if k.startswith('heads.mask_decoder.')},
+                'heads.mask_decoder.')
+            load_state_dict_checked(
+                self.heads.tracker.mask_decoder, decoder,
+                f'Stage 2 checkpoint {path} (tracker mask decoder for the '
+                'image tracker; decoder_from_stage2=False keeps the '
+                "teacher's)")
+            self._carried_decoder = {k: v.detach().clone()
+                                     for k, v in decoder.items()}
+
+    def carried_modules(self) -> list:
+        """Names (in ``heads``) of modules holding carried weights."""
+        return ['tracker.mask_decoder'] if self._carried_decoder else []
+
+    def apply_carried_decoder(self) -> None:
+        """Re-load the carried Stage 2 tracker mask decoder (if any) into
+        the image tracker, e.g. after the teacher's heads were copied."""
+        if self._carried_decoder is not None:
+            self.heads.tracker.mask_decoder.load_state_dict(
+                self._carried_decoder)
 
     def train(self, mode: bool = True) -> 'EfficientSAM3':
         super().train(mode)

@@ -11,7 +11,7 @@ from esam3.apis.model_loading import build_inference_model
 from esam3.models.data_preprocessors import preprocess_image
 from esam3.models.distillers.outputs import paste_masks_to_original
 
-IMG = sample_image('coffee.jpg')  # 400 x 600 (h x w): padded input
+IMG = sample_image('coffee.jpg')  # non-square
 
 
 @pytest.fixture(scope='module')
@@ -86,6 +86,28 @@ def test_geometric_prompts(predictor, models):
                             mask_input=prev)
     assert ref['masks'].shape == (2, 3, h, w)
     assert not np.allclose(ref['low_res_logits'], res['low_res_logits'])
+
+
+def test_input_tensor_is_sam3_image_processor_output(models, monkeypatch):
+    """What the encoder receives == transformers' Sam3ImageProcessor
+    (square resize, bilinear + antialias, mean = std = 0.5), and a click
+    maps per axis."""
+    from transformers import Sam3ImageProcessor
+    seen = []
+    pred = ImagePredictor(models[0], img_size=224)
+    encode = pred._encode
+    monkeypatch.setattr(pred, '_encode',
+                        lambda pixels: (seen.append(pixels), encode(pixels)))
+    pred.set_image(IMG, channel_order='bgr')
+    rgb = np.ascontiguousarray(cv2.imread(IMG)[..., ::-1])
+    ref = Sam3ImageProcessor(size=dict(height=224, width=224))(
+        images=rgb, return_tensors='pt')['pixel_values']
+    assert seen[0].shape == ref.shape
+    assert (seen[0] - ref).abs().mean() < 0.02
+    h, w = rgb.shape[:2]
+    assert h != w
+    xy = pred._to_input_xy(np.array([[300., 200.]]), 'points')
+    assert xy[0].tolist() == pytest.approx([300 * 224 / w, 200 * 224 / h])
 
 
 def test_concept_prompts(models):

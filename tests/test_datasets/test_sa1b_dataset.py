@@ -95,9 +95,9 @@ def test_test_pipeline_keeps_rles_at_original_size(cfg, sa1b_root):
     for idx in range(len(ds)):
         sample = ds[idx]['data_samples']
         ori_h, ori_w = sample.ori_shape
-        scale = 224 / max(ori_h, ori_w)
-        assert sample.img_shape == (round(ori_h * scale),
-                                    round(ori_w * scale))
+        # SAM3's square resize: per-axis scale, no padding
+        assert sample.img_shape == sample.pad_shape == (224, 224)
+        assert np.allclose(sample.scale_factor, (224 / ori_w, 224 / ori_h))
         gt = decode_rles(sample.gt_rles, ori_h, ori_w)
         masks = sample.gt_instances.masks.masks
         assert gt.shape[0] == masks.shape[0] == len(sample.gt_point_coords)

@@ -20,7 +20,8 @@ from esam3.deploy import (OrtImagePredictor,  # noqa: E402
                           check_image_parity, check_onnx,
                           check_perceiver_parity, create_session,
                           export_model, export_perceiver, load_manifest)
-from esam3.deploy.onnx_export import DECODER_INPUTS  # noqa: E402
+from esam3.deploy.onnx_export import (DECODER_INPUTS,  # noqa: E402
+                                      manifest_resize_mode)
 from esam3.models.memory import SpatialPerceiver  # noqa: E402
 
 IMAGES = sorted(glob.glob(osp.join(SA1B, '*.jpg')))[:2]
@@ -56,6 +57,9 @@ def test_files_and_checker(exported):
                                   'prompt_decoder_single'}
     assert info['img_size'] == 224 and info['mean'] == [127.5] * 3
     assert info['mask_input_size'] == [64, 64]
+    # how images reach S x S travels with the graphs (ONNX predictor)
+    assert info['resize_mode'] == 'square'
+    assert manifest_resize_mode({}) == 'letterbox'  # manifests before it
     for name in info['files'].values():
         check_onnx(osp.join(out, name))
 

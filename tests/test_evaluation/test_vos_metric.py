@@ -36,8 +36,10 @@ def _video_b(false_alarm=False):
     'convention,expected',
     [
         # frames 1, 2: J = (1 + 0) / 2, F = (1 + 0) / 2
-        ('davis', 50.0),
-        # frame 1 only
+        ('skip_first', 50.0),
+        # frame 1 only (the DAVIS 2017 toolkit drops the first and the last)
+        ('davis', 100.0),
+        ('davis2017', 100.0),
         ('sav', 100.0),
         # frames 0, 1, 2: (0 + 1 + 0) / 3 (empty prediction -> F = 0)
         ('all', 100 / 3),
@@ -52,7 +54,7 @@ def test_frame_conventions(convention, expected):
 
 
 def test_mean_over_objects_and_empty_gt():
-    metric = METRICS.build(dict(type='VOSMetric', convention='davis'))
+    metric = METRICS.build(dict(type='VOSMetric', convention='skip_first'))
     metric.process({}, [_video_a(), _video_b()])
     assert all(isinstance(v, float) for r in metric.results for v in r['J'])
     out = metric.evaluate(size=2)
@@ -60,11 +62,19 @@ def test_mean_over_objects_and_empty_gt():
     # b1 = 1 -> mean over the 3 objects = 2.5 / 3 (mean over videos = .75)
     assert out['J'] == pytest.approx(100 * 2.5 / 3)
     assert out['J&F'] == pytest.approx(100 * 2.5 / 3)
-    metric = METRICS.build(dict(type='VOSMetric'))
+    metric = METRICS.build(dict(type='VOSMetric', convention='all'))
     metric.process({}, [_video_b(false_alarm=True)])
     # object 0: prediction where the GT is empty -> J = 0, F = 0 (P=0, R=1)
     out = metric.evaluate(size=1)
     assert out['J'] == pytest.approx(50.0) and out['F'] == pytest.approx(50.)
+
+
+def test_default_is_davis_toolkit_frames():
+    metric = METRICS.build(dict(type='VOSMetric'))
+    assert metric.frame_indices(5) == [1, 2, 3]
+    # a 2-frame video has no frame left: skipped with a log, no score
+    metric.process({}, [_video_b()])
+    assert metric.results[0]['J'] == []
 
 
 def test_bad_inputs():

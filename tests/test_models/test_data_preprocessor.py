@@ -98,11 +98,18 @@ def test_preprocess_image_equals_test_pipeline(repo_root):
         assert meta['ori_shape'] == tuple(sample.ori_shape)
         assert meta['pad_shape'] == tuple(sample.pad_shape)
         assert np.allclose(meta['scale_factor'], sample.scale_factor)
-    # upscaling a small non-square image also follows the longest side
+    # default: SAM3's square resize, per-axis scale, no padding
     small = np.full((30, 20, 3), 255, np.uint8)
     pixels, meta = preprocess_image(small, 64)
+    assert meta['img_shape'] == (64, 64) and meta['pad_shape'] == (64, 64)
+    assert meta['scale_factor'] == pytest.approx((64 / 20, 64 / 30))
+    assert (pixels == 1).all()
+    # letterbox option: the longest side, padded bottom/right
+    pixels, meta = preprocess_image(small, 64, resize_mode='letterbox')
     assert meta['img_shape'] == (64, 43) and meta['pad_shape'] == (64, 64)
     assert (pixels[0, :, :, :43] == 1).all()
     assert (pixels[0, :, :, 43:] == -1).all()
     with pytest.raises(ValueError):
         preprocess_image(small.astype(np.float32), 64)
+    with pytest.raises(ValueError, match='resize_mode'):
+        preprocess_image(small, 64, resize_mode='pad')

@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     std = pre.get('std', [127.5] * 3)
     start = time.perf_counter()
     files = export_model(model, args.out, args.img_size or size, mean, std,
-                         args.opset)
+                         args.opset,
+                         resize_mode=pre.get('resize_mode', 'square'))
     print(f'exported in {time.perf_counter() - start:.1f} s '
           '(onnx.checker passed):')
     for name, path in files.items():

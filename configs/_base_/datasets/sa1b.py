@@ -21,7 +21,8 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
              'exemplar_boxes')
 # Paper recipe scaled to img_size: random resize with the short side in
 # [640, 1024] / 1024 * S, hflip 0.5, small colour jitter, random S x S crop,
-# pad bottom/right to S x S. The dataset keeps up to 32 instances per draw
+# then SAM3's square resize to S x S (no padding: the teacher sees inputs
+# like its own processor's). The dataset keeps up to 32 instances per draw
 # (decoding all ~100 SA-1B masks per image is slow); 16 survive the crop.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
@@ -38,18 +39,18 @@ train_pipeline = [
          allow_negative_crop=False),
     dict(type='FilterEmptyInstances', min_mask_area=1),
     dict(type='SampleInstances', max_num=16),
-    dict(type='PadBottomRight', size=img_size,
-         pad_val=dict(img=0, masks=0, seg=255)),
+    # then SAM3's square resize of the (<= S x S) crop to S x S
+    dict(type='Sam3Resize', size=img_size),
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
 ]
 # Deployment path (= esam3.models.data_preprocessors.preprocess_image):
-# longest side -> S keeping the aspect ratio, pad bottom/right to S x S.
+# S x S like transformers' Sam3ImageProcessor.
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadRLEAnnotations'),
-    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
-    dict(type='PadBottomRight', size=img_size,
-         pad_val=dict(img=0, masks=0, seg=255)),
+    # SAM3's processor: S x S, aspect ratio not kept (letterbox:
+    # mmdet.Resize keep_ratio + PadBottomRight, resize_mode='letterbox')
+    dict(type='Sam3Resize', size=img_size),
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
 ]
 

@@ -27,16 +27,16 @@ train_pipeline = [
          allow_negative_crop=False),
     dict(type='FilterEmptyInstances', min_mask_area=1),
     dict(type='SampleInstances', max_num=16),
-    dict(type='PadBottomRight', size=img_size,
-         pad_val=dict(img=0, masks=0, seg=255)),
+    # then SAM3's square resize of the (<= S x S) crop to S x S
+    dict(type='Sam3Resize', size=img_size),
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadRLEAnnotations'),
-    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
-    dict(type='PadBottomRight', size=img_size,
-         pad_val=dict(img=0, masks=0, seg=255)),
+    # SAM3's processor: S x S, aspect ratio not kept (letterbox:
+    # mmdet.Resize keep_ratio + PadBottomRight, resize_mode='letterbox')
+    dict(type='Sam3Resize', size=img_size),
     dict(type='mmdet.PackDetInputs', meta_keys=meta_keys),
 ]
 

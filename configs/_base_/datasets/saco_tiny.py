@@ -14,18 +14,19 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='mmcv.RandomResize', scale=(img_size, img_size),
-         ratio_range=(0.75, 1.0), keep_ratio=True,
-         resize_type='mmdet.Resize'),
+    # flip, then SAM3's square resize. No scale jitter: shrinking +
+    # padding puts the teacher outside its input distribution, and
+    # a random crop drops objects from a clip / a concept pair.
     dict(type='mmdet.RandomFlip', prob=0.5),
-    dict(type='PadBottomRight', size=img_size),
+    dict(type='Sam3Resize', size=img_size),
     dict(type='PackConceptInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='mmdet.Resize', scale=(img_size, img_size), keep_ratio=True),
-    dict(type='PadBottomRight', size=img_size),
+    # SAM3's processor: S x S, aspect ratio not kept (letterbox:
+    # mmdet.Resize keep_ratio + PadBottomRight, resize_mode='letterbox')
+    dict(type='Sam3Resize', size=img_size),
     dict(type='PackConceptInputs', meta_keys=meta_keys),
 ]
 

@@ -17,12 +17,11 @@ video_train_pipeline = [
         type='mmcv.TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='mmcv.RandomResize', scale=({{_base_.img_size}},
-                                                  {{_base_.img_size}}),
-                 ratio_range=(0.75, 1.0), keep_ratio=True,
-                 resize_type='mmdet.Resize'),
+            # flip, then SAM3's square resize. No scale jitter: shrinking +
+            # padding puts the teacher outside its input distribution, and
+            # a random crop drops objects from a clip / a concept pair.
             dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='PadBottomRight', size={{_base_.img_size}}),
+            dict(type='Sam3Resize', size={{_base_.img_size}}),
         ]),
     dict(type='PackVideoInputs', meta_keys=video_meta_keys),
 ]
@@ -32,10 +31,10 @@ video_test_pipeline = [
         type='mmcv.TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='mmdet.Resize', scale=({{_base_.img_size}},
-                                             {{_base_.img_size}}),
-                 keep_ratio=True),
-            dict(type='PadBottomRight', size={{_base_.img_size}}),
+            # SAM3's processor: S x S, aspect ratio not kept (letterbox:
+            # mmdet.Resize keep_ratio + PadBottomRight and
+            # resize_mode='letterbox')
+            dict(type='Sam3Resize', size={{_base_.img_size}}),
         ]),
     dict(type='PackVideoInputs', meta_keys=video_meta_keys),
 ]

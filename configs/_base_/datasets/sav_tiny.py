@@ -17,11 +17,11 @@ train_pipeline = [
         type='mmcv.TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='mmcv.RandomResize', scale=(img_size, img_size),
-                 ratio_range=(0.75, 1.0), keep_ratio=True,
-                 resize_type='mmdet.Resize'),
+            # flip, then SAM3's square resize. No scale jitter: shrinking +
+            # padding puts the teacher outside its input distribution, and
+            # a random crop drops objects from a clip / a concept pair.
             dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='PadBottomRight', size=img_size),
+            dict(type='Sam3Resize', size=img_size),
         ]),
     dict(type='PackVideoInputs'),
 ]
@@ -31,9 +31,10 @@ test_pipeline = [
         type='mmcv.TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='mmdet.Resize', scale=(img_size, img_size),
-                 keep_ratio=True),
-            dict(type='PadBottomRight', size=img_size),
+            # SAM3's processor: S x S, aspect ratio not kept (letterbox:
+            # mmdet.Resize keep_ratio + PadBottomRight and
+            # resize_mode='letterbox')
+            dict(type='Sam3Resize', size=img_size),
         ]),
     dict(type='PackVideoInputs'),
 ]
@@ -66,5 +67,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# DAVIS 2017 toolkit frames (first and last dropped)
 val_evaluator = dict(type='VOSMetric', convention='davis')
 test_evaluator = val_evaluator

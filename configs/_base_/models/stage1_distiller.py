@@ -24,6 +24,10 @@ model = dict(
                    naive_dice=True, eps=1.0, loss_weight=1.0),
     loss_focal=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
                     alpha=0.25, loss_weight=20.0),
+    # EdgeSAM: distil all 4 mask tokens (single + multimask) and regress the
+    # teacher's predicted IoUs with the IoU head
+    mask_tokens='all',
+    loss_iou=dict(type='mmdet.MSELoss', loss_weight=1.0),
     max_instances=16,
     box_prob=0.5,
     num_refine=1,

@@ -15,6 +15,7 @@ model = dict(
             neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
                       out_size=None)),
         memory_bank={{_base_.memory_bank}},
+        memory_attention={{_base_.memory_attention}},
         frozen_heads={{_base_.video_frozen_heads}},
         freeze_trunk=True,
         with_cp=True,

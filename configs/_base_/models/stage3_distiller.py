@@ -24,6 +24,7 @@ model = dict(
             type='Sam3VideoTrackerStudent',
             trunk=None,
             memory_bank={{_base_.memory_bank}},
+            memory_attention={{_base_.memory_attention}},
             frozen_heads={{_base_.video_frozen_heads}},
             with_cp=True),
         # Stage 2 checkpoint of the same student (strict: encoder + video

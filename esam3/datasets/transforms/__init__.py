@@ -5,3 +5,4 @@ from .filter_empty_instances import FilterEmptyInstances  # noqa: F401
 from .pad_bottom_right import PadBottomRight  # noqa: F401
 from .video_transforms import LoadVideoClip, PackVideoInputs  # noqa: F401
 from .concept_transforms import PackConceptInputs  # noqa: F401
+from .sam3_resize import Sam3Resize, resize_square  # noqa: F401

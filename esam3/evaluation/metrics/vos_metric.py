@@ -13,9 +13,13 @@ from .utils import get_field, log_table
 
 # frames dropped at the (start, end) of every video
 CONVENTIONS = {
-    'davis': (1, 0),  # the first frame is the prompt
+    # what the davis2017-evaluation toolkit does in semi-supervised mode
+    # (``all_gt_masks[:, 1:-1]``): the first frame is the prompt, the last
+    # is dropped too
+    'davis': (1, 1),
+    'davis2017': (1, 1),  # alias of 'davis'
     'sav': (1, 1),  # SA-V val/test: first and last annotated frame
-    'davis2017': (1, 1),  # what the davis2017-evaluation toolkit does
+    'skip_first': (1, 0),  # only the prompt frame is dropped
     'all': (0, 0),
 }
 
@@ -36,16 +40,18 @@ class VOSMetric(BaseMetric):
 
     Frame conventions (``convention``):
 
-    * ``'davis'``: skip the first frame (given as the prompt);
-    * ``'sav'``: skip the first and last frame (SA-V val/test protocol);
-    * ``'davis2017'``: same frames as ``'sav'``; the public
-      ``davis2017-evaluation`` toolkit drops both in semi-supervised mode;
+    * ``'davis'`` (default, alias ``'davis2017'``): skip the first and the
+      last frame, as the public ``davis2017-evaluation`` toolkit does in
+      semi-supervised mode;
+    * ``'sav'``: the same frames (SA-V val/test protocol);
+    * ``'skip_first'``: skip only the first frame (given as the prompt);
     * ``'all'``: evaluate every frame.
 
     Objects with no evaluated frame (too short video) are skipped.
 
     Args:
-        convention (str): Frame convention. Defaults to ``'davis'``.
+        convention (str): Frame convention. Defaults to ``'davis'`` (the
+            DAVIS toolkit's frames: first and last dropped).
         bound_th (float): Boundary tolerance (fraction of the diagonal, or
             pixels if >= 1). Defaults to 0.008.
         collect_device (str): ``'cpu'`` or ``'gpu'``.

@@ -74,6 +74,10 @@ class BaseDistiller(BaseModel):
                 'student and teacher SAM3 heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+        # a decoder trained in an earlier stage wins over the teacher's
+        carried = getattr(self.student, 'apply_carried_decoder', None)
+        if carried is not None:
+            carried()
 
     def share_frozen_heads(self) -> List[str]:
         """Point the teacher's SAM3 head modules that the student keeps
@@ -94,8 +98,14 @@ class BaseDistiller(BaseModel):
                 not isinstance(teacher, Sam3Heads):
             return []
         shared = []
+        # modules holding weights carried from an earlier stage differ from
+        # the teacher's: the teacher keeps its own copy of those
+        carried = getattr(self.student, 'carried_modules', lambda: [])()
         for name, module in student.frozen_modules():
             if any(p.requires_grad for p in module.parameters()):
+                continue
+            if any(c == name or c.startswith(name + '.')
+                   or name.startswith(c + '.') for c in carried):
                 continue
             parent_name, _, leaf = name.rpartition('.')
             parent = teacher.get_submodule(parent_name) if parent_name \

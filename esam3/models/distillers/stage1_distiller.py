@@ -1,5 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 1: encoder distillation with prompt-in-the-loop (EdgeSAM style)."""
+import inspect
 import math
 from typing import Dict, List, Optional, Tuple
 
@@ -28,11 +29,26 @@ class Stage1Distiller(BaseDistiller):
     get none) and both decode again. Losses are summed over all rounds:
 
     ``L = w_feat * MSE(trunk_S, trunk_T; valid pixels)
-    + sum_rounds [Dice + Focal](mask_S, mask_T > 0) (+ optional task loss
-    against GT masks)``.
+    + sum_rounds [Dice + Focal](mask_S, mask_T > 0; valid pixels)
+    + w_iou * MSE(iou_S, iou_T) (+ optional task loss against GT masks)``.
 
-    With ``multimask=True`` the student's K masks per prompt are matched to
-    the teacher's K masks by Hungarian matching before the mask losses.
+    EdgeSAM recipe:
+
+    * ``mask_tokens='all'`` (default): every prompt is decoded with the
+      single-mask output (mask token 0) AND the multimask output (tokens
+      1-3), and all 4 student masks are distilled against the teacher's
+      mask of the same token (the student decoder starts as the teacher's
+      copy; a ``matcher`` matches the 3 multimask outputs by Hungarian
+      matching instead). ``'single'`` distils token 0 only.
+    * ``loss_iou``: the IoU head regresses the teacher's predicted IoUs of
+      every distilled token.
+    * The mask whose corrective click is sampled is, for a prompt that is a
+      single positive click (where SAM answers with its multimask output),
+      the multimask token the TEACHER scores highest (the same token for
+      student and teacher), else token 0.
+    * Padding (``img_shape`` smaller than the input, letterbox mode) is
+      excluded from every mask loss and from click sampling (EdgeSAM
+      multiplies masks by the valid region); SAM3's square resize has none.
 
     Teacher trunk features come from ``data_sample.teacher_trunk`` when a
     feature cache wraps the dataset, otherwise from the live teacher.
@@ -50,12 +66,14 @@ class Stage1Distiller(BaseDistiller):
                  loss_focal: dict = mmdet_focal_loss(20.0),
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
+                 loss_iou: Optional[dict] = dict(
+                     type='mmdet.MSELoss', loss_weight=1.0),
                  matcher: Optional[dict] = None,
                  max_instances: int = 16,
                  box_prob: float = 0.5,
                  num_refine: int = 1,
                  min_refine_region: int = 10,
-                 multimask: bool = False,
+                 mask_tokens: str = 'all',
                  eval_clicks: int = 3,
                  eval_teacher: bool = True,
                  init_student_heads_from_teacher: bool = True,
@@ -73,11 +91,12 @@ class Stage1Distiller(BaseDistiller):
             if loss_task_dice else None
         self.loss_task_focal = MODELS.build(loss_task_focal) \
             if loss_task_focal else None
-        self.multimask = multimask
-        self.matcher = TASK_UTILS.build(matcher) if (
-            multimask and matcher) else None
-        if multimask and self.matcher is None:
-            raise ValueError('multimask=True needs a matcher config')
+        if mask_tokens not in ('all', 'single'):
+            raise ValueError("mask_tokens must be 'all' or 'single', got "
+                             f'{mask_tokens!r}')
+        self.mask_tokens = mask_tokens
+        self.loss_iou = MODELS.build(loss_iou) if loss_iou else None
+        self.matcher = TASK_UTILS.build(matcher) if matcher else None
         self.max_instances = max_instances
         self.box_prob = box_prob
         self.num_refine = num_refine
@@ -93,8 +112,10 @@ class Stage1Distiller(BaseDistiller):
     def valid_token_mask(data_samples, grid: Tuple[int, int],
                          input_size: Tuple[int, int],
                          device) -> Tensor:
-        """[B, 1, h, w] mask of trunk tokens that see image pixels (not the
-        bottom/right padding)."""
+        """[B, 1, h, w] mask of the cells of an ``h x w`` grid over the
+        input (trunk tokens, low-res mask pixels) that see image pixels,
+        not the bottom/right padding (all ones after SAM3's square
+        resize)."""
         h, w = grid
         mask = torch.zeros(len(data_samples), 1, h, w, device=device)
         for i, ds in enumerate(data_samples):
@@ -141,18 +162,83 @@ class Stage1Distiller(BaseDistiller):
 
     # --------------------------------------------------------------- loss
     def _mask_losses(self, s_logits: Tensor, t_logits: Tensor,
-                     valid: Tensor, tag: str) -> Dict[str, Tensor]:
-        """Losses between student [B,P,K,h,w] and teacher masks."""
+                     valid: Tensor, valid_px: Tensor,
+                     tag: str) -> Dict[str, Tensor]:
+        """Dice + focal between student [B,P,K,h,w] and teacher masks on
+        the valid pixels ``valid_px`` [B,1,h,w] of the valid prompts."""
         target = (t_logits > 0).float()
         s, t = s_logits[valid], target[valid]  # [M, K, h, w]
+        px = valid_px[:, None].expand(-1, valid.shape[1], s.shape[1], -1,
+                                      -1)[valid]
         if self.matcher is not None and s.shape[1] > 1:
             order = [self.matcher.match(si, ti)[1] for si, ti in zip(s, t)]
             t = torch.stack([ti[o] for ti, o in zip(t, order)])
-        s, t = s.flatten(0, 1), t.flatten(0, 1)
+        s, t, px = s.flatten(0, 1), t.flatten(0, 1), px.flatten(0, 1)
         return {
-            f'loss_dice_{tag}': self.loss_dice(s, t),
-            f'loss_focal_{tag}': self.loss_focal(s, t),
+            f'loss_dice_{tag}': self._masked_loss(self.loss_dice, s, t, px,
+                                                  mean_over_pixels=False),
+            f'loss_focal_{tag}': self._masked_loss(self.loss_focal, s, t, px,
+                                                   mean_over_pixels=True),
         }
+
+    @staticmethod
+    def _masked_loss(loss_fn, s: Tensor, t: Tensor, px: Tensor,
+                     mean_over_pixels: bool) -> Tensor:
+        """``loss_fn(s, t)`` on the valid pixels ``px`` only.
+
+        Without padding the loss is called as is. esam3's mask losses take
+        ``valid_mask``; mmdet's (the defaults) have no pixel mask, so
+        padding becomes an exact agreement at 0 (student logit -1e4, i.e.
+        probability 0 and zero gradient, target 0): it drops out of the Dice
+        sums and adds 0 to the focal sum, whose mean is then taken over the
+        valid pixels (``avg_factor``).
+        """
+        keep = px > 0
+        if bool(keep.all()):
+            return loss_fn(s, t)
+        if 'valid_mask' in inspect.signature(loss_fn.forward).parameters:
+            return loss_fn(s, t, valid_mask=px)
+        s = torch.where(keep, s, s.new_full((), -1e4))
+        t = t * keep
+        if mean_over_pixels:
+            return loss_fn(s, t, avg_factor=keep.sum().clamp(min=1).float())
+        return loss_fn(s, t)
+
+    def _decode_both(self, s_emb, t_emb, pts: Tensor, lbl: Tensor):
+        """Student and teacher decodes of the same prompts: a list of
+        ``(student_out, teacher_out)`` for the single-mask output and, with
+        ``mask_tokens='all'``, the multimask output."""
+        outs = []
+        multis = (False, True) if self.mask_tokens == 'all' else (False, )
+        for multi in multis:
+            s_out = self.student.heads.decode_prompts(
+                s_emb, pts, lbl, multimask_output=multi)
+            with torch.no_grad():
+                t_out = self.teacher.heads.decode_prompts(
+                    t_emb, pts, lbl, multimask_output=multi)
+            outs.append((s_out, t_out))
+        return outs
+
+    @staticmethod
+    def _click_masks(outs, lbl: Tensor) -> Tuple[Tensor, Tensor]:
+        """Student / teacher masks ``[B, P, h, w]`` the corrective click
+        is drawn from: token 0, or for single positive clicks (answered
+        with the multimask output) the multimask token with the highest
+        TEACHER IoU, the same token for both."""
+        s_mask = outs[0][0].pred_masks[:, :, 0]
+        t_mask = outs[0][1].pred_masks[:, :, 0]
+        if len(outs) == 1:
+            return s_mask, t_mask
+        s_multi, t_multi = outs[1]
+        idx = t_multi.iou_scores.argmax(-1)  # [B, P]
+        gather = idx[:, :, None, None, None].expand(
+            -1, -1, 1, *s_mask.shape[-2:])
+        s_best = s_multi.pred_masks.gather(2, gather).squeeze(2)
+        t_best = t_multi.pred_masks.gather(2, gather).squeeze(2)
+        single = ((lbl >= 0).sum(-1) == 1) & (lbl[..., 0] == P.POS_LABEL)
+        sel = single[:, :, None, None]
+        return (torch.where(sel, s_best, s_mask),
+                torch.where(sel, t_best, t_mask))
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         device = inputs.device
@@ -177,24 +263,35 @@ class Stage1Distiller(BaseDistiller):
         with torch.no_grad():
             t_emb = self.teacher.heads.tracker_image_embeddings(t_trunk)
         size = inputs.shape[-1]
+        valid_px = None
         n_slots = 2  # initial prompt slots
         for r in range(self.num_refine + 1):
             pts, lbl = points[:, :, :n_slots], labels[:, :, :n_slots]
-            s_out = self.student.heads.decode_prompts(
-                s_emb, pts, lbl, multimask_output=self.multimask)
-            with torch.no_grad():
-                t_out = self.teacher.heads.decode_prompts(
-                    t_emb, pts, lbl, multimask_output=self.multimask)
-            losses.update(self._mask_losses(s_out.pred_masks,
-                                            t_out.pred_masks, valid, f'r{r}'))
+            outs = self._decode_both(s_emb, t_emb, pts, lbl)
+            if valid_px is None:  # image pixels (not padding), mask scale
+                valid_px = self.valid_token_mask(
+                    data_samples, outs[0][0].pred_masks.shape[-2:],
+                    inputs.shape[-2:], device)
+            s_logits = torch.cat([o[0].pred_masks for o in outs], 2)
+            t_logits = torch.cat([o[1].pred_masks for o in outs], 2)
+            losses.update(self._mask_losses(s_logits, t_logits, valid,
+                                            valid_px, f'r{r}'))
+            if self.loss_iou is not None:
+                s_iou = torch.cat([o[0].iou_scores for o in outs], 2)
+                t_iou = torch.cat([o[1].iou_scores for o in outs], 2)
+                losses[f'loss_iou_r{r}'] = self.loss_iou(s_iou[valid],
+                                                        t_iou[valid])
             if self.loss_task_dice is not None:
-                losses.update(self._task_losses(s_out.pred_masks, gt, valid,
-                                                f'r{r}'))
+                losses.update(self._task_losses(outs[0][0].pred_masks, gt,
+                                                valid, f'r{r}'))
             if r == self.num_refine:
                 break
-            # corrective click from the student/teacher disagreement
-            s_best = self._best_mask(s_out).detach() > 0
-            t_best = self._best_mask(t_out) > 0
+            # corrective click from the student/teacher disagreement, on
+            # image pixels only
+            s_click, t_click = self._click_masks(outs, lbl)
+            on_image = valid_px > 0  # [B, 1, h, w]
+            s_best = (s_click.detach() > 0) & on_image
+            t_best = (t_click > 0) & on_image
             b, pm = valid.shape
             cpts, clbl = P.sample_corrective_points(
                 s_best.flatten(0, 1), t_best.flatten(0, 1), size,

@@ -9,6 +9,9 @@ from .perceiver_layer import PerceiverLayer
 from .perceiver_memory_bank import PerceiverMemoryBank
 from .position_encoding import (sine_position_encoding_1d,
                                 sine_position_encoding_2d)
+from .rope_memory_attention import (Sam3RoPEMemoryAttention,
+                                    edgetam_memory_attention_config,
+                                    sam3_to_edgetam_state_dict)
 from .sdp_attention import SDPAttention
 from .spatial_perceiver import SpatialPerceiver
 from .window_partition import window_bounds, window_partition
@@ -17,6 +20,8 @@ __all__ = [
     'BaseMemoryBank', 'DenseMemoryBank', 'MemoryAttention',
     'MemoryAttentionLayer', 'PerceiverFFN', 'PerceiverLayer',
     'PerceiverMemoryBank', 'SDPAttention', 'SpatialPerceiver',
+    'Sam3RoPEMemoryAttention', 'edgetam_memory_attention_config',
+    'sam3_to_edgetam_state_dict',
     'sine_position_encoding_1d', 'sine_position_encoding_2d',
     'window_bounds', 'window_partition'
 ]

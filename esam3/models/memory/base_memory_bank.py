@@ -118,6 +118,17 @@ class BaseMemoryBank(BaseModule):
         """Tokens one stored ``height x width`` memory frame contributes."""
         raise NotImplementedError
 
+    def num_unrotated_per_frame(self) -> int:
+        """Leading tokens of every stored frame that have no position on
+        the query grid (no RoPE in the memory attention)."""
+        raise NotImplementedError
+
+    def key_positions(self, height: int, width: int) -> Tensor:
+        """``[N, 2]`` (x, y) query-grid positions of the other tokens of a
+        ``height x width`` memory frame, in storage order (the RoPE
+        positions of the memory keys)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ update
     def _drop_frame(self, frame_idx: int) -> None:
         self._cond = [e for e in self._cond if e['frame_idx'] != frame_idx]

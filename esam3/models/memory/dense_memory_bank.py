@@ -2,6 +2,7 @@
 """Dense SAM2/SAM3 memory bank: every memory frame keeps all H*W tokens."""
 from typing import Optional, Tuple
 
+import torch
 from torch import Tensor
 
 from esam3.registry import MODELS
@@ -22,6 +23,16 @@ class DenseMemoryBank(BaseMemoryBank):
     def tokens_per_frame(self, height: int, width: int) -> int:
         """``height * width`` tokens per frame."""
         return height * width
+
+    def num_unrotated_per_frame(self) -> int:
+        """Every token has a grid position."""
+        return 0
+
+    def key_positions(self, height: int, width: int) -> Tensor:
+        """Token ``(r, c)`` (row-major) sits at ``(x, y) = (c, r)``."""
+        ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width),
+                                indexing='ij')
+        return torch.stack([xs.flatten(), ys.flatten()], 1).float()
 
     def encode(self, memory_feats: Tensor,
                memory_pos: Optional[Tensor]) -> Tuple[Tensor, Tensor]:

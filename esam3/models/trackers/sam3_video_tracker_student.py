@@ -12,7 +12,12 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from esam3.registry import MODELS
-from esam3.utils.checkpoint import load_student_checkpoint
+from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
+                                    load_state_dict_checked,
+                                    load_student_checkpoint)
+from ..memory.rope_memory_attention import (Sam3RoPEMemoryAttention,
+                                            edgetam_memory_attention_config,
+                                            sam3_to_edgetam_state_dict)
 from ..utils.inference_tensors import as_autograd_tensor
 from ..teachers.sam3_video_teacher import build_sam3_video_tracker
 from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
@@ -45,7 +50,10 @@ class Sam3VideoTrackerStudent(BaseModule):
     Per frame: the frozen student encoder (``trunk``, imitating the SAM3 ViT
     output) -> the SAM3 tracker neck -> transformers' memory attention
     reading a :class:`~esam3.models.memory.PerceiverMemoryBank` (each memory
-    frame compressed to ``K`` latents, plus up to 16 object pointers) ->
+    frame compressed to ``K`` latents, plus up to 16 object pointers) with
+    transformers' EdgeTAM RoPE memory attention (2D latents rotated at their
+    window centres, see
+    :class:`~esam3.models.memory.Sam3RoPEMemoryAttention`) ->
     transformers' prompt encoder and mask decoder -> transformers' memory
     encoder, whose output the bank compresses and stores. Objects are folded
     into the batch (``B* = B x N``), so any batch size and number of objects
@@ -56,9 +64,11 @@ class Sam3VideoTrackerStudent(BaseModule):
     initialised from the teacher (``load_heads``). Only the per-frame loop
     (what the dense ``Sam3TrackerVideoInferenceSession`` does with a dense
     bank) is written here, because no library offers it for a compressed
-    bank. Differences from the teacher: memory keys are Perceiver latents,
-    so the memory attention applies its 2D RoPE to the current frame only
-    (memory keys carry the bank's additive sine / temporal encodings), and
+    bank. Differences from the teacher: memory keys are Perceiver latents
+    (global latents and object pointers unrotated, 2D latents rotated at
+    their window centres, EdgeTAM's scheme; all keys also carry the bank's
+    additive sine / temporal encodings), the memory attention may have
+    fewer layers (``memory_attention.num_layers``: SAM3's first ones), and
     memories stay in float32 instead of bfloat16.
 
     Args:
@@ -71,6 +81,10 @@ class Sam3VideoTrackerStudent(BaseModule):
             SAM3 video tracker whose heads the student uses.
         memory_bank: config of the memory bank (``PerceiverMemoryBank``;
             ``DenseMemoryBank`` gives the uncompressed baseline).
+        memory_attention: ``dict(num_layers=...)`` of the RoPE memory
+            attention (transformers' ``EdgeTamVideoMemoryAttention`` with
+            SAM3's shapes, loaded from SAM3's weights by a name mapping);
+            ``num_layers`` None = SAM3's 4.
         frozen_heads: name prefixes (inside the HF tracker) to freeze.
         freeze_trunk: keep the encoder frozen and in eval mode (Stage 2).
         with_cp: gradient checkpointing of the memory attention and the
@@ -78,6 +92,11 @@ class Sam3VideoTrackerStudent(BaseModule):
         trunk_checkpoint: Stage 1 checkpoint to initialise the encoder
             from, loaded strictly (missing / unexpected keys raise).
         trunk_prefix: key prefix of the encoder in ``trunk_checkpoint``.
+        decoder_from_trunk_checkpoint: also take the SAM3 tracker mask
+            decoder trained in Stage 1 from ``trunk_checkpoint`` (keys under
+            ``decoder_prefix``, strict), instead of the teacher's copy; it
+            is re-applied after the distiller copies the teacher's heads.
+        decoder_prefix: key prefix of the Stage 1 tracker mask decoder.
         init_cfg: mmengine init config.
     """
 
@@ -85,15 +104,21 @@ class Sam3VideoTrackerStudent(BaseModule):
                  trunk: Optional[dict],
                  sam3_video: dict,
                  memory_bank: dict = dict(type='PerceiverMemoryBank'),
+                 memory_attention: dict = dict(num_layers=None),
                  frozen_heads: Sequence[str] = ('vision_encoder',
                                                 'prompt_encoder'),
                  freeze_trunk: bool = True,
                  with_cp: bool = False,
                  trunk_checkpoint: Optional[str] = None,
                  trunk_prefix: str = 'student.trunk.',
+                 decoder_from_trunk_checkpoint: bool = True,
+                 decoder_prefix: str = 'student.heads.tracker.mask_decoder.',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk) if trunk is not None else None
+        # Stage 1 mask decoder weights (see decoder_from_trunk_checkpoint);
+        # a plain attribute, not part of the state dict
+        self._carried_decoder: Optional[Dict[str, Tensor]] = None
         heads = build_sam3_video_tracker(**sam3_video)
         heads.vision_encoder.backbone = None  # the student encoder replaces it
         self.heads = heads
@@ -116,6 +141,7 @@ class Sam3VideoTrackerStudent(BaseModule):
                         int(cfg.max_object_pointers_in_encoder))
         bank.setdefault('ptr_dim', self.hidden_dim)
         self.memory_bank = MODELS.build(bank)
+        self._build_memory_attention(**memory_attention)
         self.with_cp = with_cp
         if with_cp and hasattr(self.memory_bank, 'perceiver'):
             self.memory_bank.perceiver.with_cp = True
@@ -128,8 +154,31 @@ class Sam3VideoTrackerStudent(BaseModule):
             self.trunk.eval()
         if trunk_checkpoint is not None:
             self.load_trunk(trunk_checkpoint, trunk_prefix)
+            if decoder_from_trunk_checkpoint:
+                self.load_stage1_decoder(trunk_checkpoint, decoder_prefix)
 
     # ------------------------------------------------------------ weights
+    def _build_memory_attention(self, num_layers: Optional[int] = None
+                                ) -> None:
+        """Swap SAM3's memory attention for the EdgeTAM RoPE one (keys
+        placed by the bank) and load SAM3's weights into it."""
+        cfg = self.heads.config
+        feat_w, feat_h = cfg.memory_attention_rope_feat_sizes[:2]
+        if (feat_h, feat_w) != (self.grid, self.grid):
+            raise ValueError('memory_attention_rope_feat_sizes '
+                             f'{(feat_w, feat_h)} differ from the trunk '
+                             f'grid {self.grid}')
+        if not self.memory_bank.key_positions(feat_h, feat_w).numel():
+            raise ValueError('the RoPE memory attention needs memory tokens '
+                             'with a grid position (2D latents)')
+        sam3 = self.heads.memory_attention
+        rope = Sam3RoPEMemoryAttention(
+            edgetam_memory_attention_config(cfg, num_layers),
+            self.memory_bank.key_positions(feat_h, feat_w))
+        rope.load_sam3_state_dict(sam3.state_dict(),
+                                  'SAM3 tracker memory attention')
+        self.heads.memory_attention = rope
+
     def _freeze_heads(self, prefixes: Sequence[str]) -> None:
         names = [n for n, _ in self.heads.named_parameters()]
         for prefix in prefixes:
@@ -163,13 +212,46 @@ class Sam3VideoTrackerStudent(BaseModule):
     def load_heads(self, state_dict: Dict[str, Tensor]) -> None:
         """Load the tracker heads strictly (e.g. from the teacher's
         ``heads_state_dict()``), then re-sync the memory bank."""
+        if any(k.startswith('memory_attention.layers.') and '.linear1.' in k
+               for k in state_dict):  # SAM3 names (the teacher's heads)
+            state_dict = sam3_to_edgetam_state_dict(
+                state_dict, len(self.heads.memory_attention.layers),
+                prefix='memory_attention.')
         result = self.heads.load_state_dict(state_dict, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise RuntimeError(
                 'student and teacher tracker heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+        self.apply_carried_decoder()
         self.sync_bank_from_heads()
+
+    def load_stage1_decoder(self, path: str,
+                            prefix: str = 'student.heads.tracker.'
+                            'mask_decoder.') -> None:
+        """Strictly load the tracker mask decoder trained in Stage 1 and
+        keep it so that :meth:`load_heads` (the teacher's copy) does not
+        replace it.
+
+        Raises:
+            CheckpointMismatchError: the checkpoint has no key under
+                ``prefix`` or its decoder does not match.
+        """
+        state = extract_state_dict(load_checkpoint_file(path))
+        decoder = {k[len(prefix):]: v for k, v in state.items()
+                   if k.startswith(prefix)}
+        source = f'Stage 1 checkpoint {path} (keys under "{prefix}")'
+        load_state_dict_checked(self.heads.mask_decoder, decoder, source)
+        self._carried_decoder = {k: v.detach().clone()
+                                 for k, v in decoder.items()}
+        print_log(f'tracker mask decoder loaded from {source}',
+                  logger='current')
+
+    @torch.no_grad()
+    def apply_carried_decoder(self) -> None:
+        """Re-load the Stage 1 mask decoder (if one was loaded)."""
+        if self._carried_decoder is not None:
+            self.heads.mask_decoder.load_state_dict(self._carried_decoder)
 
     def load_trunk(self, path: str, prefix: str = 'student.trunk.') -> None:
         """Strictly load the encoder from a (Stage 1) checkpoint.
@@ -268,13 +350,15 @@ class Sam3VideoTrackerStudent(BaseModule):
         return logits, scores
 
     def _read_memory(self, feats: Tensor, pos: Tensor, memory: Tensor,
-                     memory_pos: Tensor) -> Tensor:
-        """transformers' memory attention on the compressed bank.
+                     memory_pos: Tensor, num_frames: int,
+                     num_pointer_tokens: int) -> Tensor:
+        """transformers' RoPE memory attention on the compressed bank.
 
         ``feats``/``pos`` ``[B*, C, h, w]``, ``memory``/``memory_pos``
-        ``[B*, Nk, 64]`` -> memory-conditioned map ``[B*, C, h, w]``. All
-        memory tokens are excluded from the keys' RoPE (Perceiver latents
-        have no position on the query grid).
+        ``[B*, Nk, 64]`` (``num_frames`` frames of ``[global latents, 2D
+        latents]``, then ``num_pointer_tokens`` pointer tokens) ->
+        memory-conditioned map ``[B*, C, h, w]``. 2D latents are rotated at
+        their window centres; global latents and pointers are not.
         """
         b, c, h, w = feats.shape
         out = self.heads.memory_attention(
@@ -283,7 +367,8 @@ class Sam3VideoTrackerStudent(BaseModule):
                 2, 0, 1),
             memory=memory.transpose(0, 1),
             memory_posision_embeddings=memory_pos.transpose(0, 1),
-            num_object_pointer_tokens=memory.shape[1])
+            num_object_pointer_tokens=num_pointer_tokens,
+            num_spatial_memory_tokens=num_frames)
         return out.reshape(b, h * w, c).transpose(1, 2).reshape(b, c, h, w)
 
     def _decode_prompt(self, fpn: List[Tensor], prompt: dict
@@ -347,12 +432,15 @@ class Sam3VideoTrackerStudent(BaseModule):
             out = self._decode_prompt(fpn, prompt)
         else:
             memory, memory_pos = self.memory_bank.gather(t)
+            counts = (self.memory_bank.num_frames,
+                      self.memory_bank.num_pointer_tokens)
             if self.with_cp and torch.is_grad_enabled():
                 readout = checkpoint(self._read_memory, fpn[2], pos[2],
-                                     memory, memory_pos, use_reentrant=False)
+                                     memory, memory_pos, *counts,
+                                     use_reentrant=False)
             else:
                 readout = self._read_memory(fpn[2], pos[2], memory,
-                                            memory_pos)
+                                            memory_pos, *counts)
             out = sam_decode(
                 self.heads, fpn[:2] + [readout],
                 multimask_output=self.heads._use_multimask(False, None))

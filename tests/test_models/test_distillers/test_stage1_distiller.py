@@ -4,6 +4,7 @@ from unittest import mock
 import pytest
 import torch
 
+from esam3.models.distillers.stage1_distiller import Stage1Distiller
 from esam3.registry import MODELS
 from distiller_fixtures import make_samples, tiny_sam3_cfg, tiny_student_cfg
 
@@ -55,7 +56,8 @@ def test_loss_terms_and_gradients_reach_only_trainable_parts(model):
     x = torch.randn(2, 3, 224, 224)
     losses = model.loss(x, make_samples())
     assert set(losses) == {'loss_feat', 'loss_dice_r0', 'loss_focal_r0',
-                           'loss_dice_r1', 'loss_focal_r1'}
+                           'loss_iou_r0', 'loss_dice_r1', 'loss_focal_r1',
+                           'loss_iou_r1'}
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     grads = {n: p.grad for n, p in model.student.named_parameters()}
@@ -65,6 +67,8 @@ def test_loss_terms_and_gradients_reach_only_trainable_parts(model):
                for n, g in grads.items() if n.startswith('trunk.neck'))
     assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
                if n.startswith('heads.tracker.mask_decoder'))
+    assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
+               if 'iou_prediction_head' in n)
     for n, g in grads.items():
         if n.startswith(('heads.detector', 'heads.tracker.prompt_encoder',
                          'heads.tracker.vision_encoder')):
@@ -124,3 +128,86 @@ def test_student_equal_to_teacher_reaches_full_fidelity():
 def test_invalid_box_prob():
     with pytest.raises(ValueError, match='box_prob'):
         build(box_prob=1.5)
+    with pytest.raises(ValueError, match='mask_tokens'):
+        build(mask_tokens='best')
+
+
+@pytest.mark.parametrize('esam3_losses', [False, True])
+def test_mask_losses_ignore_padding(model, esam3_losses):
+    """Student and teacher agree on the image and disagree only on the
+    padding: with the valid region the mask losses vanish (mmdet's losses,
+    the defaults, and esam3's, which take a pixel mask)."""
+    if esam3_losses:
+        model = build(loss_dice=dict(type='DiceLoss'),
+                      loss_focal=dict(type='SigmoidFocalLoss',
+                                      loss_weight=20.0))
+    assert ('mmdet' in type(model.loss_dice).__module__) != esam3_losses
+    t = torch.full((1, 1, 2, 8, 8), 10.)
+    s = t.clone()
+    s[..., 6:] = -10.  # columns 6, 7 are padding
+    valid = torch.ones(1, 1, dtype=torch.bool)
+    px = torch.ones(1, 1, 8, 8)
+    px[..., 6:] = 0
+    masked = model._mask_losses(s, t, valid, px, 'x')
+    full = model._mask_losses(s, t, valid, torch.ones_like(px), 'x')
+    assert masked['loss_dice_x'] < 1e-3 and masked['loss_focal_x'] < 1e-3
+    assert full['loss_dice_x'] > 0.1 and full['loss_focal_x'] > 0.1
+    # on the valid pixels the loss is that of the valid crop alone
+    s2 = s.clone()
+    s2[..., :6] = -3.  # now they disagree on the image
+    masked = model._mask_losses(s2, t, valid, px, 'x')
+    crop = model._mask_losses(s2[..., :6], t[..., :6], valid,
+                              torch.ones_like(px[..., :6]), 'x')
+    for k in masked:
+        torch.testing.assert_close(masked[k], crop[k])
+
+
+def test_all_mask_tokens_and_iou_distilled(model):
+    """4 tokens per prompt (single + multimask) enter the mask losses;
+    the IoU loss is the MSE of the 4 predicted IoUs against the teacher's;
+    corrective clicks never land on padding."""
+    from esam3.models.utils import prompts as P
+    seen = {}
+    mask_losses, sample = model._mask_losses, P.sample_corrective_points
+
+    def spy_masks(s, t, valid, px, tag):
+        seen.setdefault('k', s.shape[2])
+        return mask_losses(s, t, valid, px, tag)
+
+    def spy_click(pred, target, *a, **k):
+        seen['pred'], seen['target'] = pred, target
+        return sample(pred, target, *a, **k)
+
+    model.train()
+    with mock.patch.object(model, '_mask_losses', side_effect=spy_masks), \
+            mock.patch.object(P, 'sample_corrective_points',
+                              side_effect=spy_click):
+        losses = model.loss(torch.randn(2, 3, 224, 224), make_samples())
+    assert seen['k'] == 4
+    # img_shape (224, 200): columns >= ceil(200 * 64 / 224) = 58 of the
+    # 64 x 64 low-res masks are padding
+    for m in (seen['pred'], seen['target']):
+        assert m.shape[-1] == 64 and not m[..., 58:].any()
+    assert losses['loss_iou_r0'] > 0
+    single = build(mask_tokens='single', loss_iou=None)
+    with mock.patch.object(single, '_mask_losses', side_effect=lambda *a:
+                           seen.update(k1=a[0].shape[2]) or {}):
+        out = single.loss(torch.randn(1, 3, 224, 224), make_samples(1))
+    assert seen['k1'] == 1 and not any('iou' in k for k in out)
+
+
+def test_click_mask_is_the_teachers_best_multimask_token():
+    from types import SimpleNamespace as NS
+    single_s = NS(pred_masks=torch.zeros(1, 2, 1, 4, 4))
+    single_t = NS(pred_masks=torch.zeros(1, 2, 1, 4, 4))
+    masks = torch.arange(3.).view(1, 1, 3, 1, 1).expand(1, 2, 3, 4, 4)
+    multi_s = NS(pred_masks=masks + 10,
+                 iou_scores=torch.tensor([[[.9, .1, .1], [.9, .1, .1]]]))
+    multi_t = NS(pred_masks=masks + 20,
+                 iou_scores=torch.tensor([[[.1, .2, .8], [.1, .2, .8]]]))
+    # prompt 0: one positive click; prompt 1: a box (2 corners)
+    lbl = torch.tensor([[[1, -10], [2, 3]]])
+    s, t = Stage1Distiller._click_masks(
+        [(single_s, single_t), (multi_s, multi_t)], lbl)
+    assert (s[0, 0] == 12).all() and (t[0, 0] == 22).all()  # token 2
+    assert (s[0, 1] == 0).all() and (t[0, 1] == 0).all()  # single mask

@@ -49,13 +49,21 @@ def test_teacher_hidden_and_heads_copied(model):
     assert not teacher_params & {id(p) for p in model.parameters()}
     t_heads = model.teacher.heads_state_dict()
     s_heads = model.student.heads.state_dict()
-    assert set(t_heads) == set(s_heads)
+    # the student's memory attention is transformers' EdgeTAM RoPE module:
+    # SAM3's MLP names are mapped (linear1/2 -> mlp.up_proj/down_proj)
+    renamed = {k.replace('.linear1.', '.mlp.up_proj.').replace(
+        '.linear2.', '.mlp.down_proj.') for k in t_heads}
+    assert renamed == set(s_heads)
     model.init_weights()  # what mmengine's Runner does after building
     s_heads = model.student.heads.state_dict()
-    for k in ('memory_attention.layers.0.linear1.weight',
-              'mask_decoder.iou_token.weight', 'vision_encoder.neck.'
-              'fpn_layers.0.scale_layers.0.weight'):
-        torch.testing.assert_close(s_heads[k], t_heads[k])
+    for s_key, t_key in (
+            ('memory_attention.layers.0.mlp.up_proj.weight',
+             'memory_attention.layers.0.linear1.weight'),
+            ('memory_attention.layers.1.cross_attn_image.k_proj.weight',
+             'memory_attention.layers.1.cross_attn_image.k_proj.weight'),
+            ('mask_decoder.iou_token.weight',) * 2,
+            ('vision_encoder.neck.fpn_layers.0.scale_layers.0.weight',) * 2):
+        torch.testing.assert_close(s_heads[s_key], t_heads[t_key])
     model.train()
     assert not model.teacher.training
 
@@ -143,3 +151,25 @@ def test_predict_original_resolution(model):
     assert not pred[:2, 2].any() and pred[2, 2].any()
     raw = model.forward(frames, [make_track_sample(masks)], mode='tensor')
     assert raw['mask_logits'].shape[:3] == (1, 4, 2)
+
+
+def test_stage1_decoder_survives_the_teacher_copy(model, tmp_path):
+    """Stage 1 -> 2 hand-over: the tracker mask decoder trained in Stage 1
+    (in the Stage 1 checkpoint with the encoder) is the one Stage 2 starts
+    from, not the teacher's copy; the rest of the heads are the teacher's."""
+    student = model.student
+    decoder = {k: v + 0.5 for k, v in
+               student.heads.mask_decoder.state_dict().items()}
+    state = {f'student.trunk.{k}': v
+             for k, v in student.trunk.state_dict().items()}
+    state.update({f'student.heads.tracker.mask_decoder.{k}': v
+                  for k, v in decoder.items()})
+    path = str(tmp_path / 'stage1.pth')
+    torch.save(dict(state_dict=state), path)
+    m = build(student=student_cfg(trunk_checkpoint=path))
+    for k, v in m.student.heads.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, decoder[k])
+    teacher = m.teacher.heads_state_dict()
+    for k, v in m.student.heads.state_dict().items():
+        if not k.startswith('mask_decoder.') and k in teacher:
+            torch.testing.assert_close(v, teacher[k])

@@ -163,7 +163,14 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
     state = {'student.' + k: v for k, v in stage2.state_dict().items()}
     path = str(tmp_path / 's2.pth')
     torch.save(dict(state_dict=state), path)
+    # the tiny image tracker is smaller than the tiny video tracker, so the
+    # Stage 2 decoder cannot start the image tracker: a clear error
+    with pytest.raises(CheckpointMismatchError,
+                       match='(?s)tracker mask decoder.*decoder_from_stage2'):
+        MODELS.build(dict(cfg.model.student, stage2_checkpoint=path,
+                          decoder_from_stage2=True))
     student = dict(cfg.model.student, stage2_checkpoint=path)
+    assert student['decoder_from_stage2'] is False  # the tiny config's
     s3 = MODELS.build(student)
     for k, v in stage2.trunk.state_dict().items():
         torch.testing.assert_close(s3.trunk.state_dict()[k], v)
@@ -175,3 +182,29 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
     with pytest.raises(CheckpointMismatchError,
                        match='(?s)video tracker.*memory_bank.extra'):
         MODELS.build(student)
+
+
+def test_carried_decoder_survives_the_teacher_copy(cfg, model):
+    """Stage 2 -> 3 hand-over: a carried tracker mask decoder is re-applied
+    after the distiller copies the teacher's heads."""
+    torch.manual_seed(2)
+    student = MODELS.build(cfg.model.student)
+    decoder = {k: v + 0.25 for k, v in
+               student.heads.tracker.mask_decoder.state_dict().items()}
+    student._carried_decoder = decoder
+    teacher = MODELS.build(cfg.model.teacher)
+    ref = {k: v.clone() for k, v in teacher.heads.state_dict().items()}
+    distiller = MODELS.build(dict(cfg.model, student=student,
+                                  teacher=teacher))
+    heads = distiller.student.heads
+    for k, v in heads.tracker.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, decoder[k])
+    for k, v in heads.state_dict().items():
+        if 'tracker.mask_decoder.' not in k:
+            torch.testing.assert_close(v, ref[k])
+    # frozen modules are shared with the teacher, but not the ones holding
+    # the carried decoder: the teacher keeps its own tracker decoder
+    assert teacher.heads.detector.text_encoder is heads.detector.text_encoder
+    assert teacher.heads.tracker is not heads.tracker
+    for k, v in teacher.heads.tracker.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, ref['tracker.mask_decoder.' + k])

@@ -140,7 +140,7 @@ def test_gradient_checkpointing_matches(student, teacher):
         model.zero_grad()
         out = model.forward_clip(frames, first)
         out['object_score_logits'].sum().backward()
-        grads.append(model.heads.memory_attention.layers[0].linear1
+        grads.append(model.heads.memory_attention.layers[0].mlp.up_proj
                      .weight.grad.clone())
         model.zero_grad()
     torch.testing.assert_close(grads[0], grads[1])
@@ -190,6 +190,11 @@ def test_trunk_checkpoint_is_strict(student, tmp_path):
     state = {f'student.trunk.{k}': v
              for k, v in student.trunk.state_dict().items()}
     state['student.heads.other'] = torch.zeros(1)
+    # the Stage 1 tracker mask decoder travels with the encoder
+    decoder = {k: v + 1 for k, v in
+               student.heads.mask_decoder.state_dict().items()}
+    state.update({f'student.heads.tracker.mask_decoder.{k}': v
+                  for k, v in decoder.items()})
     good = tmp_path / 'stage1.pth'
     torch.save(dict(state_dict=state, meta=dict(iter=1)), good)
     torch.manual_seed(1)
@@ -201,6 +206,22 @@ def test_trunk_checkpoint_is_strict(student, tmp_path):
     for a, b in zip(model.trunk.state_dict().values(),
                     student.trunk.state_dict().values()):
         torch.testing.assert_close(a, b)
+    for k, v in model.heads.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, decoder[k])
+    # the teacher's heads (copied by the distiller) do not replace it
+    model.load_heads(student.heads.state_dict())
+    for k, v in model.heads.mask_decoder.state_dict().items():
+        torch.testing.assert_close(v, decoder[k])
+    assert not any('carried' in k for k in model.state_dict())
+    # a Stage 1 checkpoint without the decoder: strict error, or opt out
+    no_dec = tmp_path / 'no_decoder.pth'
+    torch.save(dict(state_dict={k: v for k, v in state.items()
+                                if 'mask_decoder' not in k}), no_dec)
+    with pytest.raises(RuntimeError, match='(?s)mask_decoder.*missing'):
+        MODELS.build(student_cfg(trunk_checkpoint=str(no_dec)))
+    model = MODELS.build(student_cfg(trunk_checkpoint=str(no_dec),
+                                     decoder_from_trunk_checkpoint=False))
+    assert model._carried_decoder is None
     state.pop(next(iter(state)))
     bad = tmp_path / 'bad.pth'
     torch.save(dict(state_dict=state), bad)

@@ -384,27 +384,38 @@ def run_stage(runner, stage: str, config_path: str):
         What the runner method returns.
     """
     try:
-        return getattr(runner, stage)()
+        result = getattr(runner, stage)()
     except KeyError as exc:
+        shutdown_distributed(wait_for_others=False)
         clear = unknown_type_error(exc, config_path)
         if clear is None:
             raise
         raise clear from exc
-    finally:
-        shutdown_distributed()
+    except BaseException:
+        shutdown_distributed(wait_for_others=False)
+        raise
+    shutdown_distributed()
+    return result
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(wait_for_others: bool = True) -> None:
     """Leave the process group, if any, before the interpreter exits.
 
-    Left to interpreter shutdown, torch's gloo threads are sometimes torn
-    down in the wrong order and a rank aborts ("terminate called without an
-    active exception") after its work is done, turning a finished
-    ``dist_train.sh`` / ``dist_test.sh`` run into a failure.
+    A rank that exits while another still talks to it (e.g. results being
+    gathered to rank 0) makes the other abort in gloo ("terminate called
+    without an active exception"), turning a finished ``dist_train.sh`` /
+    ``dist_test.sh`` run into a failure. So every rank waits for the others
+    (a barrier) and then destroys the group.
+
+    Args:
+        wait_for_others (bool): Barrier first. False after an error (the
+            other ranks may never arrive). Defaults to True.
     """
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()  # local: no barrier (a rank may fail)
+        if wait_for_others:
+            dist.barrier()
+        dist.destroy_process_group()
 
 
 def merge_cli_options(cfg: Config, options: Optional[dict]) -> None:

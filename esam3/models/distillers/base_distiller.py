@@ -57,9 +57,13 @@ class BaseDistiller(BaseModel):
     @torch.no_grad()
     def copy_teacher_heads(self) -> None:
         """Initialise the student's SAM3 heads from the teacher's, strictly
-        (the two must describe the same SAM3 head architecture)."""
-        result = self.student.heads.load_state_dict(
-            self.teacher.heads.state_dict(), strict=False)
+        (the two must describe the same SAM3 head architecture; the SAM3
+        neck convolutions a light-neck student dropped are not copied)."""
+        heads = self.student.heads
+        state = self.teacher.heads.state_dict()
+        if hasattr(heads, 'state_dict_from'):  # a light-neck student has
+            state = heads.state_dict_from(state)  # no SAM3 neck convs
+        result = heads.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise RuntimeError(
                 'student and teacher SAM3 heads differ: missing '

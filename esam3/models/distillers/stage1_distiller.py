@@ -1,13 +1,14 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 1: encoder distillation with prompt-in-the-loop (EdgeSAM style)."""
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
+from ..necks.neck_levels import NeckLevels
 from ..utils import prompts as P
 from .base_distiller import BaseDistiller
 from .outputs import paste_masks_to_original
@@ -26,15 +27,30 @@ class Stage1Distiller(BaseDistiller):
     positive -> negative click; regions under ``min_refine_region`` pixels
     get none) and both decode again. Losses are summed over all rounds:
 
-    ``L = w_feat * MSE(trunk_S, trunk_T; valid pixels)
-    + sum_rounds [Dice + Focal](mask_S, mask_T > 0) (+ optional task loss
-    against GT masks)``.
+    ``L = L_feat + sum_rounds [Dice + Focal](mask_S, mask_T > 0) (+
+    optional task loss against GT masks)``.
+
+    The feature term follows what the student encoder makes. A light-neck
+    student (:class:`~esam3.models.necks.Sam3LightFPN`) is compared with the
+    teacher's neck outputs: ``L_feat = sum_{neck, l} w_{neck, l} *
+    MSE(level_S, level_T; valid pixels of level l)`` over the levels SAM3's
+    heads read (tracker and detector necks, 288/144/72 at 1008 px), the
+    teacher necks running on the cached or live teacher trunk, so the trunk
+    cache still serves. A trunk-mode student
+    (:class:`~esam3.models.necks.Sam3AlignHead`) gets ``MSE(trunk_S,
+    trunk_T; valid pixels)``.
 
     With ``multimask=True`` the student's K masks per prompt are matched to
     the teacher's K masks by Hungarian matching before the mask losses.
 
     Teacher trunk features come from ``data_sample.teacher_trunk`` when a
     feature cache wraps the dataset, otherwise from the live teacher.
+
+    Args (beyond the prompt-loop ones):
+        loss_feat: the masked MSE (its ``loss_weight`` scales every level).
+        feat_level_weights: per SAM3 neck, one weight per level (finest
+            first) for the neck-level feature term; a neck missing here is
+            not distilled at feature level. Ignored in trunk mode.
     """
 
     def __init__(self,
@@ -42,6 +58,9 @@ class Stage1Distiller(BaseDistiller):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  loss_feat: dict = dict(type='MaskedMSELoss', loss_weight=1.0),
+                 feat_level_weights: Optional[Dict[str, Sequence[float]]] = (
+                     dict(tracker=(1.0, 1.0, 1.0),
+                          detector=(1.0, 1.0, 1.0))),
                  loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
                  loss_focal: dict = dict(
                      type='SigmoidFocalLoss', loss_weight=20.0),
@@ -62,6 +81,14 @@ class Stage1Distiller(BaseDistiller):
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_feat = MODELS.build(loss_feat) if loss_feat else None
+        self.feat_level_weights = {
+            k: [float(w) for w in v]
+            for k, v in (feat_level_weights or {}).items()}
+        unknown = set(self.feat_level_weights) - {'tracker', 'detector'}
+        if unknown:
+            raise ValueError(f'feat_level_weights: unknown SAM3 necks '
+                             f"{sorted(unknown)} (use 'tracker' / "
+                             "'detector')")
         self.loss_dice = MODELS.build(loss_dice)
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_task_dice = MODELS.build(loss_task_dice) \
@@ -81,8 +108,49 @@ class Stage1Distiller(BaseDistiller):
         self.eval_teacher = eval_teacher
 
     # ----------------------------------------------------------- features
-    def extract_feat(self, inputs: Tensor) -> Tensor:
+    def extract_feat(self, inputs: Tensor) -> Union[Tensor, NeckLevels]:
         return self.student.encode_trunk(inputs)
+
+    def feature_losses(self, s_feats: Union[Tensor, NeckLevels],
+                       t_trunk: Tensor, data_samples,
+                       input_size: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Feature-distillation term, padding excluded per level: per-level
+        MSE against the teacher's neck outputs (light neck; one loss per
+        neck and level, e.g. ``loss_feat_tracker0`` for the finest tracker
+        level) or trunk MSE (trunk mode, ``loss_feat``)."""
+        device = t_trunk.device
+        if not isinstance(s_feats, NeckLevels):
+            valid = self.valid_token_mask(data_samples, s_feats.shape[-2:],
+                                          input_size, device)
+            return {'loss_feat': self.loss_feat(s_feats, t_trunk, valid)}
+        losses = {}
+        for neck, weights in self.feat_level_weights.items():
+            s_levels = s_feats.levels(neck)
+            if len(weights) != len(s_levels):
+                raise ValueError(
+                    f'feat_level_weights[{neck!r}] has {len(weights)} '
+                    f'weights, the student makes {len(s_levels)} levels')
+            with torch.no_grad():
+                t_levels = self.teacher.heads.neck_levels(t_trunk, neck)
+            for i, (s, t, w) in enumerate(zip(s_levels, t_levels, weights)):
+                if s.shape != t.shape:
+                    raise ValueError(
+                        f'{neck} level {i}: student {tuple(s.shape)} vs '
+                        f'teacher {tuple(t.shape)}')
+                valid = self.valid_token_mask(data_samples, s.shape[-2:],
+                                              input_size, device)
+                losses[f'loss_feat_{neck}{i}'] = w * self.loss_feat(
+                    s, t, valid)
+        return losses
+
+    @staticmethod
+    def _graph_anchor(s_feats: Union[Tensor, NeckLevels]) -> Tensor:
+        """A zero connected to every student output (DDP needs all
+        parameters in the graph)."""
+        if not isinstance(s_feats, NeckLevels):
+            return s_feats.sum() * 0
+        return sum(lv.sum() * 0 for neck in s_feats.branches
+                   for lv in s_feats.levels(neck))
 
     @staticmethod
     def valid_token_mask(data_samples, grid: Tuple[int, int],
@@ -156,17 +224,14 @@ class Stage1Distiller(BaseDistiller):
             t_trunk = self.teacher_trunk(inputs, data_samples)
         losses = {}
         if self.loss_feat is not None:
-            valid_tok = self.valid_token_mask(data_samples,
-                                              s_trunk.shape[-2:],
-                                              inputs.shape[-2:], device)
-            losses['loss_feat'] = self.loss_feat(s_trunk, t_trunk, valid_tok)
+            losses.update(self.feature_losses(s_trunk, t_trunk, data_samples,
+                                              inputs.shape[-2:]))
 
         points, labels, valid, gt = self._batch_prompts(
             data_samples, device, training=True)
         if not valid.any():
             # keep the graph connected so DDP does not hang on unused params
-            zero = s_trunk.sum() * 0
-            losses['loss_dice_r0'] = zero
+            losses['loss_dice_r0'] = self._graph_anchor(s_trunk)
             return losses
         s_emb = self.student.heads.tracker_image_embeddings(s_trunk)
         with torch.no_grad():
@@ -304,5 +369,10 @@ class Stage1Distiller(BaseDistiller):
                                        pts[:, :2 + c], lbl[:, :2 + c])
         return logits
 
-    def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
-        return self.extract_feat(inputs)
+    def _forward(self, inputs: Tensor, data_samples=None):
+        """Student features: the trunk map, or ``{neck: levels}`` of a
+        light-neck student (all necks computed)."""
+        feats = self.extract_feat(inputs)
+        if isinstance(feats, NeckLevels):
+            return {neck: feats.levels(neck) for neck in feats.branches}
+        return feats

@@ -77,6 +77,10 @@ class EfficientSAM3(Sam3Promptable):
             video['trunk'] = None
             video['student_levels'] = levels
             self.video = MODELS.build(video)
+            if levels:
+                self.video.check_levels(
+                    self.trunk.neck.level_shapes(
+                        (self.video.grid, self.video.grid)), 'EfficientSAM3')
         self.freeze_trunk = freeze_trunk
         if freeze_trunk:
             self.trunk.requires_grad_(False)

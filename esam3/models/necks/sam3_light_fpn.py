@@ -30,7 +30,10 @@ class Sam3LightFPN(BaseModule):
     - optionally a ViT patch embedding (``patch_size``) of the image on the
       token grid, added to every level (backbone strides 4/8/16/32 cannot
       follow the phase of 14-pixel tokens; see ``Sam3AlignHead``);
-    - per SAM3 neck (``branches``) and level: resize of the matching
+    - per SAM3 neck (``branches``: ``'tracker'``, ``'detector'``, and
+      ``'video'`` for a video tracker with a neck of its own, e.g. the tiny
+      test models; the real SAM3 video tracker shares the tracker neck) and
+      level: resize of the matching
       top-down map onto the level's size, then depthwise 3x3 - LayerNorm2d
       - GELU - 1x1 to ``out_channels``. Branches run only when asked for
       (:meth:`branch`; :class:`NeckLevels` does it lazily).
@@ -40,9 +43,11 @@ class Sam3LightFPN(BaseModule):
             in by :class:`~esam3.models.StudentTrunk`).
         in_strides (Sequence[int]): stride of each backbone map.
         branches (Sequence[str]): SAM3 necks replaced, among
-            ``'tracker'`` and ``'detector'``. Defaults to both.
-        out_channels (int, optional): channels of every level (SAM3's
-            ``fpn_hidden_size``: 256). ``None`` means 256.
+            ``'tracker'``, ``'detector'`` and ``'video'``. Defaults to
+            tracker and detector.
+        out_channels (int | dict, optional): channels of every level
+            (SAM3's ``fpn_hidden_size``: 256), or ``{branch: channels}``.
+            ``None`` means 256.
         out_size (Size, optional): the trunk grid ``g`` (72 at 1008 px);
             ``None``: taken from the input size at call time.
         level_scales (Sequence[float]): level sizes relative to ``g``,
@@ -59,11 +64,13 @@ class Sam3LightFPN(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    BRANCHES = ('tracker', 'detector', 'video')
+
     def __init__(self,
                  in_channels: Sequence[int],
                  in_strides: Sequence[int] = (4, 8, 16, 32),
                  branches: Sequence[str] = ('tracker', 'detector'),
-                 out_channels: Optional[int] = 256,
+                 out_channels: Union[int, Dict[str, int], None] = 256,
                  out_size: Optional[Size] = None,
                  level_scales: Sequence[float] = (4.0, 2.0, 1.0),
                  level_inputs: Optional[Sequence[int]] = None,
@@ -75,14 +82,22 @@ class Sam3LightFPN(BaseModule):
         if in_channels is None or len(in_channels) != len(in_strides):
             raise ValueError(f'in_channels {in_channels} must give one entry '
                              f'per input stride {list(in_strides)}')
-        unknown = [b for b in branches if b not in ('tracker', 'detector')]
+        unknown = [b for b in branches if b not in self.BRANCHES]
         if unknown or not branches or len(set(branches)) != len(branches):
-            raise ValueError("branches must be distinct names among "
-                             f"'tracker' and 'detector', got {list(branches)}")
+            raise ValueError('branches must be distinct names among '
+                             f'{list(self.BRANCHES)}, got {list(branches)}')
         self.in_channels = list(in_channels)
         self.in_strides = list(in_strides)
         self.branches = tuple(branches)
-        self.out_channels = 256 if out_channels is None else int(out_channels)
+        if out_channels is None:
+            out_channels = 256
+        if isinstance(out_channels, int):
+            out_channels = {name: out_channels for name in self.branches}
+        missing = [b for b in self.branches if b not in out_channels]
+        if missing:
+            raise ValueError(f'out_channels {dict(out_channels)} gives no '
+                             f'width for the branches {missing}')
+        self.out_channels = {b: int(out_channels[b]) for b in self.branches}
         self.out_size = _pair(out_size)
         self.level_scales = [float(s) for s in level_scales]
         n = len(self.level_scales)
@@ -110,7 +125,7 @@ class Sam3LightFPN(BaseModule):
                     nn.Conv2d(embed_dims, embed_dims, 3, padding=1,
                               groups=embed_dims, bias=False),
                     LayerNorm2d(embed_dims), nn.GELU(),
-                    nn.Conv2d(embed_dims, self.out_channels, 1))
+                    nn.Conv2d(embed_dims, self.out_channels[name], 1))
                 for _ in range(n))
             for name in self.branches})
 
@@ -127,7 +142,7 @@ class Sam3LightFPN(BaseModule):
         """``{branch: [(C, h, w) per level]}`` this neck makes at
         ``grid``, without running it (build-time checks)."""
         sizes = self.level_sizes(grid)
-        return {name: [(self.out_channels, h, w) for h, w in sizes]
+        return {name: [(self.out_channels[name], h, w) for h, w in sizes]
                 for name in self.branches}
 
     # ----------------------------------------------------------- forward

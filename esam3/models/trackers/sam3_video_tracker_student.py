@@ -88,6 +88,10 @@ class Sam3VideoTrackerStudent(BaseModule):
         student_levels: the encoder makes the FPN levels (light neck), so
             SAM3's neck convolutions are dropped. ``None``: taken from
             ``trunk`` (False without one).
+        level_branch: which of the light neck's branches this tracker reads:
+            ``'tracker'`` (SAM3's video tracker shares the tracker neck) or
+            ``'video'`` (a video tracker with a neck of its own, e.g. the
+            tiny test models, whose widths differ).
         init_cfg: mmengine init config.
     """
 
@@ -102,6 +106,7 @@ class Sam3VideoTrackerStudent(BaseModule):
                  trunk_checkpoint: Optional[str] = None,
                  trunk_prefix: str = 'student.trunk.',
                  student_levels: Optional[bool] = None,
+                 level_branch: str = 'tracker',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk) if trunk is not None else None
@@ -110,6 +115,7 @@ class Sam3VideoTrackerStudent(BaseModule):
         if student_levels is None:
             student_levels = bool(getattr(self.trunk, 'makes_levels', False))
         self.student_levels = bool(student_levels)
+        self.level_branch = level_branch
         if self.student_levels:
             drop_neck_convs(heads.vision_encoder)
         self.heads = heads
@@ -124,14 +130,10 @@ class Sam3VideoTrackerStudent(BaseModule):
         self.mask_size = tuple(heads.prompt_encoder.mask_input_size)
         self.hidden_dim = int(heads.hidden_dim)
         self.mem_dim = int(heads.mem_dim)
-        vision = cfg.vision_config
-        self.num_read_levels = len(vision.scale_factors) - 1
+        self.num_read_levels = len(cfg.vision_config.scale_factors) - 1
         if self.student_levels and self.trunk is not None:
-            grid = (self.grid, self.grid)
-            check_level_shapes(
-                self.trunk.neck.level_shapes(grid),
-                read_level_shapes(vision, grid, ('tracker', )),
-                f'Sam3VideoTrackerStudent at {self.image_size} px')
+            self.check_levels(
+                self.trunk.neck.level_shapes((self.grid, self.grid)))
 
         bank = dict(memory_bank)
         bank.setdefault('mem_dim', self.mem_dim)
@@ -152,6 +154,20 @@ class Sam3VideoTrackerStudent(BaseModule):
             self.trunk.eval()
         if trunk_checkpoint is not None:
             self.load_trunk(trunk_checkpoint, trunk_prefix)
+
+    def check_levels(self, made: Dict[str, List[Tuple[int, int, int]]],
+                     where: str = 'Sam3VideoTrackerStudent') -> None:
+        """Raise unless the student neck's ``level_branch`` levels (``made``
+        from ``neck.level_shapes(grid)``) are those this tracker reads,
+        naming the level and both shapes."""
+        grid = (self.grid, self.grid)
+        read = read_level_shapes(self.heads.config.vision_config, grid,
+                                 ('tracker', ))
+        got = {'tracker': made[self.level_branch]} \
+            if self.level_branch in made else {}
+        check_level_shapes(
+            got, read, f'{where} at {self.image_size} px (video tracker '
+            f"reading the student's {self.level_branch!r} levels)")
 
     # ------------------------------------------------------------ weights
     def _freeze_heads(self, prefixes: Sequence[str]) -> None:
@@ -249,7 +265,7 @@ class Sam3VideoTrackerStudent(BaseModule):
         unread coarsest level not computed)."""
         neck = self.heads.vision_encoder.neck
         if isinstance(trunk, NeckLevels):
-            fpn = list(trunk.levels('tracker'))
+            fpn = list(trunk.levels(self.level_branch))
         elif self.student_levels:
             raise TypeError('this tracker has no SAM3 neck (light-neck '
                             'student): pass NeckLevels, not a trunk map')

@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.dist import all_reduce
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
@@ -33,10 +34,16 @@ class Stage1Distiller(BaseDistiller):
     The feature term follows what the student encoder makes. A light-neck
     student (:class:`~esam3.models.necks.Sam3LightFPN`) is compared with the
     teacher's neck outputs: ``L_feat = sum_{neck, l} w_{neck, l} *
-    MSE(level_S, level_T; valid pixels of level l)`` over the levels SAM3's
-    heads read (tracker and detector necks, 288/144/72 at 1008 px), the
-    teacher necks running on the cached or live teacher trunk, so the trunk
-    cache still serves. A trunk-mode student
+    MSE(level_S, level_T; valid pixels of level l) / Var(level_T)`` over
+    the levels SAM3's heads read (tracker and detector necks, 288/144/72 at
+    1008 px), the teacher necks running on the cached or live teacher
+    trunk, so the trunk cache still serves. Dividing by the teacher level's
+    variance (per-channel, valid pixels; ``feat_normalize``) makes levels of
+    very different magnitude count alike, so ``feat_level_weights`` are
+    relative importances; and at the first training step the light neck's
+    output scales are calibrated to the teacher's level magnitudes
+    (``calibrate_levels``; a buffer of the neck, kept in checkpoints and
+    averaged over ranks). A trunk-mode student
     (:class:`~esam3.models.necks.Sam3AlignHead`) gets ``MSE(trunk_S,
     trunk_T; valid pixels)``.
 
@@ -51,6 +58,10 @@ class Stage1Distiller(BaseDistiller):
         feat_level_weights: per SAM3 neck, one weight per level (finest
             first) for the neck-level feature term; a neck missing here is
             not distilled at feature level. Ignored in trunk mode.
+        feat_normalize: divide each level's MSE by the teacher level's
+            variance (light neck only).
+        calibrate_levels: calibrate the light neck's output scales once,
+            at the first training step.
     """
 
     def __init__(self,
@@ -61,6 +72,8 @@ class Stage1Distiller(BaseDistiller):
                  feat_level_weights: Optional[Dict[str, Sequence[float]]] = (
                      dict(tracker=(1.0, 1.0, 1.0),
                           detector=(1.0, 1.0, 1.0))),
+                 feat_normalize: bool = True,
+                 calibrate_levels: bool = True,
                  loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
                  loss_focal: dict = dict(
                      type='SigmoidFocalLoss', loss_weight=20.0),
@@ -89,6 +102,8 @@ class Stage1Distiller(BaseDistiller):
             raise ValueError(f'feat_level_weights: unknown SAM3 necks '
                              f"{sorted(unknown)} (use 'tracker' / "
                              "'detector')")
+        self.feat_normalize = feat_normalize
+        self.calibrate_levels = calibrate_levels
         self.loss_dice = MODELS.build(loss_dice)
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_task_dice = MODELS.build(loss_task_dice) \
@@ -130,8 +145,7 @@ class Stage1Distiller(BaseDistiller):
                 raise ValueError(
                     f'feat_level_weights[{neck!r}] has {len(weights)} '
                     f'weights, the student makes {len(s_levels)} levels')
-            with torch.no_grad():
-                t_levels = self.teacher.heads.neck_levels(t_trunk, neck)
+            t_levels = self.teacher_levels(t_trunk, neck)
             for i, (s, t, w) in enumerate(zip(s_levels, t_levels, weights)):
                 if s.shape != t.shape:
                     raise ValueError(
@@ -139,9 +153,46 @@ class Stage1Distiller(BaseDistiller):
                         f'teacher {tuple(t.shape)}')
                 valid = self.valid_token_mask(data_samples, s.shape[-2:],
                                               input_size, device)
-                losses[f'loss_feat_{neck}{i}'] = w * self.loss_feat(
-                    s, t, valid)
+                loss = self.loss_feat(s, t, valid)
+                if self.feat_normalize:
+                    loss = loss / self.masked_var(t, valid).clamp(min=1e-12)
+                losses[f'loss_feat_{neck}{i}'] = w * loss
         return losses
+
+    @torch.no_grad()
+    def teacher_levels(self, t_trunk: Tensor, neck: str) -> List[Tensor]:
+        """The teacher's neck outputs that SAM3's heads read."""
+        return self.teacher.heads.neck_levels(t_trunk, neck)
+
+    @staticmethod
+    def masked_var(x: Tensor, valid: Tensor) -> Tensor:
+        """Mean over channels of each channel's variance over the valid
+        pixels (``x`` ``[B, C, h, w]``, ``valid`` ``[B, 1, h, w]``)."""
+        n = valid.sum().clamp(min=1.0)
+        mean = (x * valid).sum((0, 2, 3), keepdim=True) / n
+        return ((x - mean).pow(2) * valid).sum((0, 2, 3)).mean() / n
+
+    @torch.no_grad()
+    def calibrate_neck(self, s_feats: NeckLevels, t_trunk: Tensor,
+                       data_samples, input_size: Tuple[int, int]) -> None:
+        """Scale each light-neck level so that its magnitude (per-channel
+        std on valid pixels) equals the teacher level's; factors averaged
+        over ranks. Done once: the neck's ``calibrated`` flag is saved."""
+        factors = {}
+        for neck in self.feat_level_weights:
+            row = []
+            for s, t in zip(s_feats.levels(neck),
+                            self.teacher_levels(t_trunk, neck)):
+                valid = self.valid_token_mask(data_samples, s.shape[-2:],
+                                              input_size, s.device)
+                ratio = self.masked_var(t, valid) / self.masked_var(
+                    s, valid).clamp(min=1e-12)
+                row.append(ratio.sqrt())
+            row = torch.stack(row)
+            all_reduce(row, op='mean')  # in place; no-op on one process
+            factors[neck] = row.tolist()
+        s_feats.neck.calibrate(factors)
+        s_feats.clear()
 
     @staticmethod
     def _graph_anchor(s_feats: Union[Tensor, NeckLevels]) -> Tensor:
@@ -224,6 +275,10 @@ class Stage1Distiller(BaseDistiller):
             t_trunk = self.teacher_trunk(inputs, data_samples)
         losses = {}
         if self.loss_feat is not None:
+            if self.calibrate_levels and isinstance(s_trunk, NeckLevels) \
+                    and not bool(s_trunk.neck.calibrated):
+                self.calibrate_neck(s_trunk, t_trunk, data_samples,
+                                    inputs.shape[-2:])
             losses.update(self.feature_losses(s_trunk, t_trunk, data_samples,
                                               inputs.shape[-2:]))
 

@@ -69,6 +69,12 @@ class NeckLevels:
                                                     self.grid)
         return self._levels[branch]
 
+    def clear(self) -> None:
+        """Forget everything the neck computed (e.g. after it changed, or
+        when it ran without gradients); the backbone maps stay."""
+        self._top_down = None
+        self._levels = {}
+
     def select(self, index: Index) -> 'NeckLevels':
         """The same features for the batch rows ``index`` (an int keeps the
         batch dimension). What is already computed is sliced, not redone."""

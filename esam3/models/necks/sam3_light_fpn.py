@@ -2,6 +2,7 @@
 """Light FPN: student backbone maps -> the FPN levels SAM3's heads read."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 from mmengine.model import BaseModule
 from timm.layers import LayerNorm2d
 from torch import Tensor, nn
@@ -35,7 +36,9 @@ class Sam3LightFPN(BaseModule):
       test models; the real SAM3 video tracker shares the tracker neck) and
       level: resize of the matching
       top-down map onto the level's size, then depthwise 3x3 - LayerNorm2d
-      - GELU - 1x1 to ``out_channels``. Branches run only when asked for
+      - GELU - 1x1 to ``out_channels``, times a per-level output scale (a
+      buffer, 1 until :meth:`calibrate` matches it to the teacher's level
+      magnitude at the start of Stage 1). Branches run only when asked for
       (:meth:`branch`; :class:`NeckLevels` does it lazily).
 
     Args:
@@ -128,6 +131,23 @@ class Sam3LightFPN(BaseModule):
                     nn.Conv2d(embed_dims, self.out_channels[name], 1))
                 for _ in range(n))
             for name in self.branches})
+        # per-branch, per-level output scale (see calibrate); saved with
+        # the weights so that every later stage uses the calibrated scale
+        self.register_buffer('level_scale', torch.ones(len(self.branches), n))
+        self.register_buffer('calibrated', torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def calibrate(self, factors: Dict[str, Sequence[float]]) -> None:
+        """Multiply the output scales by ``{branch: [factor per level]}``
+        and mark the neck calibrated (done once, by the Stage 1 distiller:
+        a SAM3 neck's levels can be orders of magnitude apart, e.g. the
+        tiny random teacher's finest level has a variance of 1e-8)."""
+        for name, f in factors.items():
+            i = self.branches.index(name)
+            self.level_scale[i] *= torch.as_tensor(
+                list(f), dtype=self.level_scale.dtype,
+                device=self.level_scale.device)
+        self.calibrated.fill_(True)
 
     # ------------------------------------------------------------ shapes
     def level_sizes(self, grid: Tuple[int, int]) -> List[Tuple[int, int]]:
@@ -168,13 +188,15 @@ class Sam3LightFPN(BaseModule):
                grid: Tuple[int, int]) -> List[Tensor]:
         """The levels of SAM3 neck ``name`` from :meth:`top_down`."""
         patch = top_down[-1] if self.patch_embed is not None else None
+        scale = self.level_scale[self.branches.index(name)]
         levels = []
-        for conv, idx, size in zip(self.outputs[name], self.level_inputs,
-                                   self.level_sizes(grid)):
+        for i, (conv, idx, size) in enumerate(zip(
+                self.outputs[name], self.level_inputs,
+                self.level_sizes(grid))):
             x = _resize(top_down[idx], size)
             if patch is not None:
                 x = x + _resize(patch, size)
-            levels.append(conv(x))
+            levels.append(conv(x) * scale[i])
         return levels
 
     def forward(self,
@@ -193,3 +215,4 @@ class Sam3LightFPN(BaseModule):
         td = self.top_down(feats, pixel_values)
         return {name: self.branch(td, name, grid)
                 for name in (branches or self.branches)}
+

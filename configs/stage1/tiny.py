@@ -17,6 +17,7 @@ model = dict(
             backbone={{_base_.student_backbone}},
             neck={{_base_.student_neck}})),
     teacher={{_base_.teacher_cfg}},
+    feat_level_weights={{_base_.feat_level_weights}},
     max_instances=8)
 # The tiny teacher is random: its mask decoder encodes no real shape prior,
 # and training the student's copy at the quick-start lr makes it collapse

@@ -80,6 +80,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--memory-config',
                    default='configs/_base_/models/perceiver_memory.py',
                    help='config file whose `memory_bank` the students use')
+    p.add_argument('--mem-latents', default=None, metavar='G,S',
+                   help="override the students' Perceiver: G global "
+                   'latents + an S x S grid of 2D latents (e.g. 64,8 for '
+                   'K = 128)')
     p.add_argument('--mem-frames', type=int, default=7)
     p.add_argument('--mem-pointers', type=int, default=16)
     p.add_argument('--mem-layers', type=int, default=None,
@@ -191,13 +195,18 @@ def build_student(name: str, neck_cfg: dict, device: str = 'meta'):
     return trunk.eval().requires_grad_(False)
 
 
-def build_perceiver(memory_cfg: str, device: str = 'meta') -> nn.Module:
+def build_perceiver(memory_cfg: str, latents: Optional[str] = None,
+                    device: str = 'meta') -> nn.Module:
     from mmengine.config import Config
 
     from esam3.registry import MODELS
     bank = Config.fromfile(osp.join(REPO, memory_cfg)).memory_bank
+    cfg = dict(bank.perceiver)
+    if latents:
+        g, grid = (int(v) for v in latents.split(','))
+        cfg.update(num_global_latents=g, grid_size=(grid, grid))
     with torch.device(device):
-        perceiver = MODELS.build(dict(bank.perceiver))
+        perceiver = MODELS.build(cfg)
     return perceiver.eval().requires_grad_(False)
 
 
@@ -528,13 +537,18 @@ def run_benchmark(args) -> Dict:
         video_student = dict(models)
         # a student video tracker with fewer memory-attention layers
         import copy
+        # (shallow copies with their own sub-module dicts: SAM3 keeps its
+        # layers)
         vid = copy.copy(models['video'])
-        vid.memory_attention = copy.copy(models['video'].memory_attention)
-        vid.memory_attention.layers = layers[:args.mem_layers]
+        vid._modules = dict(vid._modules)
+        mem = copy.copy(vid.memory_attention)
+        mem._modules = dict(mem._modules)
+        mem.layers = nn.ModuleList(list(layers)[:args.mem_layers])
+        vid.memory_attention = mem
         video_student['video'] = vid
     else:
         video_student = models
-    perceiver = build_perceiver(args.memory_config)
+    perceiver = build_perceiver(args.memory_config, args.mem_latents)
     result = dict(paths={SAM3: sam3_paths(models, args)})
     for name in names:
         result['paths'][name] = student_paths(name, video_student, perceiver,

@@ -1,9 +1,15 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+import os
 import os.path as osp
-
+import shutil
+import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
+# What an installed esam3 carries in esam3/.mim (OpenMMLab layout): mmengine
+# reads `esam3::stage1/tiny.py` from .mim/configs, `mim train esam3 ...`
+# runs .mim/tools/train.py, and model-index.yml lists the configs.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def get_version() -> str:
@@ -30,13 +36,56 @@ def parse_requirements(fname: str) -> list:
     return reqs
 
 
+def add_mim_extension() -> None:
+    """Populate ``esam3/.mim`` with the configs, tools and model index.
+
+    Editable installs (``develop`` / ``editable_wheel``) get symbolic links
+    to the repository folders, so edited configs are seen at once; wheels and
+    source distributions (``bdist_wheel``, ``sdist``, ``install``) get
+    copies. Any other command (``egg_info``, metadata) leaves ``.mim`` as it
+    is. The same scheme as mmdet's ``setup.py``.
+    """
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('bdist_wheel', 'sdist', 'install')):
+        mode = 'copy'
+    else:
+        return
+    mim_path = osp.join(HERE, 'esam3', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in MIM_FILES:
+        src = osp.join(HERE, name)
+        dst = osp.join(mim_path, name)
+        if not osp.exists(src):
+            if osp.exists(dst):  # a source distribution ships .mim only
+                continue
+            raise FileNotFoundError(
+                f'setup.py: {src} is missing; it is packaged in esam3/.mim')
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isdir(src):
+            shutil.copytree(
+                src,
+                dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
+
 setup(
     name='esam3',
     version=get_version(),
     description='Progressive Hierarchical Distillation of SAM3 into '
     'on-device students, as an OpenMMLab plug-in library',
-    long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read()
-    if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description=open(osp.join(HERE, 'README.md'),
+                          encoding='utf-8').read() if osp.exists(
+                              osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(include=('esam3', 'esam3.*')),
@@ -44,9 +93,14 @@ setup(
     python_requires='>=3.9',
     install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require={
-        'tests': parse_requirements('requirements/tests.txt'),
-        'optional': parse_requirements('requirements/optional.txt'),
-        'all': parse_requirements('requirements/tests.txt') +
+        'tests':
+        parse_requirements('requirements/tests.txt'),
+        'optional':
+        parse_requirements('requirements/optional.txt'),
+        'mim':
+        parse_requirements('requirements/mminstall.txt'),
+        'all':
+        parse_requirements('requirements/tests.txt') +
         parse_requirements('requirements/optional.txt'),
     },
     zip_safe=False,

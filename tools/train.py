@@ -5,7 +5,15 @@ Examples::
 
     python tools/train.py configs/stage1/tiny.py
     python tools/train.py CONFIG --work-dir work_dirs/x --amp --resume
+    python tools/train.py CONFIG --tensorboard   # + TensorBoard event files
     bash tools/dist_train.sh CONFIG 8 --auto-scale-lr
+
+One run per work dir: a lock file (``<work-dir>/.esam3_train.lock``, pid and
+host) refuses a second run while the first is alive; a killed run's lock is
+taken over. ``--resume`` picks the newest checkpoint of the work dir that
+is intact (a file cut short by a kill during the save is skipped with a
+warning), resolving ``last_checkpoint`` relative to the work dir. Hook
+arguments are checked against the hooks before the runner is built.
 """
 import argparse
 import os
@@ -13,6 +21,8 @@ from typing import List, Optional
 
 import esam3  # noqa: F401  (mmcv-lite shim before any mmdet import)
 from esam3.engine import runner_utils as ru
+from esam3.engine.hook_checks import check_hook_args
+from esam3.engine.work_dir import WorkDirLock
 from esam3.utils.checkpoint import register_mmengine_safe_globals
 
 
@@ -38,6 +48,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the latest checkpoint in the work dir (no value '
         'or "auto") or from the given checkpoint path')
+    parser.add_argument(
+        '--tensorboard', action='store_true',
+        help='also write TensorBoard event files (mmengine '
+        'TensorboardVisBackend) under <work-dir>/<timestamp>/vis_data')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs, e.g. '
@@ -72,7 +86,9 @@ def main(argv: Optional[List[str]] = None):
         ru.enable_amp(cfg)
     if args.auto_scale_lr:
         ru.enable_auto_scale_lr(cfg)
-    ru.apply_resume(cfg, args.resume)
+    if args.tensorboard:
+        ru.enable_tensorboard(cfg)
+    check_hook_args(cfg, args.config)
 
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') and cfg.get('val_dataloader') and \
@@ -80,9 +96,17 @@ def main(argv: Optional[List[str]] = None):
         loaders.append('val_dataloader')
     ru.check_data_roots(cfg, args.config, loaders)
 
-    ru.setup_launcher(cfg, args.launcher)
-    runner = ru.build_runner(cfg, args.config)
-    return ru.run_stage(runner, 'train', args.config)
+    # rank 0 holds the work dir (the other ranks of the same run share it)
+    lock = WorkDirLock(cfg.work_dir, resume=args.resume is not None)
+    if ru.launcher_rank() == 0:
+        lock.acquire()
+    try:
+        ru.apply_resume(cfg, args.resume)
+        ru.setup_launcher(cfg, args.launcher)
+        runner = ru.build_runner(cfg, args.config)
+        return ru.run_stage(runner, 'train', args.config)
+    finally:
+        lock.release()
 
 
 if __name__ == '__main__':

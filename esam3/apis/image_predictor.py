@@ -10,7 +10,8 @@ from esam3.models.distillers.outputs import (boxes_to_original,
                                              paste_masks_to_original)
 from esam3.models.utils import prompts as P
 from .model_loading import build_inference_model
-from .image_inputs import ImageInput, load_image
+from .image_inputs import (ImageInput, check_exemplars, check_finite,
+                           load_image)
 
 
 class ImagePredictor:
@@ -104,6 +105,7 @@ class ImagePredictor:
     def _to_input_xy(self, xy: np.ndarray, what: str) -> Tensor:
         """Original-image pixels -> padded-input pixels, with checks."""
         h, w = self._meta['ori_shape'][:2]
+        check_finite(xy, what)
         if xy.size == 0:
             raise ValueError(f'empty {what} list')
         if (xy[..., 0] < 0).any() or (xy[..., 0] > w).any() or \
@@ -143,7 +145,7 @@ class ImagePredictor:
         pts, lbl = self._build_point_prompts(points, labels, boxes)
         masks_t = None
         if mask_input is not None:
-            masks_t = torch.as_tensor(np.asarray(mask_input),
+            masks_t = torch.as_tensor(check_finite(mask_input, 'mask_input'),
                                       dtype=torch.float32,
                                       device=self.device)
             if masks_t.dim() == 2:
@@ -253,19 +255,23 @@ class ImagePredictor:
             raise RuntimeError('no tokenizer: text prompts unavailable')
         if text is None and exemplar_boxes is None:
             raise ValueError('predict_concept needs text and/or exemplars')
+        if exemplar_boxes is None and exemplar_labels is not None:
+            raise ValueError('exemplar_labels given without exemplar_boxes')
+        if text is not None and (not isinstance(text, str) or
+                                 not text.strip()):
+            raise ValueError(f'text must be a non-empty string, got {text!r}')
+        if exemplar_boxes is not None:
+            b, lab = check_exemplars(exemplar_boxes, exemplar_labels)
         # SAM3 pairs exemplar-only prompts with the generic phrase 'visual'
         ids, am = self.tokenizer([text if text is not None else 'visual'])
         boxes = labels = None
         if exemplar_boxes is not None:
-            b = np.asarray(exemplar_boxes, dtype=np.float32).reshape(-1, 4)
             xy = self._to_input_xy(b.reshape(-1, 2, 2), 'exemplar boxes')
             xyxy = xy.reshape(-1, 4) / self.img_size
             boxes = torch.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
                                  (xyxy[:, 1] + xyxy[:, 3]) / 2,
                                  xyxy[:, 2] - xyxy[:, 0],
                                  xyxy[:, 3] - xyxy[:, 1]], dim=1)[None]
-            lab = np.ones(len(b)) if exemplar_labels is None else \
-                np.asarray(exemplar_labels)
             labels = torch.as_tensor(lab, dtype=torch.long,
                                      device=self.device)[None]
         if self._det_feats is None:

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from esam3.models.distillers.outputs import paste_masks_to_original
 from esam3.models.trackers.sam3_video_tracker_student import hide_absent
 from esam3.models.utils import prompts as P
+from .image_inputs import check_finite
 from .model_loading import build_inference_model
 from .video_inputs import LazyFrameDict, VideoFrames
 
@@ -154,6 +155,7 @@ class VideoPredictor:
     # ----------------------------------------------------------- prompts
     def _to_input_xy(self, xy: np.ndarray, what: str) -> Tensor:
         h, w = self._meta['ori_shape'][:2]
+        check_finite(xy, what)
         if xy.size == 0:
             raise ValueError(f'empty {what}')
         if (xy[..., 0] < 0).any() or (xy[..., 0] > w).any() or \
@@ -167,7 +169,7 @@ class VideoPredictor:
     def _mask_to_input(self, mask: np.ndarray) -> Tensor:
         """Original-size binary mask -> ``[S, S]`` float at input scale
         (resized like the image, padded bottom/right with 0)."""
-        mask = np.asarray(mask)
+        mask = check_finite(np.asarray(mask), 'mask')
         h, w = self._meta['ori_shape'][:2]
         if mask.shape != (h, w):
             raise ValueError(f'mask must be {h}x{w} (the frame size), got '

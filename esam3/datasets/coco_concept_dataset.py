@@ -56,7 +56,10 @@ class CocoConceptDataset(SACoDataset):
         super().__init__(**kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Positive pairs per present category + sampled negatives."""
+        """Positive pairs per present category + sampled negatives (a pair
+        with an invalid mask is skipped and counted, see
+        :meth:`SACoDataset._instances`)."""
+        self._start_skips()
         data = load(self.ann_file)
         cats = sorted(data['categories'], key=lambda c: c['id'])
         label_of = {c['id']: i for i, c in enumerate(cats)}
@@ -86,14 +89,14 @@ class CocoConceptDataset(SACoDataset):
                 name = name_of[cid]
                 self.positive_phrases[img_path].update([name] +
                                                        self.synonyms[name])
+                instances = self._instances(present[cid], h, w,
+                                            label_of[cid], img['id'])
+                if instances is None:
+                    continue
                 data_list.append(
                     dict(img_path=img_path, img_id=img['id'], height=h,
                          width=w, text=name, is_negative=False,
-                         label=label_of[cid],
-                         instances=[
-                             self._instance(a, h, w, label_of[cid])
-                             for a in present[cid]
-                         ]))
+                         label=label_of[cid], instances=instances))
             cands = img.get('neg_category_ids') or [
                 c for c in all_ids if c not in present
             ]
@@ -105,6 +108,7 @@ class CocoConceptDataset(SACoDataset):
                          width=w, text=name_of[int(cid)], is_negative=True,
                          label=label_of[int(cid)], instances=[]))
         self.all_phrases = sorted(name_of.values())
+        self._log_skips()
         return data_list
 
     @staticmethod

@@ -7,7 +7,8 @@ from mmdet.datasets import CocoDataset
 from mmengine.registry import DefaultScope
 
 from esam3.registry import DATASETS
-from .utils import SkipCounter
+from .utils import (InvalidRLEError, SkipCounter, UnreadableImageSkipper,
+                    check_rle)
 
 
 @DATASETS.register_module()
@@ -36,6 +37,8 @@ class CocoPromptDataset(CocoDataset):
 
     def __init__(self, *args, **kwargs) -> None:
         self.skip_counts: dict = {}
+        self.unreadable = UnreadableImageSkipper(
+            f'CocoPromptDataset({kwargs.get("ann_file", "")})')
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):
             super().__init__(*args, **kwargs)
@@ -58,7 +61,9 @@ class CocoPromptDataset(CocoDataset):
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
-        """mmdet's parsing minus crowd instances, plus category names.
+        """mmdet's parsing minus crowd instances and instances with an invalid
+        RLE (counted as ``invalid_rle``, naming file, image and annotation
+        id), plus category names.
 
         Args:
             raw_data_info (dict): ``raw_ann_info`` and ``raw_img_info``.
@@ -71,6 +76,19 @@ class CocoPromptDataset(CocoDataset):
             # LVIS v1 names images by URL: '.../val2017/000000397133.jpg'
             img_info['file_name'] = '/'.join(
                 img_info['coco_url'].rsplit('/', 2)[-2:])
+        anns = []
+        for ann in raw_data_info['raw_ann_info']:
+            segm = ann.get('segmentation')
+            if isinstance(segm, dict) and not ann.get('iscrowd', 0):
+                try:
+                    check_rle(segm)
+                except InvalidRLEError as err:
+                    self._crowd.add('invalid_rle', example=(
+                        f'{self.ann_file} image id {img_info.get("img_id")} '
+                        f'annotation id {ann.get("id")}: {err}'))
+                    continue
+            anns.append(ann)
+        raw_data_info = dict(raw_data_info, raw_ann_info=anns)
         info = super().parse_data_info(raw_data_info)
         classes = self._metainfo['classes']
         kept = []
@@ -82,3 +100,9 @@ class CocoPromptDataset(CocoDataset):
             kept.append(inst)
         info['instances'] = kept
         return info
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline; in training, None (logged, counted) for an
+        image that does not decode; in test mode its error names it."""
+        return self.unreadable.run(self.pipeline, self.get_data_info(idx),
+                                   self.test_mode)

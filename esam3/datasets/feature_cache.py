@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import zlib
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -35,6 +36,11 @@ VERSION = 1
 DTYPE = 'float16'
 INDEX_FILE = 'index.json'
 SHARD_DIR = 'shards'
+# The only shard file names an index may hold: a plain file name inside
+# ``shards/`` (no directory part, no ``..``, not absolute), so a crafted or
+# corrupt index can never make the reader load, or ``--resume`` delete, a
+# file outside the cache folder.
+SHARD_NAME = re.compile(r'rank\d{3}-\d{5}\.npy')
 
 
 class FeatureCacheError(RuntimeError):
@@ -113,7 +119,34 @@ def load_index(path: str) -> dict:
         if not isinstance(index.get(field), dict):
             raise FeatureCacheError(
                 f'corrupt feature cache index {path}: missing "{field}"')
+    _check_shard_names(index, path)
     return index
+
+
+def _check_shard_names(index: dict, path: str) -> None:
+    """Every shard an index names must be a plain ``rankRRR-SSSSS.npy``.
+
+    Raises:
+        FeatureCacheError: names the index file, the offending shard name
+            and where it appears (``shards`` or the entry's image key).
+    """
+    def check(name: Any, where: str) -> None:
+        if not isinstance(name, str) or SHARD_NAME.fullmatch(name) is None:
+            raise FeatureCacheError(
+                f'corrupt feature cache index {path}: {where} names shard '
+                f'{name!r}; only plain file names like '
+                f'{shard_name(0, 0)!r} inside {SHARD_DIR}/ are allowed')
+
+    for name, info in index['shards'].items():
+        check(name, '"shards"')
+        if not isinstance(info, dict):
+            raise FeatureCacheError(f'corrupt feature cache index {path}: '
+                                    f'shard {name!r} has no record')
+    for key, entry in index['entries'].items():
+        if not isinstance(entry, dict):
+            raise FeatureCacheError(f'corrupt feature cache index {path}: '
+                                    f'entry {key!r} is not a record')
+        check(entry.get('shard'), f'entry {key!r}')
 
 
 class FeatureCacheWriter:
@@ -163,6 +196,7 @@ class FeatureCacheWriter:
                     raise ValueError(
                         f'cannot resume {self.index_path}: {key} was '
                         f'{self.index.get(key)}, now {fresh[key]}')
+            self._check_own_shards()
             self.index['complete'] = False
             self._verify_existing()
         else:
@@ -174,6 +208,18 @@ class FeatureCacheWriter:
         for path in glob.glob(prefix + '*.tmp'):
             _logger().warning(f'removing partial shard {path}')
             os.remove(path)
+
+    def _check_own_shards(self) -> None:
+        """A rank index may only list this rank's shards, each under the
+        name its number gives (``load_index`` already refused paths)."""
+        for name, info in self.index['shards'].items():
+            number = info.get('shard')
+            if not isinstance(number, int) or \
+                    name != shard_name(self.rank, number):
+                raise FeatureCacheError(
+                    f'corrupt feature cache index {self.index_path}: shard '
+                    f'{name!r} (number {number!r}) is not a shard file of '
+                    f'rank {self.rank}')
 
     def _drop_shard(self, name: str, reason: str) -> None:
         _logger().warning(f'feature cache: shard {name} rejected ({reason});'

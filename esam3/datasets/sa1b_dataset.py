@@ -7,10 +7,12 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from esam3.registry import DATASETS
-from .utils import SkipCounter
+from .utils import (InvalidRLEError, SkipCounter, UnreadableImageSkipper,
+                    check_rle)
 
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png')
 
@@ -36,13 +38,15 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
                     ) -> Tuple[dict, List[dict]]:
     """Parse and validate one SA-1B per-image JSON.
 
-    Instances whose RLE size differs from the image size or whose box has
-    zero width/height are skipped (and counted in ``counter``).
+    Instances whose RLE size differs from the image size, whose RLE
+    ``counts`` do not cover exactly ``h * w`` pixels (garbage) or whose box
+    has zero width/height are skipped (and counted in ``counter``).
 
     Args:
         path (str): The JSON file.
-        counter (SkipCounter, optional): Receives ``rle_size_mismatch`` and
-            ``zero_area_box`` counts.
+        counter (SkipCounter, optional): Receives ``rle_size_mismatch``,
+            ``invalid_rle`` (example: file, annotation id and what is wrong)
+            and ``zero_area_box`` counts.
 
     Returns:
         tuple[dict, list[dict]]: The ``image`` record and the valid instances
@@ -57,7 +61,7 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
     try:
         with open(path) as f:
             data = json.load(f)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SA1BAnnotationError(f'{path}: invalid JSON ({err})') from err
     num = (int, float)
     image = _field(data, 'image', '', path, (dict, ))
@@ -77,6 +81,12 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
         if [int(s) for s in size] != [h, w]:
             counter.add('rle_size_mismatch', example=path)
             continue
+        try:
+            check_rle(segm)
+        except InvalidRLEError as err:
+            counter.add('invalid_rle', example=f'{path} annotation id '
+                        f'{ann.get("id", k)}: {err}')
+            continue
         x, y, bw, bh = (float(v) for v in bbox)
         if bw <= 0 or bh <= 0:
             counter.add('zero_area_box', example=path)
@@ -94,12 +104,16 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
 
 
 def read_image_size(path: str) -> Optional[Tuple[int, int]]:
-    """``(h, w)`` from the image header, or None if it cannot be read."""
+    """``(h, w)`` of a fully decodable image, or None if it cannot be read.
+
+    The pixels are decoded (``Image.load``), not only the header checked:
+    ``Image.verify`` accepts a truncated JPEG, which would then fail in the
+    training pipeline.
+    """
     from PIL import Image
     try:
         with Image.open(path) as img:
-            img.verify()
-        with Image.open(path) as img:
+            img.load()
             w, h = img.size
     except Exception:  # noqa: BLE001 (any decoder error means unreadable)
         return None
@@ -116,16 +130,20 @@ class SA1BDataset(BaseDataset):
     stems / file names listed one per line in ``ann_file``.
 
     Invalid data is skipped and counted per reason, and the counts are logged
-    once: ``missing_json``, ``unreadable_image``, ``image_size_mismatch``
+    once: ``missing_json``, ``unreadable_image`` (decoded in full when
+    ``check_images``), ``image_size_mismatch``
     (image vs JSON size), ``no_instances`` (no valid instance left) per image,
-    and ``rle_size_mismatch``, ``zero_area_box`` per instance. The counts are
+    and ``rle_size_mismatch``, ``invalid_rle``, ``zero_area_box`` per
+    instance. The counts are
     in :attr:`skip_counts`.
 
     With ``lazy_parse=True`` (for the real 11M-image SA-1B) only the
     image/JSON pairing is checked up front; each JSON is parsed when its
-    sample is drawn, and an image left without instances makes
-    :meth:`prepare_data` return None (mmengine then draws another one in
-    training).
+    sample is drawn, and an image left without instances (or with a
+    malformed JSON, ``invalid_json``) makes :meth:`prepare_data` return None
+    (mmengine then draws another one in training); these skips are added to
+    :attr:`skip_counts` of the worker that met them and each reason is
+    logged once.
 
     Args:
         data_root (str): Dataset root. Must exist.
@@ -136,8 +154,9 @@ class SA1BDataset(BaseDataset):
             image: a random subset per draw in training, the first ones in
             test mode. None keeps all. Defaults to 16.
         lazy_parse (bool): Parse JSONs on access. Defaults to False.
-        check_images (bool): Open each image header at load time (only when
-            ``lazy_parse`` is False). Defaults to True.
+        check_images (bool): Decode each image at load time (only when
+            ``lazy_parse`` is False); a truncated or corrupt one is skipped
+            as ``unreadable_image``. Defaults to True.
         **kwargs: Other :class:`~mmengine.dataset.BaseDataset` arguments
             (``pipeline``, ``test_mode``, ``lazy_init``, ...).
     """
@@ -152,11 +171,13 @@ class SA1BDataset(BaseDataset):
                  lazy_parse: bool = False,
                  check_images: bool = True,
                  **kwargs) -> None:
+        self.unreadable = UnreadableImageSkipper(f'SA1BDataset({data_root})')
         self.max_instances = max_instances
         self.lazy_parse = lazy_parse
         self.check_images = check_images
         self.skip_counts: dict = {}
-        data_prefix = dict(img='', ann='', **(data_prefix or {}))
+        # given keys override the defaults (a config may name both)
+        data_prefix = {**dict(img='', ann=''), **(data_prefix or {})}
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):
             super().__init__(data_root=data_root, ann_file=ann_file,
@@ -267,14 +288,42 @@ class SA1BDataset(BaseDataset):
         """
         info = super().get_data_info(idx)
         if self.lazy_parse and 'instances' not in info:
-            parsed = self._parse(info, SkipCounter('SA-1B'),
-                                 check_image=False)
+            parsed = self._parse_lazily(info)
             info = parsed if parsed is not None else dict(info, instances=[])
         info['instances'] = self._sample_instances(info['instances'])
         return info
 
+    def _parse_lazily(self, info: dict) -> Optional[dict]:
+        """Parse one JSON at access time; what is skipped is added to
+        :attr:`skip_counts` and each reason is logged the first time it
+        occurs (with the file, and annotation id for instances), with the
+        running totals. A malformed JSON skips the image
+        (``invalid_json``) instead of stopping the run; in test mode it
+        raises."""
+        counter = SkipCounter(f'SA1BDataset({self.data_root})')
+        try:
+            parsed = self._parse(info, counter, check_image=False)
+        except (SA1BAnnotationError, OSError) as err:
+            if self.test_mode:
+                raise
+            counter.add('invalid_json', example=str(err))
+            parsed = None
+        new = [r for r in counter.counts if r not in self.skip_counts]
+        for reason, num in counter.counts.items():
+            self.skip_counts[reason] = self.skip_counts.get(reason, 0) + num
+        for reason in new:
+            totals = ', '.join(f'{k}={v}'
+                               for k, v in sorted(self.skip_counts.items()))
+            print_log(f'{counter.name}: skipped {reason} (e.g. '
+                      f'{counter.examples.get(reason)}); logged once per '
+                      f'reason, counts so far: {totals}', logger='current',
+                      level=30)
+        return parsed
+
     def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline; None for an image without instances.
+        """Run the pipeline; None for an image without instances, and in
+        training for an image that does not decode (logged, counted in
+        :attr:`unreadable`).
 
         Args:
             idx (int): Sample index.
@@ -285,4 +334,4 @@ class SA1BDataset(BaseDataset):
         info = self.get_data_info(idx)
         if not info['instances']:
             return None
-        return self.pipeline(info)
+        return self.unreadable.run(self.pipeline, info, self.test_mode)

@@ -10,7 +10,8 @@ from mmengine.fileio import load
 from pycocotools import mask as mask_utils
 
 from esam3.registry import DATASETS
-from .utils import to_compressed_rle
+from .utils import (InvalidRLEError, SkipCounter, UnreadableImageSkipper,
+                    check_rle, to_compressed_rle)
 
 
 def check_phrase(phrase, img_id, what: str = 'text_input') -> str:
@@ -106,6 +107,9 @@ class SACoDataset(BaseDataset):
         # phrases positive per image file / all phrases: hard negatives
         self.positive_phrases: Dict[str, set] = defaultdict(set)
         self.all_phrases: List[str] = []
+        self.skip_counts: Dict[str, int] = {}
+        self.unreadable = UnreadableImageSkipper(
+            f'{type(self).__name__}({ann_file})')
         super().__init__(
             data_root=data_root, ann_file=ann_file,
             data_prefix=data_prefix or dict(img=''), **kwargs)
@@ -114,11 +118,21 @@ class SACoDataset(BaseDataset):
     @staticmethod
     def _instance(ann: dict, height: int, width: int,
                   label: int = 0) -> dict:
-        """mmdet-style instance from a SA-Co/COCO annotation."""
+        """mmdet-style instance from a SA-Co/COCO annotation.
+
+        Raises:
+            InvalidRLEError: the segmentation is not a valid polygon / RLE
+                (e.g. garbage ``counts``).
+        """
         segm = ann.get('segmentation')
         ignore = int(bool(ann.get('iscrowd', 0)))
         if segm:
-            rle = to_compressed_rle(segm, height, width)
+            if isinstance(segm, dict):
+                check_rle(segm)
+            try:
+                rle = to_compressed_rle(segm, height, width)
+            except (TypeError, ValueError) as err:
+                raise InvalidRLEError(str(err)) from err
             x, y, w, h = mask_utils.toBbox(rle).tolist()
         else:  # box only (ignored): SA-Co boxes are normalised, COCO pixels
             x, y, w, h = [float(v) for v in ann['bbox']]
@@ -131,8 +145,34 @@ class SACoDataset(BaseDataset):
         box = box[0].tolist() if len(box) else [x, y, x, y]
         return dict(bbox=box, bbox_label=label, mask=rle, ignore_flag=ignore)
 
+    def _instances(self, anns: Sequence[dict], height: int, width: int,
+                   label: int, img_id) -> Optional[List[dict]]:
+        """The pair's instances, or None (counted as ``invalid_rle``, with
+        file, image and annotation id) when one segmentation is invalid:
+        dropping only that instance would turn a positive into a wrong
+        negative, so the whole pair is skipped."""
+        out = []
+        for ann in anns:
+            try:
+                out.append(self._instance(ann, height, width, label))
+            except InvalidRLEError as err:
+                self._skips.add('invalid_rle', example=(
+                    f'{self.ann_file} image id {img_id} annotation id '
+                    f'{ann.get("id")}: {err}'))
+                return None
+        return out
+
+    def _start_skips(self) -> None:
+        self._skips = SkipCounter(f'{type(self).__name__}({self.ann_file})')
+
+    def _log_skips(self) -> None:
+        self.skip_counts = self._skips.as_dict()
+        self._skips.log()
+
     def load_data_list(self) -> List[dict]:
-        """One entry per image-phrase pair."""
+        """One entry per image-phrase pair (pairs with an invalid mask are
+        skipped, counted in :attr:`skip_counts` and logged once)."""
+        self._start_skips()
         data = load(self.ann_file)
         anns = defaultdict(list)
         for a in data.get('annotations', []):
@@ -145,7 +185,9 @@ class SACoDataset(BaseDataset):
                                                     1):
                 continue
             h, w = int(img['height']), int(img['width'])
-            instances = [self._instance(a, h, w) for a in anns[img['id']]]
+            instances = self._instances(anns[img['id']], h, w, 0, img['id'])
+            if instances is None:
+                continue
             img_path = osp.join(img_prefix, img['file_name'])
             if instances:
                 self.positive_phrases[img_path].add(phrase)
@@ -154,6 +196,7 @@ class SACoDataset(BaseDataset):
                      text=phrase, is_negative=not instances, label=0,
                      instances=instances))
         self.all_phrases = sorted({d['text'] for d in data_list})
+        self._log_skips()
         return data_list
 
     # ----------------------------------------------------------- sampling
@@ -186,7 +229,9 @@ class SACoDataset(BaseDataset):
             [boxes[i] for i in chosen], info['height'], info['width'])
 
     def prepare_data(self, idx: int):
-        """Sample hard negatives / exemplars, then run the pipeline."""
+        """Sample hard negatives / exemplars, then run the pipeline (None,
+        logged and counted, for an image that does not decode in
+        training)."""
         info = self.get_data_info(idx)
         if not self.test_mode:
             self.sample_phrase(info)
@@ -199,4 +244,4 @@ class SACoDataset(BaseDataset):
         info['gt_rles'] = [
             i['mask'] for i in info['instances'] if not i['ignore_flag']
         ]
-        return self.pipeline(info)
+        return self.unreadable.run(self.pipeline, info, self.test_mode)

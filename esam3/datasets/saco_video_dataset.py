@@ -11,7 +11,7 @@ from pycocotools import mask as mask_utils
 from esam3.registry import DATASETS
 from .saco_dataset import check_phrase
 from .sav_dataset import SAVAnnotationError, SAVDataset
-from .utils import to_compressed_rle
+from .utils import InvalidRLEError, check_rle, to_compressed_rle
 
 
 @DATASETS.register_module()
@@ -149,6 +149,12 @@ class SACoVideoDataset(SAVDataset):
                     f'{self.ann_file}: video {name} masklet {a.get("id")} '
                     f'frame {k}: RLE size {s.get("size")} != video size '
                     f'[{h}, {w}]')
+            try:
+                check_rle(s)
+            except InvalidRLEError as err:
+                raise SAVAnnotationError(
+                    f'{self.ann_file}: video {name} masklet {a.get("id")} '
+                    f'frame {k}: invalid RLE ({err})') from err
             rles.append(to_compressed_rle(s, h, w))
         return dict(id=int(a.get('id', 0)), segmentations=rles)
 

@@ -13,7 +13,8 @@ from mmengine.logging import print_log
 from pycocotools import mask as mask_utils
 
 from esam3.registry import DATASETS
-from .video_io import probe_video
+from .utils import InvalidRLEError, check_rle
+from .video_io import VideoReadError, probe_video
 
 
 class SAVAnnotationError(ValueError):
@@ -111,6 +112,8 @@ class SAVDataset(BaseDataset):
         self.on_invalid = on_invalid
         self.check_on_init = check_on_init
         self._probe_cache: Dict[str, Tuple[int, int, int]] = {}
+        # video id -> skipped draws (see _invalid)
+        self.invalid_videos: Dict[str, int] = {}
         super().__init__(
             data_root=data_root,
             ann_file=ann_file,
@@ -174,13 +177,30 @@ class SAVDataset(BaseDataset):
 
     def _invalid(self, video_id: str, reason: str,
                  at_init: bool = False) -> None:
-        """Log (skip) or raise for a bad video, naming it."""
+        """Log (skip) or raise for a bad video, naming it.
+
+        A video skipped while drawing samples is logged once, with the
+        running totals (distinct bad videos, skipped draws); later draws
+        of it are only counted (:attr:`invalid_videos`) and skip without
+        decoding it again.
+        """
         msg = f'{type(self).__name__}: ' + (
             reason if video_id in reason else f'video {video_id}: {reason}')
         if self.on_invalid == 'raise' or (self.test_mode and not at_init):
             raise SAVAnnotationError(msg)
-        print_log(msg + ' -> skipped', logger='current',
-                  level=logging.WARNING)
+        if at_init:
+            print_log(msg + ' -> skipped', logger='current',
+                      level=logging.WARNING)
+            return
+        first = video_id not in self.invalid_videos
+        self.invalid_videos[video_id] = self.invalid_videos.get(video_id,
+                                                                0) + 1
+        if first:
+            draws = sum(self.invalid_videos.values())
+            print_log(f'{msg} -> skipped (logged once per video; '
+                      f'{len(self.invalid_videos)} bad video(s), {draws} '
+                      'skipped draw(s) so far)', logger='current',
+                      level=logging.WARNING)
 
     # --------------------------------------------------------- annotation
     def _probe(self, path: str) -> Tuple[int, int, int]:
@@ -249,6 +269,11 @@ class SAVDataset(BaseDataset):
                 if [int(s) for s in rle['size']] != [h, w]:
                     fail(f'mask size {rle["size"]} (frame {k}, object '
                          f'{obj_ids[o]}) != video size [{h}, {w}]')
+                try:
+                    check_rle(rle)
+                except InvalidRLEError as err:
+                    fail(f'invalid RLE (frame {k}, object {obj_ids[o]}) in '
+                         f'{info["ann_path"]}: {err}')
             valid = [o for o, r in enumerate(frame) if r is not None]
             if valid:
                 present[k, valid] = mask_utils.area(
@@ -313,6 +338,9 @@ class SAVDataset(BaseDataset):
         """Draw a clip of video ``idx`` and run the pipeline on it."""
         info = self.get_data_info(idx)
         vid = info['video_id']
+        if vid in self.invalid_videos and not self.test_mode:
+            self._invalid(vid, 'known bad')  # counted, not logged again
+            return None
         try:
             vann = self.load_video_annotation(info)
         except (SAVAnnotationError, OSError) as e:
@@ -334,4 +362,8 @@ class SAVDataset(BaseDataset):
             ori_shape=(vann['height'], vann['width']),
             sample_idx=info['sample_idx'])
         results.update(self.clip_sources(info, vann, clip, objs))
-        return self.pipeline(results)
+        try:
+            return self.pipeline(results)
+        except VideoReadError as e:  # frames that do not decode
+            self._invalid(vid, str(e))
+            return None

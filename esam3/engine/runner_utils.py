@@ -277,25 +277,73 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
     """Map ``--resume`` (``None`` / ``'auto'`` / a path) onto the config.
 
-    ``auto`` resumes from the latest checkpoint in the work dir (mmengine's
-    ``last_checkpoint`` file); a path resumes from that file.
+    ``auto`` resumes from the newest intact checkpoint of ``cfg.work_dir``
+    (:func:`~esam3.engine.work_dir.find_resume_checkpoint`: the file named
+    in ``last_checkpoint``, resolved relative to the work dir, else the
+    highest ``iter_N.pth`` / ``epoch_N.pth``; truncated ones are skipped
+    with a warning); a path resumes from that file.
 
     Args:
-        cfg: the config, modified in place.
+        cfg: the config (``work_dir`` set), modified in place.
         resume: the CLI value.
 
     Raises:
         FileNotFoundError: an explicit path does not exist.
+        CorruptCheckpointError: an explicit path is truncated or empty, or
+            the work dir has checkpoints but none is intact.
     """
+    from esam3.utils.checkpoint import check_checkpoint_file
+
+    from .work_dir import find_resume_checkpoint
     if resume is None:
         return
     cfg.resume = True
     if resume == 'auto':
-        cfg.load_from = None
+        # mmengine would load the absolute path in last_checkpoint as is
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         return
-    if '://' not in resume and not osp.isfile(resume):
-        raise FileNotFoundError(f'--resume checkpoint not found: {resume}')
+    if '://' not in resume:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(
+                f'--resume checkpoint not found: {resume}')
+        check_checkpoint_file(resume)  # names a truncated / empty file
     cfg.load_from = resume
+
+
+def enable_tensorboard(cfg: Config) -> None:
+    """Add mmengine's ``TensorboardVisBackend`` to the visualizer
+    (``--tensorboard``); scalars then also go to TensorBoard event files
+    under ``<work_dir>/<timestamp>/vis_data``.
+
+    Args:
+        cfg: the config, modified in place.
+
+    Raises:
+        ImportError: TensorBoard is not installed (says what to install).
+    """
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError as err:
+        raise ImportError('--tensorboard needs the tensorboard package: '
+                          'pip install tensorboard') from err
+    visualizer = cfg.setdefault('visualizer', ConfigDict(
+        type='Sam3Visualizer'))
+    backends = list(visualizer.get('vis_backends', None) or
+                    [dict(type='LocalVisBackend')])
+    if not any(str(b.get('type', '')).split('.')[-1] ==
+               'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer.vis_backends = backends
+
+
+def launcher_rank() -> int:
+    """This process' global rank from the launcher's environment (0 for a
+    single process): ``RANK`` (torchrun), ``SLURM_PROCID`` or
+    ``OMPI_COMM_WORLD_RANK``."""
+    for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(key, '').isdigit():
+            return int(os.environ[key])
+    return 0
 
 
 def build_runner(cfg: Config, config_path: str):
@@ -375,7 +423,8 @@ def load_config(config_path: str) -> Config:
 
 __all__: List[str] = [
     'UnknownTypeError', 'apply_resume', 'build_runner', 'check_data_roots',
-    'enable_amp', 'enable_auto_scale_lr', 'init_cpu_distributed',
+    'enable_amp', 'enable_auto_scale_lr', 'enable_tensorboard',
+    'init_cpu_distributed', 'launcher_rank',
     'load_config', 'merge_cli_options', 'run_stage', 'setup_launcher',
     'unknown_type_error', 'use_cpu_fallbacks', 'work_dir_from_config'
 ]

@@ -26,7 +26,10 @@ is how pickle references them). Nothing sets
 reports mismatches by key.
 """
 import inspect
+import os
 import os.path as osp
+import pickle
+import zipfile
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -44,6 +47,44 @@ class CheckpointMismatchError(RuntimeError, KeyError):
     """
 
     __str__ = RuntimeError.__str__
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is empty, truncated or otherwise unreadable."""
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Cheap integrity check of a ``torch.save`` file, without loading it.
+
+    ``torch.save`` writes a zip archive whose central directory comes last,
+    so a file cut short (a run killed while saving) or a zero-byte file has
+    none; the member CRCs catch bytes damaged in place.
+
+    Args:
+        path: local checkpoint file.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        CorruptCheckpointError: empty, not a zip archive (truncated or a
+            legacy / foreign format) or a member fails its CRC; the message
+            names the file and its size.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    size = osp.getsize(path)
+    if size == 0:
+        raise CorruptCheckpointError(f'checkpoint {path} is empty (0 bytes)')
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise CorruptCheckpointError(
+            f'checkpoint {path} ({size} bytes) is truncated or corrupt: '
+            f'{err}') from err
+    if bad is not None:
+        raise CorruptCheckpointError(
+            f'checkpoint {path} ({size} bytes) is corrupt: member {bad} '
+            'fails its CRC')
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -158,12 +199,29 @@ def load_checkpoint_file(path: str,
 
     Raises:
         FileNotFoundError: ``path`` is not a file.
+        CorruptCheckpointError: empty, truncated or corrupt (names the file
+            and its size).
+        pickle.UnpicklingError: a type outside the allowlist (names the
+            file).
     """
     path = osp.expanduser(str(path))
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
+    size = os.path.getsize(path)
+    if size == 0:
+        raise CorruptCheckpointError(f'checkpoint {path} is empty (0 bytes)')
     register_mmengine_safe_globals()
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise pickle.UnpicklingError(f'checkpoint {path}: {err}') from err
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as err:
+        # torch says e.g. "PytorchStreamReader failed reading zip archive"
+        # or a bare EOFError, without the file
+        first = str(err).splitlines()[0][:200] if str(err) else ''
+        raise CorruptCheckpointError(
+            f'cannot read checkpoint {path} ({size} bytes): truncated or '
+            f'corrupt ({type(err).__name__}: {first})') from err
 
 
 def extract_state_dict(checkpoint: Any) -> Dict[str, torch.Tensor]:

@@ -24,15 +24,18 @@ def test_cpu_fallbacks_switch_backend_and_ddp_devices():
 
 
 def test_resume_modes(tmp_path):
-    cfg = Config(dict(load_from='x.pth', resume=False))
+    cfg = Config(dict(load_from='x.pth', resume=False,
+                      work_dir=str(tmp_path / 'empty_work_dir')))
     ru.apply_resume(cfg, None)
     assert cfg.resume is False and cfg.load_from == 'x.pth'
-    ru.apply_resume(cfg, 'auto')
+    ru.apply_resume(cfg, 'auto')  # no checkpoint yet: a fresh start
     assert cfg.resume is True and cfg.load_from is None
     ckpt = tmp_path / 'iter_2.pth'
-    ckpt.write_bytes(b'')
+    torch.save({'meta': {}}, str(ckpt))
     ru.apply_resume(cfg, str(ckpt))
     assert cfg.load_from == str(ckpt)
+    # truncated / zero-byte / auto-resume cases:
+    # tests/test_bad_input/test_bad_checkpoints.py
 
 
 def test_work_dir_and_auto_scale_lr():

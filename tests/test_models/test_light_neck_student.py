@@ -195,3 +195,22 @@ def test_stage1_to_stage2_hand_over_is_strict(tmp_path):
     torch.save(dict(state_dict=trunk_mode.state_dict()), path)
     with pytest.raises(Exception, match='(?s)missing.*neck'):
         MODELS.build(s2)
+
+
+def test_teacher_shares_frozen_heads_but_keeps_its_necks():
+    """share_frozen_heads with a light-neck student: the teacher uses the
+    student's frozen modules except the SAM3 necks the student dropped."""
+    distiller = MODELS.build(_cfg('configs/stage1/tiny.py').model)
+    s_heads, t_heads = distiller.student.heads, distiller.teacher.heads
+    assert t_heads.detector.text_encoder is s_heads.detector.text_encoder
+    assert t_heads.detector.detr_encoder is s_heads.detector.detr_encoder
+    assert t_heads.tracker.prompt_encoder is s_heads.tracker.prompt_encoder
+    for neck in ('detector', 'tracker'):
+        t_neck = getattr(t_heads, neck).vision_encoder.neck
+        assert t_neck is not getattr(s_heads, neck).vision_encoder.neck
+        assert len(t_neck.fpn_layers) == 4
+    with torch.no_grad():
+        trunk = distiller.teacher.encode_trunk(torch.randn(1, 3, 224, 224))
+        levels = distiller.teacher_levels(trunk, 'detector')
+    assert [tuple(lv.shape) for lv in levels] == [
+        (1, 32, 64, 64), (1, 32, 32, 32), (1, 32, 16, 16)]

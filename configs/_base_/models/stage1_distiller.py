@@ -24,8 +24,12 @@ model = dict(
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
     feat_level_weights=dict(tracker=(1.0, 1.0, 1.0),
                             detector=(1.0, 1.0, 1.0)),
-    loss_dice=dict(type='DiceLoss', loss_weight=1.0),
-    loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0),
+    # mmdet's Dice / focal losses, set to equal esam3's numerically
+    # (esam3/models/losses/mmdet_loss_cfgs.py)
+    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True,
+                   naive_dice=True, eps=1.0, loss_weight=1.0),
+    loss_focal=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
+                    alpha=0.25, loss_weight=20.0),
     max_instances=16,
     box_prob=0.5,
     num_refine=1,

@@ -23,9 +23,14 @@ model = dict(
         # 'student.trunk.'), e.g.
         #   --cfg-options model.student.trunk_checkpoint=work_dirs/s1/it.pth
         trunk_checkpoint=None),
-    loss_dice=dict(type='DiceLoss', loss_weight=1.0),
-    loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0),
-    loss_score=dict(type='BCELoss', loss_weight=1.0),
+    # mmdet's Dice / focal / BCE losses, set to equal esam3's numerically
+    # (esam3/models/losses/mmdet_loss_cfgs.py)
+    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True,
+                   naive_dice=True, eps=1.0, loss_weight=1.0),
+    loss_focal=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
+                    alpha=0.25, loss_weight=20.0),
+    loss_score=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                    loss_weight=1.0),
     # feature match on the memory readout (off by default)
     loss_readout=None,
     max_objects=8)

@@ -3,12 +3,38 @@
 from typing import List, Optional
 
 import numpy as np
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.structures.mask import BitmapMasks
 
 from esam3.registry import TRANSFORMS
-from ..utils import decode_rles, to_compressed_rle
+from ..utils import UnreadableImageError, decode_rles, to_compressed_rle
 from .instance_utils import EXTRA_IDS_KEY
+
+
+@TRANSFORMS.register_module(name='LoadImageFromFile')
+class LoadImageFromFile(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` whose decode failure is typed.
+
+    Registered in the esam3 scope under mmcv's name, so every esam3 config
+    gets it: a file that exists but does not decode (truncated or corrupt
+    JPEG: cv2 returns None, mmcv only asserts) raises
+    :class:`~esam3.datasets.utils.UnreadableImageError` naming the file,
+    which the esam3 image datasets turn into a counted skip in training.
+    A missing file still raises ``FileNotFoundError``.
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            out = super().transform(results)
+        except (AssertionError, OSError, ValueError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            import errno
+            raise UnreadableImageError(
+                errno.EIO, f'cannot decode image ({type(err).__name__}: '
+                f'{str(err)[:120]})', results.get('img_path')) from err
+        return out
 
 
 @TRANSFORMS.register_module()

@@ -2,13 +2,14 @@
 """Shared plumbing of the esam3 distillers: a trainable student and a frozen
 teacher that is invisible to ``state_dict()``, ``parameters()`` and
 therefore to checkpoints and optimisers."""
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from esam3.registry import MODELS
+from ..heads.sam3_heads import Sam3Heads
 
 
 def as_bool_masks(masks, device) -> Tensor:
@@ -31,6 +32,11 @@ class BaseDistiller(BaseModel):
         init_student_heads_from_teacher: copy the teacher's SAM3 heads into
             the student's (needed for random test teachers; a no-op cost for
             real weights, where both come from the same checkpoint).
+        share_frozen_heads: after that copy, let the teacher use the
+            student's frozen SAM3 head modules (e.g. the 354M-parameter
+            text encoder in Stage 3, the whole detector in Stage 1) instead
+            of holding a second, identical copy. Only modules the student
+            never trains are shared; they stay in eval mode.
     """
 
     def __init__(self,
@@ -38,7 +44,8 @@ class BaseDistiller(BaseModel):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_student_heads_from_teacher: bool = True,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 share_frozen_heads: bool = True) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.student = student if isinstance(student, nn.Module) \
@@ -53,6 +60,8 @@ class BaseDistiller(BaseModel):
         if teacher_module is not None and init_student_heads_from_teacher \
                 and hasattr(self.student, 'heads'):
             self.copy_teacher_heads()
+            if share_frozen_heads:
+                self.share_frozen_heads()
 
     @torch.no_grad()
     def copy_teacher_heads(self) -> None:
@@ -69,6 +78,37 @@ class BaseDistiller(BaseModel):
                 'student and teacher SAM3 heads differ: missing '
                 f'{result.missing_keys[:10]} unexpected '
                 f'{result.unexpected_keys[:10]}')
+
+    def share_frozen_heads(self) -> List[str]:
+        """Point the teacher's SAM3 head modules that the student keeps
+        frozen at the student's copies (identical right after
+        :meth:`copy_teacher_heads`), so they are held once in memory.
+
+        The teacher stays out of ``state_dict()``; the student's checkpoint
+        still holds its frozen modules. Loading another student checkpoint
+        into a running distiller would change the shared modules for both
+        (frozen modules of a checkpoint of the same run are unchanged).
+
+        Returns:
+            list[str]: The shared module names (relative to ``heads``).
+        """
+        student = getattr(self.student, 'heads', None)
+        teacher = getattr(self.teacher, 'heads', None)
+        if not isinstance(student, Sam3Heads) or \
+                not isinstance(teacher, Sam3Heads):
+            return []
+        shared = []
+        # a light-neck student has no SAM3 neck convs: the teacher keeps
+        # its own necks (shareable_frozen_modules leaves them out)
+        for name, module in student.shareable_frozen_modules():
+            if any(p.requires_grad for p in module.parameters()):
+                continue
+            parent_name, _, leaf = name.rpartition('.')
+            parent = teacher.get_submodule(parent_name) if parent_name \
+                else teacher
+            setattr(parent, leaf, module)
+            shared.append(name)
+        return shared
 
     def teacher_trunk(self, inputs: Tensor, data_samples) -> Tensor:
         """Teacher trunk maps: from ``data_sample.teacher_trunk`` when a

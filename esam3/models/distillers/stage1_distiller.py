@@ -9,6 +9,7 @@ from mmengine.dist import all_reduce
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
+from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
 from ..necks.neck_levels import NeckLevels
 from ..utils import prompts as P
 from .base_distiller import BaseDistiller
@@ -53,6 +54,11 @@ class Stage1Distiller(BaseDistiller):
     Teacher trunk features come from ``data_sample.teacher_trunk`` when a
     feature cache wraps the dataset, otherwise from the live teacher.
 
+    With ``share_frozen_heads`` (default) the teacher uses the student's
+    frozen head modules (e.g. the whole detector; a light-neck student's
+    dropped necks excepted) instead of an identical copy of its own (see
+    ``BaseDistiller``).
+
     Args (beyond the prompt-loop ones):
         loss_feat: the masked MSE (its ``loss_weight`` scales every level).
         feat_level_weights: per SAM3 neck, one weight per level (finest
@@ -74,9 +80,8 @@ class Stage1Distiller(BaseDistiller):
                           detector=(1.0, 1.0, 1.0))),
                  feat_normalize: bool = True,
                  calibrate_levels: bool = True,
-                 loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
-                 loss_focal: dict = dict(
-                     type='SigmoidFocalLoss', loss_weight=20.0),
+                 loss_dice: dict = mmdet_dice_loss(1.0),
+                 loss_focal: dict = mmdet_focal_loss(20.0),
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
                  matcher: Optional[dict] = None,
@@ -88,9 +93,11 @@ class Stage1Distiller(BaseDistiller):
                  eval_clicks: int = 3,
                  eval_teacher: bool = True,
                  init_student_heads_from_teacher: bool = True,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 share_frozen_heads: bool = True) -> None:
         super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg)
+                         init_student_heads_from_teacher, init_cfg,
+                         share_frozen_heads=share_frozen_heads)
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_feat = MODELS.build(loss_feat) if loss_feat else None

@@ -10,6 +10,8 @@ from torch import Tensor
 from esam3.models.trackers.sam3_video_tracker_student import \
     ABSENT_MASK_LOGIT
 from esam3.registry import MODELS
+from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
+                                      mmdet_focal_loss)
 from .base_distiller import BaseDistiller
 from .clip_targets import clip_gt_masks, clip_objects, frame_samples
 from .outputs import paste_masks_to_original
@@ -61,10 +63,9 @@ class Stage2Distiller(BaseDistiller):
                  student: dict,
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 loss_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
-                 loss_focal: dict = dict(
-                     type='SigmoidFocalLoss', loss_weight=20.0),
-                 loss_score: dict = dict(type='BCELoss', loss_weight=1.0),
+                 loss_dice: dict = mmdet_dice_loss(1.0),
+                 loss_focal: dict = mmdet_focal_loss(20.0),
+                 loss_score: dict = mmdet_bce_loss(1.0),
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
                  loss_readout: Optional[dict] = None,

@@ -9,6 +9,9 @@ from torch import Tensor
 from torchvision.ops import box_convert, masks_to_boxes
 
 from esam3.registry import MODELS, TASK_UTILS
+from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
+                                      mmdet_focal_loss, mmdet_giou_loss,
+                                      mmdet_l1_loss)
 from ..necks.neck_levels import NeckLevels
 from .base_distiller import BaseDistiller
 from .clip_targets import clip_objects, frame_samples
@@ -61,6 +64,9 @@ class Stage3Distiller(BaseDistiller):
         assoc_iou: video prediction: a detection whose mask overlaps a
             tracked masklet by this IoU continues it instead of starting a
             new one.
+        share_frozen_heads: the teacher uses the student's frozen head
+            modules (the text encoder, the tracker) instead of its own
+            identical copies (see ``BaseDistiller``).
     """
 
     def __init__(self,
@@ -69,31 +75,28 @@ class Stage3Distiller(BaseDistiller):
                  matcher: dict,
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 loss_presence: dict = dict(type='BCELoss', loss_weight=1.0),
-                 loss_cls: dict = dict(type='SigmoidFocalLoss',
-                                       loss_weight=2.0),
-                 loss_bbox: dict = dict(type='L1BoxLoss', loss_weight=5.0),
-                 loss_giou: dict = dict(type='GIoULoss', loss_weight=2.0),
-                 loss_mask_dice: dict = dict(type='DiceLoss', loss_weight=1.0),
-                 loss_mask_focal: dict = dict(type='SigmoidFocalLoss',
-                                              loss_weight=20.0),
+                 loss_presence: dict = mmdet_bce_loss(1.0),
+                 loss_cls: dict = mmdet_focal_loss(2.0),
+                 loss_bbox: dict = mmdet_l1_loss(5.0),
+                 loss_giou: dict = mmdet_giou_loss(2.0),
+                 loss_mask_dice: dict = mmdet_dice_loss(1.0),
+                 loss_mask_focal: dict = mmdet_focal_loss(20.0),
                  distill_weight: float = 1.0,
                  distill_score_thr: float = 0.5,
                  context_length: int = 32,
                  score_thr: float = 0.5,
                  max_det: int = 100,
                  init_student_heads_from_teacher: bool = True,
-                 loss_track_dice: dict = dict(type='DiceLoss',
-                                              loss_weight=1.0),
-                 loss_track_focal: dict = dict(type='SigmoidFocalLoss',
-                                               loss_weight=20.0),
-                 loss_track_score: dict = dict(type='BCELoss',
-                                               loss_weight=1.0),
+                 loss_track_dice: dict = mmdet_dice_loss(1.0),
+                 loss_track_focal: dict = mmdet_focal_loss(20.0),
+                 loss_track_score: dict = mmdet_bce_loss(1.0),
                  max_track_objects: int = 8,
                  assoc_iou: float = 0.5,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 share_frozen_heads: bool = True) -> None:
         super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg)
+                         init_student_heads_from_teacher, init_cfg,
+                         share_frozen_heads=share_frozen_heads)
         self.tokenizer = MODELS.build(tokenizer)
         self.matcher = TASK_UTILS.build(matcher)
         build = lambda c: MODELS.build(c) if c else None  # noqa: E731

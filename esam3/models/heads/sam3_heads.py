@@ -194,6 +194,7 @@ class Sam3Heads(BaseModule):
             drop_neck_convs(tracker.vision_encoder)
         self.detector = detector
         self.tracker = tracker
+        self.frozen = tuple(frozen)
         self.freeze(frozen)
 
     @property
@@ -236,6 +237,47 @@ class Sam3Heads(BaseModule):
                     d.startswith(prefix + '.'):
                 return True
         return False
+
+    def frozen_modules(self) -> List[Tuple[str, nn.Module]]:
+        """The sub-modules named by ``frozen`` (prefixes naming a single
+        parameter, e.g. ``tracker.no_memory_embedding``, are left out)."""
+        out = []
+        for prefix in self.frozen:
+            try:
+                out.append((prefix, self.get_submodule(prefix)))
+            except AttributeError:
+                continue
+        return out
+
+    def shareable_frozen_modules(self) -> List[Tuple[str, nn.Module]]:
+        """:meth:`frozen_modules` a teacher may use in place of its own: a
+        frozen module holding a dropped SAM3 neck (light-neck student) is
+        split into its children, and the neck itself is left out (the
+        teacher keeps its own neck, which the student does not have)."""
+        out = []
+
+        def visit(name: str, module: nn.Module) -> None:
+            if name in self.dropped_prefixes:
+                return
+            if any(d.startswith(name + '.') for d in self.dropped_prefixes):
+                for child, sub in module.named_children():
+                    visit(f'{name}.{child}', sub)
+                return
+            out.append((name, module))
+
+        for name, module in self.frozen_modules():
+            visit(name, module)
+        return out
+
+    def train(self, mode: bool = True) -> 'Sam3Heads':
+        """Set the mode; frozen sub-modules always stay in eval mode (as
+        OpenMMLab backbones keep frozen stages), so a frozen part computes
+        the same function in training as in evaluation and can be shared
+        with the teacher (see ``BaseDistiller.share_frozen_heads``)."""
+        super().train(mode)
+        for _, module in self.frozen_modules():
+            module.eval()
+        return self
 
     @property
     def grid_size(self) -> int:

@@ -17,6 +17,11 @@ class BCELoss(nn.Module):
     ``loss = w * -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))``,
     reduced by mean (or ``sum / avg_factor``) or sum.
 
+    Equal to ``mmdet.CrossEntropyLoss(use_sigmoid=True)``, which the
+    distillers use (see ``mmdet_loss_cfgs.py``). Kept only so that configs
+    naming ``type='BCELoss'`` still build, with a shape check that names
+    both shapes.
+
     Args:
         pos_weight (float, optional): Weight of positive examples
             (``pos_weight`` of torch). Defaults to None.

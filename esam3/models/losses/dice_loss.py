@@ -22,6 +22,11 @@ class DiceLoss(nn.Module):
     with smoothing ``s`` (SAM / Mask2Former style, ``s = 1``). The per-mask
     losses are then weighted and reduced over masks.
 
+    The distillers use ``mmdet.DiceLoss`` (``naive_dice=True, eps=1.0``),
+    which gives the same values (see ``mmdet_loss_cfgs.py``). This class is
+    kept for what mmdet's does not do: ``valid_mask`` excludes padded pixels,
+    and an empty batch gives 0 instead of NaN.
+
     Args:
         use_sigmoid (bool): Apply a sigmoid to ``pred`` (logits). If False,
             ``pred`` already holds probabilities. Defaults to True.

@@ -54,6 +54,12 @@ class SigmoidFocalLoss(nn.Module):
     divides their sum by ``avg_factor`` when given (normalising by the number
     of masks, e.g. over all GPUs, as in DETR/SAM).
 
+    The distillers use ``mmdet.FocalLoss``, equal for equal-size masks (and
+    for 1-D scores with ``avg_factor``; see ``mmdet_loss_cfgs.py``). This
+    class is kept for what mmdet's does not do: per-mask averaging over
+    ``valid_mask`` pixels, ``avg_factor`` counting masks rather than pixels,
+    ``alpha < 0``, and 0 instead of NaN for an empty batch.
+
     Args:
         alpha (float): Positive-class weight; < 0 disables. Defaults to 0.25.
         gamma (float): Focusing exponent. Defaults to 2.0.

@@ -17,6 +17,11 @@ class GIoULoss(nn.Module):
 
     Uses :func:`torchvision.ops.generalized_box_iou_loss` per pair.
 
+    Equal to ``mmdet.GIoULoss(eps=1e-7)``, which the distillers use (see
+    ``mmdet_loss_cfgs.py``). Kept only so that configs naming
+    ``type='GIoULoss'`` still build, with errors that name the bad shape
+    (mmdet's raises a bare AssertionError).
+
     Args:
         eps (float): Numerical epsilon of the IoU. Defaults to 1e-7.
         reduction (str): ``'none'`` (``[N]``), ``'mean'`` or ``'sum'``.

@@ -17,6 +17,11 @@ class L1BoxLoss(nn.Module):
     ``'mean'`` averages over all ``N * 4`` coordinates (or divides the sum
     by ``avg_factor``, e.g. the number of boxes as in DETR).
 
+    Equal to ``mmdet.L1Loss`` without weights, which the distillers use (see
+    ``mmdet_loss_cfgs.py``). Kept for per-box weights: a ``[N]`` weight
+    applies to the four coordinates of each box, where mmdet's broadcasts
+    it against the coordinate dimension (wrong for N = 4, an error else).
+
     Args:
         reduction (str): ``'none'`` (``[N, 4]``), ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.

@@ -1,6 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Frozen SAM3 video tracker (dense memory bank) from Hugging Face
 transformers, used as the Stage 2 teacher."""
+import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -25,7 +26,17 @@ def build_sam3_video_tracker(pretrained: Optional[str] = None,
                              ) -> Sam3TrackerVideoModel:
     """``Sam3TrackerVideoModel`` from SAM3 weights (e.g. a local copy of
     ``facebook/sam3``, which holds the ViT trunk shared with the detector)
-    or from a config dict (random weights; its own vision backbone)."""
+    or from a config dict (random weights; its own vision backbone).
+
+    A local folder holding a ``tracker_video/`` sub-folder (a
+    ``save_pretrained`` output, as written next to ``detector/`` and
+    ``tracker/`` by ``tools/misc/make_random_sam3.py``) is read from there,
+    so one folder serves the image and the video configs.
+    """
+    if isinstance(pretrained, str):
+        sub = osp.join(osp.expanduser(pretrained), 'tracker_video')
+        if osp.isdir(sub):
+            pretrained = sub
     return build_hf_model(Sam3TrackerVideoModel, Sam3TrackerVideoConfig,
                           pretrained=pretrained, config=config)
 
@@ -171,7 +182,12 @@ class Sam3VideoTeacher(BaseModule):
         Returns:
             ``(mask_logits [N, 4h, 4w], object_score_logits [N])``.
         """
-        out = self.tracker(session, frame=frame)
+        # transformers' session stores its state in ``session.dtype`` and
+        # concatenates it with new tensors; under an enclosing autocast (AMP
+        # training) those come out in other dtypes and the concatenation
+        # fails, so the frozen teacher tracks in the session's own dtype.
+        with torch.autocast(device_type=frame.device.type, enabled=False):
+            out = self.tracker(session, frame=frame.to(session.dtype))
         return out.pred_masks[:, 0], out.object_score_logits.reshape(-1)
 
     @torch.no_grad()

@@ -17,6 +17,7 @@ from ..heads.sam3_heads import (check_level_shapes, drop_neck_convs,
                                 read_level_shapes)
 from ..necks.neck_levels import NeckLevels, batch_size_of
 from ..teachers.sam3_video_teacher import build_sam3_video_tracker
+from ..utils.inference_tensors import as_autograd_tensor
 from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
 from .tracker_prompts import fold_prompt, prompt_num_objects
 
@@ -396,7 +397,9 @@ class Sam3VideoTrackerStudent(BaseModule):
                              f' to {b}')
         fpn, pos = self.frame_features(trunk)
         fpn = [f.repeat_interleave(n, 0) for f in fpn]
-        pos = [p.repeat_interleave(n, 0) for p in pos]
+        # position encodings may come from transformers' (inference-mode)
+        # cache: checkpointing must be able to save them
+        pos = [as_autograd_tensor(p.repeat_interleave(n, 0)) for p in pos]
         t = state['frame_idx']
         readout = None
         is_cond = prompt is not None
@@ -420,8 +423,8 @@ class Sam3VideoTrackerStudent(BaseModule):
             object_score_logits=scores, is_mask_from_pts=is_cond)
         h, w = fpn[2].shape[-2:]
         maskmem = maskmem.permute(1, 2, 0).reshape(b * n, -1, h, w).float()
-        maskmem_pos = maskmem_pos.permute(1, 2, 0).reshape(
-            b * n, -1, h, w).float()
+        maskmem_pos = as_autograd_tensor(
+            maskmem_pos.permute(1, 2, 0).reshape(b * n, -1, h, w).float())
         self.memory_bank.append(t, maskmem, maskmem_pos,
                                 obj_ptr=out.object_pointer, is_cond=is_cond)
         state['frame_idx'] = t + 1

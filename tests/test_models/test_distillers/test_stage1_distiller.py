@@ -27,8 +27,14 @@ def test_teacher_kept_out_of_state_dict_and_params(model):
     keys = list(model.state_dict())
     assert keys and all(k.startswith('student.') for k in keys)
     teacher_params = {id(p) for p in model.teacher.parameters()}
-    assert not teacher_params & {id(p) for p in model.parameters()}
+    model_params = {id(p): p for p in model.parameters()}
+    # only the student's frozen head modules are shared with the teacher
+    shared = teacher_params & set(model_params)
+    assert shared and not any(model_params[i].requires_grad for i in shared)
     assert not any(p.requires_grad for p in model.teacher.parameters())
+    separate = build(share_frozen_heads=False)
+    assert not {id(p) for p in separate.teacher.parameters()} & {
+        id(p) for p in separate.parameters()}
 
 
 def test_student_heads_start_as_teacher_heads(model):

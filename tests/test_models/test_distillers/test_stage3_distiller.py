@@ -125,3 +125,42 @@ def test_boxes_to_original_undoes_resize_and_flip():
     out = boxes_to_original(boxes, meta, 224)
     # flip within width 200: x1' = 200 - 50, x2' = 200 - 10; then / scale
     torch.testing.assert_close(out, torch.tensor([[300., 80., 380., 240.]]))
+
+
+def _distinct_params(module):
+    return {id(p): p.numel() for p in module.parameters()}
+
+
+def test_frozen_heads_are_held_once_and_stay_in_eval():
+    shared = build()
+    separate = build(share_frozen_heads=False)
+    s_heads, t_heads = shared.student.heads, shared.teacher.heads
+    # the frozen text encoder and tracker are one object in both models
+    assert t_heads.detector.text_encoder is s_heads.detector.text_encoder
+    assert t_heads.tracker is s_heads.tracker
+    # trained parts are not shared
+    assert t_heads.detector.detr_decoder is not s_heads.detector.detr_decoder
+    assert not any(p.requires_grad for p in t_heads.parameters()
+                   if id(p) not in _distinct_params(s_heads))
+    both = {**_distinct_params(s_heads), **_distinct_params(t_heads)}
+    both_sep = {**_distinct_params(separate.student.heads),
+                **_distinct_params(separate.teacher.heads)}
+    text = sum(p.numel() for p in s_heads.detector.text_encoder.parameters())
+    tracker = sum(p.numel() for p in s_heads.tracker.parameters())
+    assert sum(both_sep.values()) - sum(both.values()) == text + tracker
+    # frozen modules stay in eval mode while the student trains
+    shared.train()
+    assert not s_heads.detector.text_encoder.training
+    assert not s_heads.tracker.training
+    assert s_heads.detector.detr_decoder.training
+    # the teacher computes what its own copy computed
+    ids = torch.randint(0, 1000, (2, 32))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        a = shared.teacher.heads.detector.get_text_features(
+            input_ids=ids, attention_mask=mask)
+        b = separate.teacher.heads.detector.get_text_features(
+            input_ids=ids, attention_mask=mask)
+    a = getattr(a, 'pooler_output', a)
+    b = getattr(b, 'pooler_output', b)
+    torch.testing.assert_close(a, b)

@@ -10,9 +10,7 @@ _base_ = [
 model = dict(
     student=dict(
         sam3={{_base_.sam3_cfg}},
-        trunk=dict(neck=dict(
-            out_channels={{_base_.trunk_channels}},
-            out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}})))),
+        trunk=dict(neck={{_base_.student_neck}})),
     teacher={{_base_.teacher_cfg}})
 val_evaluator = [
     dict(type='PromptMIoUMetric', prefix='student'),

@@ -15,11 +15,9 @@ model = dict(
         frozen_heads=['detector', 'tracker'],
         trunk=dict(
             backbone={{_base_.student_backbone}},
-            neck=dict(
-                out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
-                patch_size={{_base_.align_patch_size}}))),
+            neck={{_base_.student_neck}})),
     teacher={{_base_.teacher_cfg}},
+    feat_level_weights={{_base_.feat_level_weights}},
     max_instances=8)
 # The tiny teacher is random: its mask decoder encodes no real shape prior,
 # and training the student's copy at the quick-start lr makes it collapse

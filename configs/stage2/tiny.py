@@ -14,15 +14,14 @@ model = dict(
         sam3_video={{_base_.video_tracker_cfg}},
         trunk=dict(
             backbone={{_base_.student_backbone}},
-            neck=dict(
-                out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
-                patch_size={{_base_.align_patch_size}})),
+            neck={{_base_.student_neck}}),
         memory_bank={{_base_.tiny_memory_bank}},
         # the tiny image tracker (Stage 1) is narrower than the tiny video
         # tracker, so its mask decoder cannot be carried over (real SAM3:
         # the same decoder, carried by default)
         decoder_from_trunk_checkpoint=False,
+        # the tiny video tracker has a neck of its own (128 wide)
+        level_branch='video',
         with_cp=False),
     teacher={{_base_.video_teacher_cfg}},
     max_objects=4)

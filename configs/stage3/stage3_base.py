@@ -15,8 +15,6 @@ _base_ = [
 model = dict(
     student=dict(
         sam3={{_base_.sam3_cfg}},
-        trunk=dict(neck=dict(
-            out_channels={{_base_.trunk_channels}},
-            out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}))),
+        trunk=dict(neck={{_base_.student_neck}}),
         video=dict(sam3_video={{_base_.sam3_cfg}})),
     teacher={{_base_.teacher_cfg}})

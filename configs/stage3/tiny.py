@@ -15,12 +15,10 @@ model = dict(
         sam3={{_base_.sam3_cfg}},
         trunk=dict(
             backbone={{_base_.student_backbone}},
-            neck=dict(
-                out_channels={{_base_.trunk_channels}},
-                out_size=({{_base_.trunk_grid}}, {{_base_.trunk_grid}}),
-                patch_size={{_base_.align_patch_size}})),
+            neck={{_base_.student_neck}}),
         video=dict(sam3_video={{_base_.video_tracker_cfg}},
-                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False),
+                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False,
+                   level_branch='video'),
         # tiny image and video trackers differ in width: the Stage 2 decoder
         # cannot start the image tracker (real SAM3: carried by default)
         decoder_from_stage2=False),

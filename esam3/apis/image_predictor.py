@@ -72,7 +72,7 @@ class ImagePredictor:
 
     # --------------------------------------------------------------- image
     def reset_image(self) -> None:
-        self._trunk: Optional[Tensor] = None
+        self._trunk = None  # encoder output: trunk map or NeckLevels
         self._track_emb = None
         self._det_feats = None
         self._meta: Dict = {}
@@ -91,14 +91,22 @@ class ImagePredictor:
         self._meta = meta
 
     def _encode(self, pixels: Tensor) -> None:
-        """Run the encoder on normalised pixels ``[1, 3, S, S]`` and keep
-        what the prompt decoder needs (overridden by the ONNX predictor)."""
+        """Run the encoder on normalised pixels ``[1, 3, S, S]`` (overridden
+        by the ONNX predictor). Only the backbone runs here: the tracker
+        levels (geometric prompts) and the detector levels (concept prompts)
+        are computed on the first prompt that needs them, then kept for
+        this image."""
         self._trunk = self.model.encode_trunk(pixels.to(self.device))
-        self._track_emb = self.model.heads.tracker_image_embeddings(
-            self._trunk)
+
+    def _tracker_embeddings(self) -> List[Tensor]:
+        """Tracker image embeddings of the current image (lazy, cached)."""
+        if self._track_emb is None:
+            self._track_emb = self.model.heads.tracker_image_embeddings(
+                self._trunk)
+        return self._track_emb
 
     def _require_image(self) -> None:
-        if self._track_emb is None:
+        if self._trunk is None and self._track_emb is None:
             raise RuntimeError('call set_image() before predicting')
 
     def _to_input_xy(self, xy: np.ndarray, what: str) -> Tensor:
@@ -179,13 +187,14 @@ class ImagePredictor:
         """
         if masks_t is None:
             out = self.model.heads.decode_prompts(
-                self._track_emb, pts[None], lbl[None],
+                self._tracker_embeddings(), pts[None], lbl[None],
                 multimask_output=multimask_output)
             return (out.pred_masks[0], out.iou_scores[0],
                     out.object_score_logits[0].reshape(-1))
         # one image row per object: the mask prompt is per image
         out = self.model.heads.decode_prompts(
-            [e.expand(pts.shape[0], -1, -1, -1) for e in self._track_emb],
+            [e.expand(pts.shape[0], -1, -1, -1)
+             for e in self._tracker_embeddings()],
             pts[:, None], lbl[:, None], masks=masks_t,
             multimask_output=multimask_output)
         return (out.pred_masks[:, 0], out.iou_scores[:, 0],

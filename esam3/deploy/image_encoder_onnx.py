@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Exportable image encoder: vision trunk + SAM3 tracker neck."""
+"""Exportable image encoder: the encoder up to the tracker's FPN levels."""
 from typing import Tuple
 
 from torch import Tensor, nn
@@ -14,7 +14,11 @@ class ImageEncoderOnnx(nn.Module):
     ``heads.tracker_image_embeddings(encode_trunk(pixels))``, i.e. the
     ``image_embeddings`` the prompt decoder takes (high-resolution levels
     already projected by ``conv_s0`` / ``conv_s1``, no-memory embedding
-    added to the last level). A Stage 2 ``Sam3VideoTrackerStudent`` (with
+    added to the last level). With a light-neck student the graph holds the
+    backbone, the neck's shared top-down pass and its tracker levels only
+    (the detector levels, which concept prompts need, are not exported);
+    with a trunk-mode student or the teacher, SAM3's tracker neck (its
+    three read levels). A Stage 2 ``Sam3VideoTrackerStudent`` (with
     ``frame_features``) gives its three raw neck levels instead, the input
     of its memory attention.
 

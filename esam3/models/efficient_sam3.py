@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""The esam3 student: a light encoder + alignment head + SAM3 heads."""
-from typing import Optional, Sequence
+"""The esam3 student: a light encoder (+ light neck) + SAM3 heads."""
+from typing import Optional, Sequence, Union
 
 from mmengine.logging import print_log
 from torch import Tensor
@@ -8,7 +8,9 @@ from torch import Tensor
 from esam3.registry import MODELS
 from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
                                     load_state_dict_checked, strip_prefix)
-from .heads.sam3_heads import Sam3Heads, build_sam3_models
+from .heads.sam3_heads import Sam3Heads, build_sam3_models, \
+    check_level_shapes
+from .necks.neck_levels import NeckLevels
 from .sam3_promptable import Sam3Promptable
 
 
@@ -17,10 +19,16 @@ class EfficientSAM3(Sam3Promptable):
     """Student model answering the same prompts as SAM3.
 
     ``trunk`` (a :class:`~esam3.models.student_trunk.StudentTrunk`: timm
-    backbone + alignment head) imitates the SAM3 ViT output
-    ``[B, C, S/14, S/14]``; SAM3's own necks and heads run on it. The heads
-    start from SAM3 weights: from ``sam3.pretrained`` for real weights, or
-    copied from the teacher by the distiller (tiny random test teachers).
+    backbone + neck) either makes the FPN levels SAM3's heads read
+    (:class:`~esam3.models.necks.Sam3LightFPN`, the default: SAM3's necks
+    are dropped, and each neck's levels are computed only when a head of
+    that neck runs) or imitates the SAM3 ViT output ``[B, C, S/14, S/14]``
+    (:class:`~esam3.models.necks.Sam3AlignHead`: SAM3's own necks run on
+    it). The heads start from SAM3 weights: from ``sam3.pretrained`` for
+    real weights, or copied from the teacher by the distiller (tiny random
+    test teachers). A light neck whose levels differ from what the heads
+    read (count, channels, sizes at SAM3's input size) fails here, naming
+    the level and both shapes.
 
     Args:
         trunk: config of the student encoder + alignment head.
@@ -58,7 +66,15 @@ class EfficientSAM3(Sam3Promptable):
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk)
         detector, tracker = build_sam3_models(**sam3)
-        self.heads = Sam3Heads(detector, tracker, frozen=frozen_heads)
+        levels = bool(getattr(self.trunk, 'makes_levels', False))
+        self.heads = Sam3Heads(detector, tracker, frozen=frozen_heads,
+                               student_levels=levels)
+        if levels:
+            grid = (self.heads.grid_size, self.heads.grid_size)
+            check_level_shapes(self.trunk.neck.level_shapes(grid),
+                               self.heads.read_level_shapes(grid),
+                               f'EfficientSAM3 at {self.heads.image_size} '
+                               'px')
         self.video = None
         self.decoder_from_stage2 = decoder_from_stage2
         # carried tracker mask decoder (plain attribute, not in state_dict)
@@ -69,7 +85,12 @@ class EfficientSAM3(Sam3Promptable):
                 raise ValueError('EfficientSAM3.video shares the student '
                                  'encoder: give it trunk=None')
             video['trunk'] = None
+            video['student_levels'] = levels
             self.video = MODELS.build(video)
+            if levels:
+                self.video.check_levels(
+                    self.trunk.neck.level_shapes(
+                        (self.video.grid, self.video.grid)), 'EfficientSAM3')
         self.freeze_trunk = freeze_trunk
         if freeze_trunk:
             self.trunk.requires_grad_(False)
@@ -130,9 +151,8 @@ class EfficientSAM3(Sam3Promptable):
             self.trunk.eval()
         return self
 
-    def encode_trunk(self, pixel_values: Tensor) -> Tensor:
-        out = self.trunk(pixel_values)
-        if not isinstance(out, Tensor):
-            raise TypeError('EfficientSAM3 needs a trunk-mode alignment head '
-                            "(mode='trunk') returning one feature map")
-        return out
+    def encode_trunk(self, pixel_values: Tensor
+                     ) -> Union[Tensor, NeckLevels]:
+        """Encode images: the trunk-like map (trunk mode) or the lazily
+        computed FPN levels (light neck), both accepted by the heads."""
+        return self.trunk(pixel_values)

@@ -64,6 +64,19 @@ def test_files_and_checker(exported):
         check_onnx(osp.join(out, name))
 
 
+def test_light_encoder_graph_holds_only_the_tracker_levels(exported):
+    """The tiny student has the light neck: its exported encoder holds the
+    tracker branch, not the detector / video branches nor SAM3's neck."""
+    import onnx
+    _, out = exported
+    info = load_manifest(out)
+    graph = onnx.load(osp.join(out, info['files']['image_encoder'])).graph
+    names = [i.name for i in graph.initializer]
+    assert any('outputs.tracker' in n for n in names), names[:20]
+    assert not any('outputs.detector' in n or 'outputs.video' in n or
+                   'fpn_layers' in n for n in names)
+
+
 def test_parity_on_bundled_images(exported):
     model, out = exported
     rows = check_image_parity(model, out, IMAGES)

@@ -1,40 +1,42 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Speed / size benchmark of the esam3 students against the SAM3 teacher.
+"""Component benchmark of the esam3 students against SAM3, per task path.
 
-Per model: parameters, GFLOPs, latency (median of ``--repeats`` runs after
-``--warmup``), peak memory, for
+For each task path a component table (GFLOPs and parameters) of SAM3 and of
+each student, real-size architectures (random weights), batch 1, 1008 px:
 
-* the encoder: student = timm backbone + alignment head to the SAM3 trunk
-  (1024 ch at S/14 = 72x72 for S = 1008); teacher = the SAM3 ViT
-  (``Sam3ViTConfig()`` defaults, random weights);
-* the prompt-to-mask path: encoder + SAM3 tracker neck + prompt encoder +
-  mask decoder for one box prompt (real-size heads:
-  ``Sam3TrackerConfig()`` defaults, random weights);
-* the encoder on onnxruntime (exported on the fly, legacy exporter, opset
-  17), compared with eager PyTorch (students only; the 446M-parameter ViT
-  export is skipped).
+* **box**: one box prompt -> mask. SAM3: ViT trunk, tracker neck (its four
+  levels 288/144/72/36, as transformers computes them), tracker head
+  (``conv_s0`` / ``conv_s1`` + prompt encoder + mask decoder). Student:
+  backbone, light-neck top-down pass, light-neck tracker levels (three:
+  the levels the heads read), the same tracker head.
+* **concept**: one noun phrase (32 tokens) -> all instances. SAM3: ViT
+  trunk, detector neck (four levels), text encoder, DETR encoder, DETR
+  decoder, segmentation head (+ scoring). Student: backbone, top-down,
+  detector levels, the same SAM3 heads.
+* **video**: one tracked frame, one object, 7 memory frames and 16 object
+  pointers. SAM3: ViT trunk, video tracker neck (four levels), memory
+  attention over the dense bank (7 x 72 x 72 + 64 pointer tokens), memory
+  encoder, mask decoder. Student: backbone, top-down, tracker levels, the
+  Perceiver compressing the new memory frame, memory attention over the
+  compressed bank (7 x K + 64 tokens, K and the layer count as configured
+  in ``configs/_base_/models/perceiver_memory.py`` / ``--mem-layers``),
+  memory encoder, mask decoder.
 
-Definitions:
-
-* GFLOPs: ``torch.utils.flop_counter.FlopCounterMode`` total / 1e9
-  (FLOPs = 2 x multiply-accumulates of matmul / conv / attention); the
-  path adds the heads (counted on a trunk map) to the encoder.
-* Peak memory (CPU): increase of the process peak resident set size
-  during the warm-up + timed runs over the resident size just before
-  them (after ``gc.collect()`` and glibc ``malloc_trim(0)``), the peak
-  being reset through ``/proc/self/clear_refs`` (Linux ``VmHWM``).
-  Weights are already resident, so it measures activations and
-  workspace. Falls back to ``resource.getrusage`` max-RSS deltas elsewhere
-  (a lower bound). On CUDA: ``torch.cuda.max_memory_allocated`` over the
-  runs minus the allocation before them.
+FLOPs are counted exactly on the meta device (nothing is computed) with
+``torch.utils.flop_counter.FlopCounterMode`` (FLOPs = 2 x multiply-
+accumulates of matmul / conv / attention); the CPU fused attention op
+(``_scaled_dot_product_flash_attention_for_cpu``), which the counter would
+count as 0, gets the SDPA formula registered. Parameters are those of the
+modules a component runs. ``--time`` adds eager CPU wall time of the box
+path, same process, same threads (real-size SAM3 takes ~100 s and >12 GB
+per forward on a 2-core CPU).
 
 Examples::
 
     python tools/analysis_tools/benchmark.py \\
-        --models repvit_m1_1,efficientvit_b0,tinyvit_5m --repeats 3 \\
-        --teacher-repeats 1 --threads 2 --json work_dirs/benchmark.json
-    python tools/analysis_tools/benchmark.py --skip-teacher --repeats 10
-    python tools/analysis_tools/benchmark.py --device cuda --amp
+        --models repvit_m1_1,efficientvit_b0 --json work_dirs/bench.json
+    python tools/analysis_tools/benchmark.py --models all --markdown
+    python tools/analysis_tools/benchmark.py --models repvit_m1_1 --time
 """
 import argparse
 import glob
@@ -42,60 +44,143 @@ import json
 import os
 import os.path as osp
 import platform
-import resource
 import statistics
 import sys
-import tempfile
 import time
 import warnings
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT_DIR = osp.join(REPO, 'configs', '_base_', 'models', 'students')
-TEACHER = 'sam3_teacher'
+SAM3 = 'sam3'
+PATHS = ('box', 'concept', 'video')
+# targets of issue 12 (FLOP ratios SAM3 / student)
+TARGETS = {('box', 'repvit_m1_1'): 50.0, ('box', 'efficientvit_b0'): 150.0,
+           ('video', 'repvit_m1_1'): 22.0}
+
+Row = Tuple[str, float, float]  # component, GFLOPs, params (M)
 
 
 def available_students() -> List[str]:
-    """Student zoo names = files in ``configs/_base_/models/students``."""
     return sorted(osp.splitext(osp.basename(p))[0]
                   for p in glob.glob(osp.join(STUDENT_DIR, '*.py')))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='esam3 speed benchmark')
-    parser.add_argument('--models', default='all',
-                        help='comma-separated student names (files of '
-                        'configs/_base_/models/students) or "all"')
-    parser.add_argument('--img-size', type=int, default=1008,
-                        help='input size (SAM3: 1008 -> 72x72 trunk)')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='timed runs per student measurement')
-    parser.add_argument('--warmup', type=int, default=1,
-                        help='untimed runs before timing')
-    parser.add_argument('--teacher-repeats', type=int, default=1,
-                        help='timed runs of the teacher (~100 s each on a '
-                        '2-core CPU)')
-    parser.add_argument('--skip-teacher', action='store_true')
-    parser.add_argument('--skip-onnx', action='store_true')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch / onnxruntime intra-op threads')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument('--amp', action='store_true',
-                        help='fp16 autocast (CUDA only)')
-    parser.add_argument('--json', default=None, help='write results here')
-    parser.add_argument('--table-from', default=None, metavar='JSON',
-                        help='only print the table of a saved result file')
-    return parser.parse_args(argv)
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--models', default='repvit_m1_1,efficientvit_b0',
+                   help='comma-separated students (files of configs/_base_/'
+                   'models/students) or "all"')
+    p.add_argument('--img-size', type=int, default=1008)
+    p.add_argument('--neck-config', default='configs/_base_/models/sam3.py',
+                   help='config file whose `student_neck` the students use')
+    p.add_argument('--memory-config',
+                   default='configs/_base_/models/perceiver_memory.py',
+                   help='config file whose `memory_bank` the students use')
+    p.add_argument('--mem-latents', default=None, metavar='G,S',
+                   help="override the students' Perceiver: G global "
+                   'latents + an S x S grid of 2D latents (e.g. 64,8 for '
+                   'K = 128)')
+    p.add_argument('--mem-frames', type=int, default=7)
+    p.add_argument('--mem-pointers', type=int, default=16)
+    p.add_argument('--mem-layers', type=int, default=None,
+                   help="students' memory-attention layers (default: "
+                   "SAM3's)")
+    p.add_argument('--time', action='store_true',
+                   help='also time the box path (eager CPU, random weights)')
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--json', default=None, help='write results here')
+    p.add_argument('--markdown', action='store_true',
+                   help='print the tables as markdown')
+    p.add_argument('--table-from', default=None, metavar='JSON',
+                   help='only print the tables of a saved result file')
+    return p.parse_args(argv)
 
 
-# ---------------------------------------------------------------- models
-def build_student_encoder(name: str, img_size: int,
-                          trunk_channels: int = 1024) -> nn.Module:
-    """``StudentTrunk`` (timm backbone + ``Sam3AlignHead`` in trunk mode)
-    mapping ``[1, 3, S, S]`` to ``[1, 1024, S/14, S/14]``."""
+# ------------------------------------------------------------ counting
+def register_cpu_attention() -> None:
+    """Let FlopCounterMode count the CPU fused attention op (by default it
+    counts it as 0)."""
+    from torch.utils import flop_counter as fc
+    op = getattr(torch.ops.aten, '_scaled_dot_product_flash_attention_for_cpu',
+                 None)
+    if op is None or op in fc.flop_registry:
+        return
+
+    @fc.register_flop_formula(op, get_raw=True)
+    def _cpu_sdpa(query, key, value, *args, out_val=None, **kwargs):
+        return fc.sdpa_flop_count(query.shape, key.shape, value.shape)
+
+
+def gflops(fn: Callable[[], object]) -> Tuple[float, object]:
+    """GFLOPs of one call and its result."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        out = fn()
+    return counter.get_total_flops() / 1e9, out
+
+
+def gflops_by_module(fn: Callable[[], object]
+                     ) -> Tuple[Dict[str, float], object]:
+    """GFLOPs per module name (``Class.attr.sub``) of one call."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        out = fn()
+    return {k: sum(v.values()) / 1e9
+            for k, v in counter.get_flop_counts().items()}, out
+
+
+def params_m(*modules: nn.Module) -> float:
+    seen, n = set(), 0
+    for m in modules:
+        for p in m.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                n += p.numel()
+    return n / 1e6
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return fn()
+
+
+# -------------------------------------------------------------- models
+def build_sam3(device: str = 'meta', detector_vit: bool = True
+               ) -> Dict[str, nn.Module]:
+    """Real-size SAM3 detector, tracker and video tracker (random
+    weights); one ViT trunk serves all three (``detector_vit=False``: a
+    one-layer stand-in, for running the heads on real tensors)."""
+    from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,
+                              Sam3TrackerModel, Sam3TrackerVideoConfig,
+                              Sam3TrackerVideoModel)
+    with torch.device(device):
+        dcfg = Sam3Config()
+        if not detector_vit:
+            dcfg.vision_config.backbone_config.num_hidden_layers = 1
+            dcfg.vision_config.backbone_config.global_attn_indexes = [0]
+        det = _quiet(lambda: Sam3Model(dcfg))
+        tcfg = Sam3TrackerConfig()
+        tcfg.vision_config.backbone_config.num_hidden_layers = 1
+        tcfg.vision_config.backbone_config.global_attn_indexes = [0]
+        trk = _quiet(lambda: Sam3TrackerModel(tcfg))
+        vcfg = Sam3TrackerVideoConfig()
+        vcfg.vision_config.backbone_config.num_hidden_layers = 1
+        vcfg.vision_config.backbone_config.global_attn_indexes = [0]
+        vid = _quiet(lambda: Sam3TrackerVideoModel(vcfg))
+    trk.vision_encoder.backbone = None
+    vid.vision_encoder.backbone = None
+    for m in (det, trk, vid):
+        m.eval().requires_grad_(False)
+    return dict(detector=det, tracker=trk, video=vid)
+
+
+def build_student(name: str, neck_cfg: dict, device: str = 'meta'):
     from mmengine.config import Config
 
     from esam3.registry import MODELS
@@ -104,370 +189,389 @@ def build_student_encoder(name: str, img_size: int,
         raise FileNotFoundError(f'unknown student {name!r}: no {path} '
                                 f'(available: {available_students()})')
     backbone = Config.fromfile(path).student_backbone
-    grid = img_size // 14
-    return MODELS.build(dict(
-        type='StudentTrunk', backbone=backbone,
-        neck=dict(type='Sam3AlignHead', mode='trunk',
-                  out_channels=trunk_channels, out_size=(grid, grid))))
+    with torch.device(device):
+        trunk = MODELS.build(dict(type='StudentTrunk', backbone=backbone,
+                                  neck=dict(neck_cfg)))
+    return trunk.eval().requires_grad_(False)
 
 
-def build_sam3_tracker(with_vit: bool) -> nn.Module:
-    """Real-size ``Sam3TrackerModel`` (``Sam3TrackerConfig()``) with
-    random weights. Without ``with_vit`` the 32-layer ViT is built with
-    one layer and dropped (the neck and heads are unchanged)."""
-    from transformers import Sam3TrackerConfig, Sam3TrackerModel
-    cfg = Sam3TrackerConfig()
-    if not with_vit:
-        cfg.vision_config.backbone_config.num_hidden_layers = 1
-        cfg.vision_config.backbone_config.global_attn_indexes = [0]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = Sam3TrackerModel(cfg).eval()
-    if not with_vit:
-        model.vision_encoder.backbone = None
-    return model
+def build_perceiver(memory_cfg: str, latents: Optional[str] = None,
+                    device: str = 'meta') -> nn.Module:
+    from mmengine.config import Config
+
+    from esam3.registry import MODELS
+    bank = Config.fromfile(osp.join(REPO, memory_cfg)).memory_bank
+    cfg = dict(bank.perceiver)
+    if latents:
+        g, grid = (int(v) for v in latents.split(','))
+        cfg.update(num_global_latents=g, grid_size=(grid, grid))
+    with torch.device(device):
+        perceiver = MODELS.build(cfg)
+    return perceiver.eval().requires_grad_(False)
 
 
-class ViTTrunk(nn.Module):
-    """SAM3 ViT tokens -> trunk map ``[B, C, S/14, S/14]``."""
-
-    def __init__(self, vit: nn.Module, patch: int = 14) -> None:
-        super().__init__()
-        self.vit, self.patch = vit, patch
-
-    def forward(self, pixels: Tensor) -> Tensor:
-        b, _, h, w = pixels.shape
-        tokens = self.vit(pixels).last_hidden_state
-        return tokens.transpose(1, 2).reshape(b, -1, h // self.patch,
-                                              w // self.patch)
-
-
-class TrackerHeads(nn.Module):
-    """Trunk map + one box -> mask logits: the SAM3 tracker neck, the
-    ``conv_s0`` / ``conv_s1`` projections and no-memory embedding (as
-    :meth:`esam3.models.heads.Sam3Heads.tracker_image_embeddings`), then
-    the prompt encoder and mask decoder (``Sam3Heads.decode_prompts``)."""
-
-    def __init__(self, tracker: nn.Module) -> None:
-        super().__init__()
-        self.tracker = tracker
-
-    def num_params(self) -> int:
-        """Parameters of the neck + prompt encoder + mask decoder (the
-        tracker's ViT, when present, is the teacher encoder)."""
-        vit = self.tracker.vision_encoder.backbone
-        skip = {id(p) for p in vit.parameters()} if vit is not None else set()
-        return sum(p.numel() for p in self.tracker.parameters()
-                   if id(p) not in skip)
-
-    def forward(self, trunk: Tensor, points: Tensor,
-                labels: Tensor) -> Tensor:
-        t = self.tracker
-        fpn, _ = t.vision_encoder.neck(trunk)
-        emb = [t.mask_decoder.conv_s0(fpn[0]), t.mask_decoder.conv_s1(fpn[1]),
-               fpn[2] + t.no_memory_embedding.view(1, -1, 1, 1)]
-        return t(image_embeddings=emb, input_points=points,
-                 input_labels=labels, multimask_output=False).pred_masks
-
-
-class PromptToMask(nn.Module):
-    """Encoder followed by :class:`TrackerHeads`."""
-
-    def __init__(self, encoder: nn.Module, heads: TrackerHeads) -> None:
-        super().__init__()
-        self.encoder, self.heads = encoder, heads
-
-    def forward(self, pixels: Tensor, points: Tensor,
-                labels: Tensor) -> Tensor:
-        return self.heads(self.encoder(pixels), points, labels)
-
-
-# ----------------------------------------------------------- measurement
-def _status_kb(key: str) -> Optional[int]:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(key + ':'):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def _release_free_memory() -> None:
-    """Return freed heap memory to the OS (glibc ``malloc_trim``) so that
-    memory cached by earlier runs does not hide the next run's peak."""
-    import ctypes
-    import gc
-    gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-class MemoryMeter:
-    """Peak memory increase during a block (see the module docstring)."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.mb = float('nan')
-        self.method = ''
-
-    def __enter__(self) -> 'MemoryMeter':
-        _release_free_memory()
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
-            self.method = 'cuda max_memory_allocated'
-        elif _reset_peak_rss() and _status_kb('VmRSS') is not None:
-            self.base = _status_kb('VmRSS') * 1024
-            self.method = 'VmHWM after clear_refs'
-        else:
-            self.base = resource.getrusage(
-                resource.RUSAGE_SELF).ru_maxrss * 1024
-            self.method = 'ru_maxrss delta (lower bound)'
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-            peak = torch.cuda.max_memory_allocated()
-        elif self.method.startswith('VmHWM'):
-            peak = _status_kb('VmHWM') * 1024
-        else:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        self.mb = max(0, peak - self.base) / 2**20
-
-
-def count_gflops(fn: Callable[[], object]) -> float:
-    """FLOPs of one call, by ``FlopCounterMode`` (no printing)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops() / 1e9
-
-
-def time_runs(fn: Callable[[], object], warmup: int, repeats: int,
-              device: torch.device, label: str) -> Dict:
-    """Median / min / mean wall time (ms) of ``repeats`` calls after
-    ``warmup`` calls, with a progress bar, and the peak memory of all the
-    calls (freed heap memory is returned to the OS first)."""
-    from mmengine.utils import ProgressBar
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (
-        lambda: None)
-    print(f'\n{label}: {warmup} warm-up + {repeats} timed run(s)')
-    bar = ProgressBar(warmup + repeats)
-    times = []
-    with MemoryMeter(device) as mem:
-        for _ in range(warmup):
-            fn()
-            sync()
-            bar.update()
-        for _ in range(repeats):
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times.append((time.perf_counter() - start) * 1e3)
-            bar.update()
-    return dict(median_ms=statistics.median(times), min_ms=min(times),
-                mean_ms=statistics.fmean(times), runs=len(times),
-                peak_mem_mb=mem.mb, mem_method=mem.method)
-
-
-def onnx_encoder_latency(encoder: nn.Module, pixels: Tensor, warmup: int,
-                         repeats: int, threads: Optional[int],
-                         label: str) -> Dict:
-    """Export the encoder, check it, and time it on onnxruntime (CPU)."""
-    import numpy as np
-
-    from esam3.deploy import check_onnx, create_session
-    with tempfile.TemporaryDirectory() as tmp:
-        path = osp.join(tmp, 'encoder.onnx')
-        start = time.perf_counter()
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter('ignore')
-            torch.onnx.export(encoder, (pixels, ), path, dynamo=False,
-                              opset_version=17, input_names=['pixels'],
-                              output_names=['trunk'])
-        check_onnx(path)
-        export_s = time.perf_counter() - start
-        sess = create_session(path, num_threads=threads)
-        feed = {'pixels': pixels.cpu().numpy()}
-        ref = encoder(pixels).cpu().numpy()
-        diff = float(np.abs(sess.run(None, feed)[0] - ref).max())
-        res = time_runs(lambda: sess.run(None, feed), warmup, repeats,
-                        torch.device('cpu'), label)
-    res.update(export_s=export_s, max_abs_diff=diff)
-    return res
-
-
-# -------------------------------------------------------------- benchmark
-def box_prompt(img_size: int, device: torch.device):
-    """One box (central half of the image) as SAM corner points."""
-    s = float(img_size)
+# ---------------------------------------------------------- components
+def box_prompt(size: int, device):
+    s = float(size)
     points = torch.tensor([[[[s / 4, s / 4], [3 * s / 4, 3 * s / 4]]]],
                           device=device)
     labels = torch.tensor([[[2, 3]]], dtype=torch.long, device=device)
     return points, labels
 
 
-def bench_one(name: str, encoder: nn.Module, heads: TrackerHeads,
-              args: argparse.Namespace, device: torch.device,
-              repeats: int, is_teacher: bool) -> Dict:
-    """All measurements of one model."""
-    # inference only; also keeps FlopCounterMode's module tracker away from
-    # views of parameters made under no_grad (they claim requires_grad)
-    encoder = encoder.to(device).eval().requires_grad_(False)
-    heads.requires_grad_(False)
-    path = PromptToMask(encoder, heads).eval()
-    pixels = torch.randn(1, 3, args.img_size, args.img_size, device=device)
-    points, labels = box_prompt(args.img_size, device)
-    amp = torch.autocast('cuda', dtype=torch.float16) if (
-        args.amp and device.type == 'cuda') else torch.autocast(
-            'cpu', enabled=False)
+def tracker_head_rows(trk, levels, size: int) -> List[Row]:
+    """conv_s0/s1 + prompt encoder + mask decoder on the tracker levels."""
+    points, labels = box_prompt(size, levels[0].device)
 
-    def run_encoder():
-        with amp:
-            return encoder(pixels)
+    def run():
+        md = trk.mask_decoder
+        emb = [md.conv_s0(levels[0]), md.conv_s1(levels[1]),
+               levels[2] + trk.no_memory_embedding.view(1, -1, 1, 1)]
+        return trk(image_embeddings=emb, input_points=points,
+                   input_labels=labels, multimask_output=False)
+    g, _ = gflops(run)
+    return [('tracker head (conv_s0/s1, prompt enc., mask dec.)', g,
+             params_m(trk.mask_decoder, trk.prompt_encoder))]
 
-    def run_path():
-        with amp:
-            return path(pixels, points, labels)
 
-    row = dict(model=name, device=device.type, amp=bool(args.amp),
-               img_size=args.img_size,
-               params_m=sum(p.numel() for p in encoder.parameters()) / 1e6,
-               heads_params_m=heads.num_params() / 1e6)
-    # the FLOP-counted call doubles as the encoder's first warm-up run
-    print(f'\n{name}: counting FLOPs (one untimed encoder run)...')
+_CONCEPT_ROWS: Dict[Tuple, List[Row]] = {}
+
+
+def concept_head_rows(det, levels) -> List[Row]:
+    """Text encoder, DETR encoder / decoder, segmentation head, rest.
+
+    transformers' DETR decoder reads its spatial shapes with ``.item()``,
+    which the meta device cannot do: these heads run once on real CPU
+    tensors (random weights; FLOPs do not depend on values) and the rows
+    are reused for every model with the same level shapes."""
+    key = tuple(tuple(lv.shape) for lv in levels)
+    if key not in _CONCEPT_ROWS:
+        cpu = build_sam3('cpu', detector_vit=False)['detector']
+        torch.manual_seed(0)
+        with torch.no_grad():
+            _CONCEPT_ROWS[key] = _concept_head_rows(
+                cpu, [torch.randn(s) for s in key])
+        del cpu
+    return _CONCEPT_ROWS[key]
+
+
+def _concept_head_rows(det, levels) -> List[Row]:
+    from transformers.models.sam3.modeling_sam3 import \
+        Sam3VisionEncoderOutput
+    dev = levels[0].device
+    ids = torch.zeros(1, 32, dtype=torch.long, device=dev)
+    # no attention mask = all 32 tokens valid (the same FLOPs; a mask
+    # tensor is read with .item(), which the meta device cannot do)
+    mask = None
+    g_text, text = gflops(lambda: det.get_text_features(
+        input_ids=ids, attention_mask=mask, return_dict=True))
+    empty = levels[-1].new_zeros(1, levels[-1].shape[1], 0, 0)
+    vis = Sam3VisionEncoderOutput(
+        fpn_hidden_states=tuple(levels) + (empty, ),
+        fpn_position_encoding=tuple(
+            det.vision_encoder.neck.position_encoding(lv.shape, dev, lv.dtype)
+            for lv in levels) + (empty, ))
+    per, _ = gflops_by_module(lambda: det(vision_embeds=vis, text_embeds=text,
+                                          attention_mask=mask))
+    enc = per.get('Sam3Model.detr_encoder', 0.0)
+    dec = per.get('Sam3Model.detr_decoder', 0.0)
+    seg = per.get('Sam3Model.mask_decoder', 0.0)
+    rest = per['Global'] - enc - dec - seg
+    return [('text encoder (one phrase, 32 tokens)', g_text,
+             params_m(det.text_encoder, det.text_projection)),
+            ('DETR encoder', enc, params_m(det.detr_encoder)),
+            ('DETR decoder', dec, params_m(det.detr_decoder)),
+            ('segmentation head', seg, params_m(det.mask_decoder)),
+            ('scoring + rest', rest, params_m(det.dot_product_scoring))]
+
+
+def video_head_rows(vid, levels, size: int, mem_tokens: int,
+                    pointers: int, dense: bool) -> List[Row]:
+    """Memory attention over ``mem_tokens`` memory tokens plus the pointer
+    tokens, memory encoder, mask decoder (tracked frame, no prompt)."""
+    from esam3.models.trackers.tracker_decode import sam_decode
+    dev = levels[0].device
+    c = levels[2].shape[1]
+    h, w = levels[2].shape[-2:]
+    mem_dim = int(vid.mem_dim)
+    ptr_tokens = pointers * (c // mem_dim)
+    n_keys = mem_tokens + ptr_tokens
+    feats = levels[2].flatten(2).permute(2, 0, 1)
+    pos = vid.vision_encoder.neck.position_encoding(
+        levels[2].shape, dev, levels[2].dtype).flatten(2).permute(2, 0, 1)
+    memory = torch.zeros(n_keys, 1, mem_dim, device=dev)
+    g_mem, readout = gflops(lambda: vid.memory_attention(
+        current_vision_features=feats,
+        current_vision_position_embeddings=pos, memory=memory,
+        memory_posision_embeddings=memory,
+        num_object_pointer_tokens=ptr_tokens if dense else n_keys))
+    readout = readout.reshape(1, h * w, c).transpose(1, 2).reshape(1, c, h, w)
+    md = vid.mask_decoder
+
+    def decode():
+        emb = [md.conv_s0(levels[0]), md.conv_s1(levels[1]), readout]
+        return sam_decode(vid, emb, multimask_output=False)
+    g_dec, out = gflops(decode)
+    g_enc, _ = gflops(lambda: vid._encode_new_memory(
+        current_vision_feats=feats, pred_masks_high_res=out.high_res_masks,
+        object_score_logits=out.object_score_logits.reshape(1, 1, 1),
+        is_mask_from_pts=False))
+    kind = 'dense' if dense else 'compressed'
+    return [(f'memory attention ({kind}, {n_keys} keys, '
+             f'{len(vid.memory_attention.layers)} layers)', g_mem,
+             params_m(vid.memory_attention)),
+            ('memory encoder', g_enc, params_m(vid.memory_encoder)),
+            ('mask decoder (+ conv_s0/s1, pointer)', g_dec,
+             params_m(md, vid.prompt_encoder, vid.object_pointer_proj))]
+
+
+def sam3_paths(models, args) -> Dict[str, List[Row]]:
+    det, trk, vid = models['detector'], models['tracker'], models['video']
+    size = args.img_size
+    pixels = torch.empty(1, 3, size, size, device='meta')
+    vit = det.vision_encoder.backbone
+    g_vit, tokens = gflops(lambda: vit(pixels).last_hidden_state)
+    grid = size // 14
+    trunk = tokens.transpose(1, 2).reshape(1, -1, grid, grid)
+    enc = [('encoder: SAM3 ViT trunk', g_vit, params_m(vit))]
+
+    def neck_rows(model, label):
+        rows, levels = [], []
+        for layer in model.vision_encoder.neck.fpn_layers:
+            g, lv = gflops(lambda: layer(trunk))
+            levels.append(lv)
+            rows.append((f'{label} neck level {lv.shape[-1]}', g,
+                         params_m(layer)))
+        return rows, levels[:3]
+
+    t_rows, t_lv = neck_rows(trk, 'tracker')
+    d_rows, d_lv = neck_rows(det, 'detector')
+    v_rows, v_lv = neck_rows(vid, 'video tracker')
+    mem = args.mem_frames * grid * grid
+    return dict(
+        box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
+        concept=enc + d_rows + concept_head_rows(det, d_lv),
+        video=enc + v_rows + video_head_rows(vid, v_lv, size, mem,
+                                             args.mem_pointers, True))
+
+
+def student_paths(name: str, models, perceiver, args
+                  ) -> Dict[str, List[Row]]:
+    from mmengine.config import Config
+    neck_cfg = Config.fromfile(osp.join(REPO, args.neck_config)).student_neck
+    student = build_student(name, neck_cfg)
+    det, trk, vid = models['detector'], models['tracker'], models['video']
+    size = args.img_size
+    pixels = torch.empty(1, 3, size, size, device='meta')
+    g_bb, feats = gflops(lambda: student.backbone(pixels))
+    neck = student.neck
+    grid = student.grid((size, size))
+    g_td, td = gflops(lambda: neck.top_down(feats, None))
+    enc = [(f'encoder: {name} backbone', g_bb, params_m(student.backbone)),
+           ('light neck: top-down', g_td, params_m(neck.lateral))]
+
+    def branch_rows(branch, label):
+        total, levels = gflops(lambda: neck.branch(td, branch, grid))
+        # per level: its output block on an input of the level's size
+        # (the resize / add before it count no FLOPs)
+        rows = []
+        for block, lv in zip(neck.outputs[branch], levels):
+            x = torch.empty(1, block[0].in_channels, *lv.shape[-2:],
+                            device='meta')
+            rows.append((f'{label} level {lv.shape[-1]} (light neck)',
+                         gflops(lambda: block(x))[0], params_m(block)))
+        assert abs(sum(r[1] for r in rows) - total) < 1e-6 * max(total, 1)
+        return rows, levels
+
+    t_rows, t_lv = branch_rows('tracker', 'tracker')
+    d_rows, d_lv = branch_rows('detector', 'detector')
+    # the Perceiver compresses the new memory frame once per frame
+    mem_feats = torch.empty(1, int(vid.mem_dim), grid[0], grid[1],
+                            device='meta')
+    g_p, compressed = gflops(lambda: perceiver(mem_feats))
+    k = compressed[0].shape[1]
+    perc = [(f'Perceiver (new memory frame -> {k} tokens)', g_p,
+             params_m(perceiver))]
+    return dict(
+        box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
+        concept=enc + d_rows + concept_head_rows(det, d_lv),
+        video=enc + t_rows + perc + video_head_rows(
+            vid, t_lv, size, args.mem_frames * k, args.mem_pointers,
+            False))
+
+
+# -------------------------------------------------------------- timing
+def time_box_path(name: str, args) -> Dict:
+    """Eager CPU wall time of the box path (real tensors, random
+    weights), median of ``--repeats`` runs after one warm-up."""
+    from mmengine.config import Config
+
+    from esam3.models.heads.sam3_heads import Sam3Heads
+    from esam3.models.necks import NeckLevels  # noqa: F401
+    size = args.img_size
+    models = build_sam3('cpu') if name == SAM3 else None
+    if name == SAM3:
+        vit = models['detector'].vision_encoder.backbone
+        trk = models['tracker']
+
+        def encode(x):
+            tok = vit(x).last_hidden_state
+            return tok.transpose(1, 2).reshape(1, -1, size // 14, size // 14)
+        levels_of = (lambda t: [layer(t) for layer in
+                                trk.vision_encoder.neck.fpn_layers][:3])
+    else:
+        from transformers import Sam3TrackerConfig, Sam3TrackerModel
+        neck_cfg = Config.fromfile(osp.join(REPO, args.neck_config)
+                                   ).student_neck
+        student = build_student(name, neck_cfg, 'cpu')
+        tcfg = Sam3TrackerConfig()
+        tcfg.vision_config.backbone_config.num_hidden_layers = 1
+        tcfg.vision_config.backbone_config.global_attn_indexes = [0]
+        trk = _quiet(lambda: Sam3TrackerModel(tcfg)).eval()
+        trk.vision_encoder.backbone = None
+        encode = student
+        levels_of = (lambda f: f.levels('tracker'))
+    points, labels = box_prompt(size, 'cpu')
+    x = torch.randn(1, 3, size, size)
+
+    def run():
+        lv = levels_of(encode(x))
+        md = trk.mask_decoder
+        emb = [md.conv_s0(lv[0]), md.conv_s1(lv[1]),
+               lv[2] + trk.no_memory_embedding.view(1, -1, 1, 1)]
+        return trk(image_embeddings=emb, input_points=points,
+                   input_labels=labels, multimask_output=False)
+    del Sam3Heads
+    times = []
     with torch.no_grad():
-        row['encoder_gflops'] = count_gflops(run_encoder)
-        trunk = run_encoder()
-        with amp:
-            row['heads_gflops'] = count_gflops(
-                lambda: heads(trunk, points, labels))
-            heads(trunk, points, labels)  # warm the heads
-        row['path_gflops'] = row['encoder_gflops'] + row['heads_gflops']
-        warm = max(0, args.warmup - 1)
-        row['encoder'] = time_runs(run_encoder, warm, repeats, device,
-                                   f'{name} encoder (eager)')
-        row['path'] = time_runs(run_path, 0, repeats, device,
-                                f'{name} prompt-to-mask (eager)')
-        if not (args.skip_onnx or is_teacher or device.type != 'cpu'):
-            row['encoder_onnx'] = onnx_encoder_latency(
-                encoder.float(), pixels.float(), args.warmup, repeats,
-                args.threads, f'{name} encoder (onnxruntime)')
-    return row
+        run()
+        for _ in range(max(1, args.repeats if name != SAM3 else 1)):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+    return dict(median_s=statistics.median(times), runs=len(times))
 
 
-def add_speedups(rows: List[Dict]) -> None:
-    """``x_faster_encoder`` / ``x_faster_path``: teacher median latency over
-    the model's (when the teacher was measured)."""
-    teacher = next((r for r in rows if r['model'] == TEACHER), None)
-    for r in rows:
-        for key in ('encoder', 'path'):
-            r[f'x_faster_{key}'] = None if teacher is None else (
-                teacher[key]['median_ms'] / r[key]['median_ms'])
+# --------------------------------------------------------------- tables
+def path_total(rows: Iterable[Row]) -> Tuple[float, float]:
+    rows = list(rows)
+    return sum(r[1] for r in rows), sum(r[2] for r in rows)
 
 
-def _fmt(value: Optional[float], spec: str) -> str:
-    return '-' if value is None else format(value, spec)
+def tables(result: Dict, markdown: bool = True) -> str:
+    out = []
+    names = [SAM3] + [m for m in result['paths'] if m != SAM3]
+    for path in PATHS:
+        out.append(f'\n### {path} path (GFLOPs / params M)\n')
+        out.append('| component | ' + ' | '.join(names) + ' |')
+        out.append('|---|' + '---|' * len(names))
+        # rows in order of appearance, matched by component label
+        labels = []
+        for n in names:
+            for label, _, _ in result['paths'][n][path]:
+                key = label.replace(n, '<student>')
+                if key not in labels:
+                    labels.append(key)
+        for key in labels:
+            cells = []
+            for n in names:
+                hit = [r for r in result['paths'][n][path]
+                       if r[0].replace(n, '<student>') == key]
+                cells.append('-' if not hit else
+                             f'{hit[0][1]:.1f} / {hit[0][2]:.2f}')
+            out.append(f'| {key} | ' + ' | '.join(cells) + ' |')
+        totals = [path_total(result['paths'][n][path]) for n in names]
+        out.append('| **total** | ' + ' | '.join(
+            f'**{g:.1f}** / {p:.2f}' for g, p in totals) + ' |')
+        ref = totals[0][0]
+        out.append('| **SAM3 / model (FLOPs)** | ' + ' | '.join(
+            f'**{ref / g:.1f}x**' for g, _ in totals) + ' |')
+    out.append('\n### targets (FLOP ratio SAM3 / student)\n')
+    out.append('| path | student | target | measured | met |')
+    out.append('|---|---|---|---|---|')
+    for (path, name), target in TARGETS.items():
+        if name not in result['paths']:
+            continue
+        ratio = path_total(result['paths'][SAM3][path])[0] / path_total(
+            result['paths'][name][path])[0]
+        out.append(f'| {path} | {name} | >= {target:.0f}x | {ratio:.1f}x | '
+                   f"{'yes' if ratio >= target else 'NO'} |")
+    if result.get('timing'):
+        out.append('\n### box path, eager CPU wall time\n')
+        out.append('| model | median s | SAM3 / model |')
+        out.append('|---|---|---|')
+        t_ref = result['timing'].get(SAM3, {}).get('median_s')
+        for n, t in result['timing'].items():
+            ratio = '-' if t_ref is None else f"{t_ref / t['median_s']:.1f}x"
+            out.append(f"| {n} | {t['median_s']:.2f} | {ratio} |")
+    text = '\n'.join(out)
+    return text if markdown else text.replace('**', '')
 
 
-def results_table(rows: List[Dict]) -> str:
-    """terminaltables summary."""
-    from terminaltables import AsciiTable
-    add_speedups(rows)
-    data = [['model', 'params (M)', 'GFLOPs enc', 'GFLOPs path',
-             'enc eager ms', 'enc ORT ms', 'ORT/eager', 'path ms',
-             'x faster enc', 'x faster path', 'peak mem enc MB',
-             'peak mem path MB']]
-    for r in rows:
-        onnx = r.get('encoder_onnx')
-        enc = r['encoder']['median_ms']
-        data.append([
-            r['model'], f"{r['params_m']:.2f}", f"{r['encoder_gflops']:.1f}",
-            f"{r['path_gflops']:.1f}", f'{enc:.0f}',
-            _fmt(onnx and onnx['median_ms'], '.0f'),
-            _fmt(onnx and onnx['median_ms'] / enc, '.2f'),
-            f"{r['path']['median_ms']:.0f}",
-            _fmt(r['x_faster_encoder'], '.1f'),
-            _fmt(r['x_faster_path'], '.1f'),
-            f"{r['encoder']['peak_mem_mb']:.0f}",
-            f"{r['path']['peak_mem_mb']:.0f}"
-        ])
-    return AsciiTable(data).table
-
-
-def environment(args: argparse.Namespace) -> Dict:
-    import onnxruntime
+def environment(args) -> Dict:
     import transformers
-    return dict(torch=torch.__version__, onnxruntime=onnxruntime.__version__,
+    return dict(torch=torch.__version__,
                 transformers=transformers.__version__,
                 python=platform.python_version(),
                 cpu=platform.processor() or platform.machine(),
                 cpu_count=os.cpu_count(),
                 torch_threads=torch.get_num_threads(),
-                loadavg=os.getloadavg() if hasattr(os, 'getloadavg') else None,
                 command=' '.join([osp.relpath(__file__, REPO)] +
                                  sys.argv[1:]))
+
+
+def run_benchmark(args) -> Dict:
+    import esam3  # noqa: F401  (registries)
+    from mmengine.registry import init_default_scope
+    init_default_scope('esam3')
+    register_cpu_attention()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = available_students() if args.models == 'all' else [
+        m.strip() for m in args.models.split(',') if m.strip()]
+    models = build_sam3('meta')
+    if args.mem_layers is not None:
+        layers = models['video'].memory_attention.layers
+        if not 0 < args.mem_layers <= len(layers):
+            raise ValueError(f'--mem-layers must be 1..{len(layers)}')
+        video_student = dict(models)
+        # a student video tracker with fewer memory-attention layers
+        import copy
+        # (shallow copies with their own sub-module dicts: SAM3 keeps its
+        # layers)
+        vid = copy.copy(models['video'])
+        vid._modules = dict(vid._modules)
+        mem = copy.copy(vid.memory_attention)
+        mem._modules = dict(mem._modules)
+        mem.layers = nn.ModuleList(list(layers)[:args.mem_layers])
+        vid.memory_attention = mem
+        video_student['video'] = vid
+    else:
+        video_student = models
+    perceiver = build_perceiver(args.memory_config, args.mem_latents)
+    result = dict(paths={SAM3: sam3_paths(models, args)})
+    for name in names:
+        result['paths'][name] = student_paths(name, video_student, perceiver,
+                                              args)
+    if args.time:
+        result['timing'] = {n: time_box_path(n, args)
+                            for n in names + [SAM3]}
+    result['environment'] = environment(args)
+    return result
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.table_from:
         with open(args.table_from) as f:
-            print(results_table(json.load(f)['results']))
+            print(tables(json.load(f), args.markdown))
         return 0
-    import esam3  # noqa: F401  (registries)
-    from mmengine.registry import init_default_scope
-    init_default_scope('esam3')
-    device = torch.device(args.device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        print('CUDA is not available: skipping the GPU benchmark')
-        return 0
-    if args.amp and device.type != 'cuda':
-        print('--amp is for CUDA; running fp32 on CPU')
-        args.amp = False
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    names = available_students() if args.models == 'all' else [
-        m.strip() for m in args.models.split(',') if m.strip()]
-    torch.manual_seed(0)
-    print('building the real-size SAM3 tracker (random weights)...')
-    tracker = build_sam3_tracker(with_vit=not args.skip_teacher).to(device)
-    heads = TrackerHeads(tracker).eval()
-    rows = []
-    for name in names:
-        encoder = build_student_encoder(name, args.img_size)
-        rows.append(bench_one(name, encoder, heads, args, device,
-                              args.repeats, is_teacher=False))
-        del encoder
-    if not args.skip_teacher:
-        vit = ViTTrunk(tracker.vision_encoder.backbone)
-        rows.append(bench_one(TEACHER, vit, heads, args, device,
-                              args.teacher_repeats, is_teacher=True))
-    print('\n' + results_table(rows))  # also adds the speed-ups
-    env = environment(args)
-    print(f"torch {env['torch']}, onnxruntime {env['onnxruntime']}, "
-          f"{env['cpu_count']} CPUs, {env['torch_threads']} torch threads, "
-          f"load average {env['loadavg']}")
+    result = run_benchmark(args)
+    print(tables(result, args.markdown))
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
-            json.dump(dict(environment=env, results=rows), f, indent=2)
+            json.dump(result, f, indent=1)
         print(f'results written to {args.json}')
     return 0
 

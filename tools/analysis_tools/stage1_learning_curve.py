@@ -1,7 +1,8 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Does Stage 1 learn? Train a Stage 1 config and track, on held-out
 images, the student-vs-teacher mask fidelity (mIoU for the same box and
-point prompts) and the masked trunk-feature MSE.
+point prompts) and the masked feature MSE (trunk map in trunk mode, mean
+over the neck levels with the light neck).
 
 Example (bundled images, tiny random teacher, CPU):
     python tools/analysis_tools/stage1_learning_curve.py configs/stage1/tiny.py \
@@ -51,12 +52,12 @@ def evaluate(model, val_batches) -> dict:
     for batch in val_batches:
         data = model.data_preprocessor(batch, False)
         x, samples = data['inputs'], data['data_samples']
-        s = model.extract_feat(x)
-        t = model.teacher_trunk(x, samples)
-        valid = model.valid_token_mask(samples, s.shape[-2:], x.shape[-2:],
-                                       x.device)
-        mse.append(float(((s - t)**2 * valid).sum() /
-                         (valid.sum() * s.shape[1])))
+        # masked feature MSE: of the trunk map (trunk mode), or the mean
+        # over the neck levels (light neck; per-level weights of the config)
+        feat = model.feature_losses(model.extract_feat(x),
+                                    model.teacher_trunk(x, samples), samples,
+                                    x.shape[-2:])
+        mse.append(float(np.mean([float(v) for v in feat.values()])))
         for ds in model.predict(x, samples):
             for mode in ious:
                 a = ds.prompt_masks[mode].numpy()
@@ -151,7 +152,7 @@ def plot(curve, path, split='held-out'):
               title=f'mask fidelity ({split})', ylim=(0, 1))
     ax[0].legend()
     ax[1].semilogy(its, [c['feat_mse'] for c in curve], 'o-')
-    ax[1].set(xlabel='iteration', ylabel='masked trunk MSE',
+    ax[1].set(xlabel='iteration', ylabel='masked feature MSE',
               title=f'feature distillation loss ({split})')
     fig.tight_layout()
     fig.savefig(path, dpi=100)

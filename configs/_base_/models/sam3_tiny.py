@@ -8,6 +8,29 @@ trunk_grid = 16  # 224 / 14
 # maps cannot follow that 14-px phase, so the tiny students add the
 # alignment head's patch-embedding branch (Sam3AlignHead.patch_size).
 align_patch_size = 14
+fpn_channels = 32  # width of the tiny detector / tracker FPN levels
+# The tiny video tracker (sam3_video_tiny.py) is a separate random model
+# whose neck is 128 wide (its memory modules need > 64): the tiny students'
+# light neck makes its levels as a third branch ('video'). The real SAM3
+# video tracker shares the tracker neck, so real configs need no such branch.
+video_tracker_width = 128
+student_neck = dict(
+    type='Sam3LightFPN', branches=('tracker', 'detector', 'video'),
+    out_channels=dict(tracker=fpn_channels, detector=fpn_channels,
+                      video=video_tracker_width),
+    out_size=(trunk_grid, trunk_grid), embed_dims=256,
+    patch_size=align_patch_size)
+# Stage 1 feature weights of the tiny light neck, per level (64/32/16 px):
+# the random teacher's finer levels carry 1e-5 / 1e-2 of the variance of
+# its grid level (its decoder barely reads them), so the grid level counts
+# most (docs/light_neck.md: 100-iteration comparison).
+feat_level_weights = dict(tracker=(0.1, 0.1, 1.0), detector=(0.1, 0.1, 1.0))
+# Trunk mode, for comparison (configs/stage1/tiny_trunk.py):
+#   model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))
+trunk_neck = dict(_delete_=True, type='Sam3AlignHead', mode='trunk',
+                  out_channels=trunk_channels,
+                  out_size=(trunk_grid, trunk_grid),
+                  patch_size=align_patch_size)
 sam3_cfg = dict(
     config=dict(
         vision_config=dict(

@@ -8,7 +8,7 @@
 # object pointers are split into width / 64 tokens of 64 channels.
 _base_ = ['./sam3_tiny.py']  # same trunk (trunk_channels, trunk_grid)
 image_size = 224
-tracker_width = 128
+tracker_width = {{_base_.video_tracker_width}}  # 128
 video_tracker_cfg = dict(
     config=dict(
         image_size=image_size,

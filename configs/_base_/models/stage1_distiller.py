@@ -10,14 +10,20 @@ model = dict(
         type='EfficientSAM3',
         trunk=dict(
             type='StudentTrunk',
-            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
-                      out_size=None)),
+            # light neck: the student makes the FPN levels SAM3's heads
+            # read (stage configs fill in widths and sizes)
+            neck=dict(type='Sam3LightFPN')),
         # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
         # necks stay as in the teacher; concept heads are unused in Stage 1.
         frozen_heads=['detector', 'tracker.vision_encoder',
                       'tracker.prompt_encoder',
                       'tracker.no_memory_embedding']),
+    # feature term at the light neck's outputs: per SAM3 neck, one weight
+    # per level (finest first: 288/144/72 at 1008 px) against the teacher's
+    # neck outputs; a trunk-mode student gets trunk MSE instead
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
+    feat_level_weights=dict(tracker=(1.0, 1.0, 1.0),
+                            detector=(1.0, 1.0, 1.0)),
     # mmdet's Dice / focal losses, set to equal esam3's numerically
     # (esam3/models/losses/mmdet_loss_cfgs.py)
     loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True,

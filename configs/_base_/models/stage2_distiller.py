@@ -12,8 +12,9 @@ model = dict(
         type='Sam3VideoTrackerStudent',
         trunk=dict(
             type='StudentTrunk',
-            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
-                      out_size=None)),
+            # light neck: the student makes the FPN levels SAM3's heads
+            # read (stage configs fill in widths and sizes)
+            neck=dict(type='Sam3LightFPN')),
         memory_bank={{_base_.memory_bank}},
         memory_attention={{_base_.memory_attention}},
         frozen_heads={{_base_.video_frozen_heads}},

@@ -12,8 +12,9 @@ model = dict(
         type='EfficientSAM3',
         trunk=dict(
             type='StudentTrunk',
-            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=None,
-                      out_size=None)),
+            # light neck: the student makes the FPN levels SAM3's heads
+            # read (stage configs fill in widths and sizes)
+            neck=dict(type='Sam3LightFPN')),
         # encoder frozen by default (set freeze_trunk=False to unfreeze);
         # the text encoder stays frozen; the geometric tracker is unused.
         freeze_trunk=True,

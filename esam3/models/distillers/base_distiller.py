@@ -66,9 +66,13 @@ class BaseDistiller(BaseModel):
     @torch.no_grad()
     def copy_teacher_heads(self) -> None:
         """Initialise the student's SAM3 heads from the teacher's, strictly
-        (the two must describe the same SAM3 head architecture)."""
-        result = self.student.heads.load_state_dict(
-            self.teacher.heads.state_dict(), strict=False)
+        (the two must describe the same SAM3 head architecture; the SAM3
+        neck convolutions a light-neck student dropped are not copied)."""
+        heads = self.student.heads
+        state = self.teacher.heads.state_dict()
+        if hasattr(heads, 'state_dict_from'):  # a light-neck student has
+            state = heads.state_dict_from(state)  # no SAM3 neck convs
+        result = heads.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise RuntimeError(
                 'student and teacher SAM3 heads differ: missing '
@@ -101,7 +105,9 @@ class BaseDistiller(BaseModel):
         # modules holding weights carried from an earlier stage differ from
         # the teacher's: the teacher keeps its own copy of those
         carried = getattr(self.student, 'carried_modules', lambda: [])()
-        for name, module in student.frozen_modules():
+        # a light-neck student has no SAM3 neck convs: the teacher keeps
+        # its own necks (shareable_frozen_modules leaves them out)
+        for name, module in student.shareable_frozen_modules():
             if any(p.requires_grad for p in module.parameters()):
                 continue
             if any(c == name or c.startswith(name + '.')

@@ -2,14 +2,16 @@
 """Stage 1: encoder distillation with prompt-in-the-loop (EdgeSAM style)."""
 import inspect
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.dist import all_reduce
 from torch import Tensor
 
 from esam3.registry import MODELS, TASK_UTILS
 from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
+from ..necks.neck_levels import NeckLevels
 from ..utils import prompts as P
 from .base_distiller import BaseDistiller
 from .outputs import paste_masks_to_original
@@ -28,9 +30,25 @@ class Stage1Distiller(BaseDistiller):
     positive -> negative click; regions under ``min_refine_region`` pixels
     get none) and both decode again. Losses are summed over all rounds:
 
-    ``L = w_feat * MSE(trunk_S, trunk_T; valid pixels)
-    + sum_rounds [Dice + Focal](mask_S, mask_T > 0; valid pixels)
-    + w_iou * MSE(iou_S, iou_T) (+ optional task loss against GT masks)``.
+    ``L = L_feat + sum_rounds [Dice + Focal](mask_S, mask_T > 0; valid
+    pixels) + w_iou * MSE(iou_S, iou_T) (+ optional task loss against GT
+    masks)``.
+
+    The feature term follows what the student encoder makes. A light-neck
+    student (:class:`~esam3.models.necks.Sam3LightFPN`) is compared with the
+    teacher's neck outputs: ``L_feat = sum_{neck, l} w_{neck, l} *
+    MSE(level_S, level_T; valid pixels of level l) / Var(level_T)`` over
+    the levels SAM3's heads read (tracker and detector necks, 288/144/72 at
+    1008 px), the teacher necks running on the cached or live teacher
+    trunk, so the trunk cache still serves. Dividing by the teacher level's
+    variance (per-channel, valid pixels; ``feat_normalize``) makes levels of
+    very different magnitude count alike, so ``feat_level_weights`` are
+    relative importances; and at the first training step the light neck's
+    output scales are calibrated to the teacher's level magnitudes
+    (``calibrate_levels``; a buffer of the neck, kept in checkpoints and
+    averaged over ranks). A trunk-mode student
+    (:class:`~esam3.models.necks.Sam3AlignHead`) gets ``MSE(trunk_S,
+    trunk_T; valid pixels)``.
 
     EdgeSAM recipe:
 
@@ -52,9 +70,21 @@ class Stage1Distiller(BaseDistiller):
 
     Teacher trunk features come from ``data_sample.teacher_trunk`` when a
     feature cache wraps the dataset, otherwise from the live teacher.
+
     With ``share_frozen_heads`` (default) the teacher uses the student's
-    frozen head modules (e.g. the whole detector) instead of an identical
-    copy of its own (see ``BaseDistiller``).
+    frozen head modules (e.g. the whole detector; a light-neck student's
+    dropped necks excepted) instead of an identical copy of its own (see
+    ``BaseDistiller``).
+
+    Args (beyond the prompt-loop ones):
+        loss_feat: the masked MSE (its ``loss_weight`` scales every level).
+        feat_level_weights: per SAM3 neck, one weight per level (finest
+            first) for the neck-level feature term; a neck missing here is
+            not distilled at feature level. Ignored in trunk mode.
+        feat_normalize: divide each level's MSE by the teacher level's
+            variance (light neck only).
+        calibrate_levels: calibrate the light neck's output scales once,
+            at the first training step.
     """
 
     def __init__(self,
@@ -62,6 +92,11 @@ class Stage1Distiller(BaseDistiller):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  loss_feat: dict = dict(type='MaskedMSELoss', loss_weight=1.0),
+                 feat_level_weights: Optional[Dict[str, Sequence[float]]] = (
+                     dict(tracker=(1.0, 1.0, 1.0),
+                          detector=(1.0, 1.0, 1.0))),
+                 feat_normalize: bool = True,
+                 calibrate_levels: bool = True,
                  loss_dice: dict = mmdet_dice_loss(1.0),
                  loss_focal: dict = mmdet_focal_loss(20.0),
                  loss_task_dice: Optional[dict] = None,
@@ -85,6 +120,16 @@ class Stage1Distiller(BaseDistiller):
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_feat = MODELS.build(loss_feat) if loss_feat else None
+        self.feat_level_weights = {
+            k: [float(w) for w in v]
+            for k, v in (feat_level_weights or {}).items()}
+        unknown = set(self.feat_level_weights) - {'tracker', 'detector'}
+        if unknown:
+            raise ValueError(f'feat_level_weights: unknown SAM3 necks '
+                             f"{sorted(unknown)} (use 'tracker' / "
+                             "'detector')")
+        self.feat_normalize = feat_normalize
+        self.calibrate_levels = calibrate_levels
         self.loss_dice = MODELS.build(loss_dice)
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_task_dice = MODELS.build(loss_task_dice) \
@@ -105,8 +150,85 @@ class Stage1Distiller(BaseDistiller):
         self.eval_teacher = eval_teacher
 
     # ----------------------------------------------------------- features
-    def extract_feat(self, inputs: Tensor) -> Tensor:
+    def extract_feat(self, inputs: Tensor) -> Union[Tensor, NeckLevels]:
         return self.student.encode_trunk(inputs)
+
+    def feature_losses(self, s_feats: Union[Tensor, NeckLevels],
+                       t_trunk: Tensor, data_samples,
+                       input_size: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Feature-distillation term, padding excluded per level: per-level
+        MSE against the teacher's neck outputs (light neck; one loss per
+        neck and level, e.g. ``loss_feat_tracker0`` for the finest tracker
+        level) or trunk MSE (trunk mode, ``loss_feat``)."""
+        device = t_trunk.device
+        if not isinstance(s_feats, NeckLevels):
+            valid = self.valid_token_mask(data_samples, s_feats.shape[-2:],
+                                          input_size, device)
+            return {'loss_feat': self.loss_feat(s_feats, t_trunk, valid)}
+        losses = {}
+        for neck, weights in self.feat_level_weights.items():
+            s_levels = s_feats.levels(neck)
+            if len(weights) != len(s_levels):
+                raise ValueError(
+                    f'feat_level_weights[{neck!r}] has {len(weights)} '
+                    f'weights, the student makes {len(s_levels)} levels')
+            t_levels = self.teacher_levels(t_trunk, neck)
+            for i, (s, t, w) in enumerate(zip(s_levels, t_levels, weights)):
+                if s.shape != t.shape:
+                    raise ValueError(
+                        f'{neck} level {i}: student {tuple(s.shape)} vs '
+                        f'teacher {tuple(t.shape)}')
+                valid = self.valid_token_mask(data_samples, s.shape[-2:],
+                                              input_size, device)
+                loss = self.loss_feat(s, t, valid)
+                if self.feat_normalize:
+                    loss = loss / self.masked_var(t, valid).clamp(min=1e-12)
+                losses[f'loss_feat_{neck}{i}'] = w * loss
+        return losses
+
+    @torch.no_grad()
+    def teacher_levels(self, t_trunk: Tensor, neck: str) -> List[Tensor]:
+        """The teacher's neck outputs that SAM3's heads read."""
+        return self.teacher.heads.neck_levels(t_trunk, neck)
+
+    @staticmethod
+    def masked_var(x: Tensor, valid: Tensor) -> Tensor:
+        """Mean over channels of each channel's variance over the valid
+        pixels (``x`` ``[B, C, h, w]``, ``valid`` ``[B, 1, h, w]``)."""
+        n = valid.sum().clamp(min=1.0)
+        mean = (x * valid).sum((0, 2, 3), keepdim=True) / n
+        return ((x - mean).pow(2) * valid).sum((0, 2, 3)).mean() / n
+
+    @torch.no_grad()
+    def calibrate_neck(self, s_feats: NeckLevels, t_trunk: Tensor,
+                       data_samples, input_size: Tuple[int, int]) -> None:
+        """Scale each light-neck level so that its magnitude (per-channel
+        std on valid pixels) equals the teacher level's; factors averaged
+        over ranks. Done once: the neck's ``calibrated`` flag is saved."""
+        factors = {}
+        for neck in self.feat_level_weights:
+            row = []
+            for s, t in zip(s_feats.levels(neck),
+                            self.teacher_levels(t_trunk, neck)):
+                valid = self.valid_token_mask(data_samples, s.shape[-2:],
+                                              input_size, s.device)
+                ratio = self.masked_var(t, valid) / self.masked_var(
+                    s, valid).clamp(min=1e-12)
+                row.append(ratio.sqrt())
+            row = torch.stack(row)
+            all_reduce(row, op='mean')  # in place; no-op on one process
+            factors[neck] = row.tolist()
+        s_feats.neck.calibrate(factors)
+        s_feats.clear()
+
+    @staticmethod
+    def _graph_anchor(s_feats: Union[Tensor, NeckLevels]) -> Tensor:
+        """A zero connected to every student output (DDP needs all
+        parameters in the graph)."""
+        if not isinstance(s_feats, NeckLevels):
+            return s_feats.sum() * 0
+        return sum(lv.sum() * 0 for neck in s_feats.branches
+                   for lv in s_feats.levels(neck))
 
     @staticmethod
     def valid_token_mask(data_samples, grid: Tuple[int, int],
@@ -247,17 +369,18 @@ class Stage1Distiller(BaseDistiller):
             t_trunk = self.teacher_trunk(inputs, data_samples)
         losses = {}
         if self.loss_feat is not None:
-            valid_tok = self.valid_token_mask(data_samples,
-                                              s_trunk.shape[-2:],
-                                              inputs.shape[-2:], device)
-            losses['loss_feat'] = self.loss_feat(s_trunk, t_trunk, valid_tok)
+            if self.calibrate_levels and isinstance(s_trunk, NeckLevels) \
+                    and not bool(s_trunk.neck.calibrated):
+                self.calibrate_neck(s_trunk, t_trunk, data_samples,
+                                    inputs.shape[-2:])
+            losses.update(self.feature_losses(s_trunk, t_trunk, data_samples,
+                                              inputs.shape[-2:]))
 
         points, labels, valid, gt = self._batch_prompts(
             data_samples, device, training=True)
         if not valid.any():
             # keep the graph connected so DDP does not hang on unused params
-            zero = s_trunk.sum() * 0
-            losses['loss_dice_r0'] = zero
+            losses['loss_dice_r0'] = self._graph_anchor(s_trunk)
             return losses
         s_emb = self.student.heads.tracker_image_embeddings(s_trunk)
         with torch.no_grad():
@@ -406,5 +529,10 @@ class Stage1Distiller(BaseDistiller):
                                        pts[:, :2 + c], lbl[:, :2 + c])
         return logits
 
-    def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
-        return self.extract_feat(inputs)
+    def _forward(self, inputs: Tensor, data_samples=None):
+        """Student features: the trunk map, or ``{neck: levels}`` of a
+        light-neck student (all necks computed)."""
+        feats = self.extract_feat(inputs)
+        if isinstance(feats, NeckLevels):
+            return {neck: feats.levels(neck) for neck in feats.branches}
+        return feats

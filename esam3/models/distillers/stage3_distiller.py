@@ -12,6 +12,7 @@ from esam3.registry import MODELS, TASK_UTILS
 from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
                                       mmdet_focal_loss, mmdet_giou_loss,
                                       mmdet_l1_loss)
+from ..necks.neck_levels import NeckLevels
 from .base_distiller import BaseDistiller
 from .clip_targets import clip_objects, frame_samples
 from .outputs import boxes_to_original, paste_masks_to_original
@@ -200,8 +201,9 @@ class Stage3Distiller(BaseDistiller):
             losses.update(loss_track_dice=anchor, loss_track_focal=anchor,
                           loss_track_score=anchor)
             return losses
-        out = video.forward_clip(trunk.view(b, t, *trunk.shape[1:]),
-                                 gt[:, 0].float())
+        clip = trunk.frames(b, t) if isinstance(trunk, NeckLevels) \
+            else trunk.view(b, t, *trunk.shape[1:])
+        out = video.forward_clip(clip, gt[:, 0].float())
         sel = valid[:, None].expand(-1, t - 1, -1)  # [B, T-1, N]
         masks = out['mask_logits'][:, 1:][sel]  # [M, h, w]
         h, w = masks.shape[-2:]

@@ -8,7 +8,12 @@ interactive prompts: points / boxes / masks -> masks). The transformers
 models ``Sam3Model`` and ``Sam3TrackerModel`` each carry a copy of the trunk;
 :class:`Sam3Heads` drops both copies and runs the necks and heads on a trunk
 feature map ``[B, C, h, w]`` that the caller provides (the teacher's ViT, a
-teacher-feature cache, or a student encoder with an alignment head).
+teacher-feature cache, or a student encoder with an alignment head) -- or,
+for a light-neck student, on the FPN levels the student makes itself
+(:class:`~esam3.models.necks.NeckLevels`); SAM3's neck convolutions are then
+dropped. Either way only the levels a head reads are computed: SAM3's necks
+make four levels (4g, 2g, g, g/2 for the token grid g) and every head reads
+the first three (``fpn[:-1]`` in transformers).
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -21,8 +26,55 @@ from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
 
 from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
+from ..necks.neck_levels import NeckLevels
 
-__all__ = ['Sam3Heads', 'build_sam3_models']
+__all__ = ['Sam3Heads', 'build_sam3_models', 'check_level_shapes',
+           'read_level_shapes']
+
+Features = Union[Tensor, NeckLevels]
+LevelShapes = Dict[str, List[Tuple[int, int, int]]]
+
+
+def read_level_shapes(vision_config, grid: Tuple[int, int],
+                      branches: Sequence[str]) -> LevelShapes:
+    """``{branch: [(C, h, w), ...]}`` of the FPN levels SAM3's heads read
+    (all neck levels but the last) for the trunk grid ``grid``."""
+    scales = list(vision_config.scale_factors)[:-1]
+    c = int(vision_config.fpn_hidden_size)
+    return {name: [(c, int(grid[0] * s), int(grid[1] * s)) for s in scales]
+            for name in branches}
+
+
+def check_level_shapes(made: LevelShapes, read: LevelShapes,
+                       where: str) -> None:
+    """Raise if a student neck's levels are not those the heads read.
+
+    Raises:
+        ValueError: naming the SAM3 neck, the level and both shapes.
+    """
+    for name, want in read.items():
+        if name not in made:
+            raise ValueError(f'{where}: the student neck makes no levels for '
+                             f'the SAM3 {name} neck (it makes '
+                             f'{sorted(made)}); the {name} heads read '
+                             f'{want}')
+        got = made[name]
+        if len(got) != len(want):
+            raise ValueError(f'{where}: the SAM3 {name} heads read '
+                             f'{len(want)} levels {want}, the student neck '
+                             f'makes {len(got)} {got}')
+        for i, (g, w) in enumerate(zip(got, want)):
+            if tuple(g) != tuple(w):
+                raise ValueError(
+                    f'{where}: {name} level {i}: the student neck makes '
+                    f'(C, h, w) = {tuple(g)}, the SAM3 {name} heads read '
+                    f'{tuple(w)}')
+
+
+def drop_neck_convs(vision_encoder: nn.Module) -> None:
+    """Remove a SAM3 vision encoder's FPN convolutions (a light-neck student
+    makes the levels itself); the parameter-free position encoding stays."""
+    vision_encoder.neck.fpn_layers = nn.ModuleList()
 
 
 def _tracker_config_from(detector_cfg: Sam3Config,
@@ -110,12 +162,20 @@ class Sam3Heads(BaseModule):
         tracker: a ``Sam3TrackerModel``; its ViT trunk is removed.
         frozen: name prefixes (relative to this module) whose parameters get
             ``requires_grad=False``, e.g. ``['detector.text_encoder']``.
+        student_levels: the encoder makes the FPN levels itself (a
+            light-neck student): SAM3's neck convolutions are dropped and
+            the heads take :class:`~esam3.models.necks.NeckLevels`.
     """
+
+    #: where SAM3's neck convolutions live (dropped with ``student_levels``)
+    NECKS = {'detector': 'detector.vision_encoder.neck',
+             'tracker': 'tracker.vision_encoder.neck'}
 
     def __init__(self,
                  detector: Sam3Model,
                  tracker: Sam3TrackerModel,
-                 frozen: Sequence[str] = ()) -> None:
+                 frozen: Sequence[str] = (),
+                 student_levels: bool = False) -> None:
         super().__init__()
         vit_cfg = detector.config.vision_config.backbone_config
         self.patch_size = int(vit_cfg.patch_size if isinstance(
@@ -126,10 +186,33 @@ class Sam3Heads(BaseModule):
         # The trunk lives outside (teacher ViT or student encoder).
         detector.vision_encoder.backbone = None
         tracker.vision_encoder.backbone = None
+        self.vision_config = detector.config.vision_config
+        self.num_read_levels = len(self.vision_config.scale_factors) - 1
+        self.student_levels = bool(student_levels)
+        if student_levels:
+            drop_neck_convs(detector.vision_encoder)
+            drop_neck_convs(tracker.vision_encoder)
         self.detector = detector
         self.tracker = tracker
         self.frozen = tuple(frozen)
         self.freeze(frozen)
+
+    @property
+    def dropped_prefixes(self) -> Tuple[str, ...]:
+        """Parameter prefixes of SAM3 modules this student does not have."""
+        return tuple(self.NECKS.values()) if self.student_levels else ()
+
+    def state_dict_from(self, state: Dict[str, Tensor]
+                        ) -> Dict[str, Tensor]:
+        """A SAM3 heads state dict (e.g. the teacher's) without the
+        parameters of modules this student dropped."""
+        drop = tuple(p + '.' for p in self.dropped_prefixes)
+        return {k: v for k, v in state.items() if not k.startswith(drop)}
+
+    def read_level_shapes(self, grid: Tuple[int, int]) -> LevelShapes:
+        """Levels the tracker and detector heads read at ``grid``."""
+        return read_level_shapes(self.vision_config, grid,
+                                 ('tracker', 'detector'))
 
     # ------------------------------------------------------------------ utils
     def freeze(self, prefixes: Sequence[str]) -> None:
@@ -141,9 +224,19 @@ class Sam3Heads(BaseModule):
                 if name == prefix or name.startswith(prefix + '.'):
                     param.requires_grad_(False)
                     hit = True
-            if not hit:
+            if not hit and not self._is_dropped(prefix):
                 raise KeyError(f'Sam3Heads.freeze: no parameter under '
                                f'"{prefix}" (e.g. {names[:3]})')
+
+    def _is_dropped(self, prefix: str) -> bool:
+        """``prefix`` names a dropped SAM3 neck, a module inside one, or a
+        module whose only parameters were a dropped neck's (nothing is
+        left to freeze there)."""
+        for d in self.dropped_prefixes:
+            if prefix == d or prefix.startswith(d + '.') or \
+                    d.startswith(prefix + '.'):
+                return True
+        return False
 
     def frozen_modules(self) -> List[Tuple[str, nn.Module]]:
         """The sub-modules named by ``frozen`` (prefixes naming a single
@@ -154,6 +247,26 @@ class Sam3Heads(BaseModule):
                 out.append((prefix, self.get_submodule(prefix)))
             except AttributeError:
                 continue
+        return out
+
+    def shareable_frozen_modules(self) -> List[Tuple[str, nn.Module]]:
+        """:meth:`frozen_modules` a teacher may use in place of its own: a
+        frozen module holding a dropped SAM3 neck (light-neck student) is
+        split into its children, and the neck itself is left out (the
+        teacher keeps its own neck, which the student does not have)."""
+        out = []
+
+        def visit(name: str, module: nn.Module) -> None:
+            if name in self.dropped_prefixes:
+                return
+            if any(d.startswith(name + '.') for d in self.dropped_prefixes):
+                for child, sub in module.named_children():
+                    visit(f'{name}.{child}', sub)
+                return
+            out.append((name, module))
+
+        for name, module in self.frozen_modules():
+            visit(name, module)
         return out
 
     def train(self, mode: bool = True) -> 'Sam3Heads':
@@ -177,30 +290,68 @@ class Sam3Heads(BaseModule):
                 f'Sam3Heads expects a trunk map [B, {self.trunk_channels}, '
                 f'h, w], got {tuple(trunk.shape)}')
 
-    # --------------------------------------------------------------- features
-    def detector_features(self, trunk: Tensor) -> Sam3VisionEncoderOutput:
-        """Detector neck on the trunk map -> ``Sam3Model``'s vision_embeds."""
-        self._check_trunk(trunk)
-        fpn, pos = self.detector.vision_encoder.neck(trunk)
-        return Sam3VisionEncoderOutput(
-            last_hidden_state=trunk.flatten(2).transpose(1, 2),
-            fpn_hidden_states=fpn, fpn_position_encoding=pos)
+    def _neck(self, branch: str) -> nn.Module:
+        return getattr(self, branch).vision_encoder.neck
 
-    def tracker_fpn(self, trunk: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-        """Tracker neck: 3 maps ``[B, C_i, H_i, W_i]`` (high-res levels
+    # --------------------------------------------------------------- features
+    def neck_levels(self, features: Features, branch: str) -> List[Tensor]:
+        """The levels of SAM3 neck ``branch`` that its heads read (finest
+        first, ``[B, C, H_l, W_l]``): SAM3's neck on a trunk map (its last,
+        unread level is not computed), or the student's own levels."""
+        if isinstance(features, NeckLevels):
+            levels = features.levels(branch)
+            c = int(self.vision_config.fpn_hidden_size)
+            if len(levels) != self.num_read_levels or any(
+                    lv.shape[1] != c for lv in levels):
+                raise ValueError(
+                    f'the SAM3 {branch} heads read {self.num_read_levels} '
+                    f'levels of {c} channels, the student made '
+                    f'{[tuple(lv.shape) for lv in levels]}')
+            return levels
+        if self.student_levels:
+            raise TypeError('these heads have no SAM3 neck (light-neck '
+                            'student): pass NeckLevels, not a trunk map')
+        self._check_trunk(features)
+        layers = self._neck(branch).fpn_layers[:self.num_read_levels]
+        return [layer(features) for layer in layers]
+
+    def position_encodings(self, levels: Sequence[Tensor],
+                           branch: str) -> List[Tensor]:
+        """SAM3's sine position encoding of each level."""
+        pe = self._neck(branch).position_encoding
+        return [pe(lv.shape, lv.device, lv.dtype) for lv in levels]
+
+    def detector_features(self, features: Features
+                          ) -> Sam3VisionEncoderOutput:
+        """Detector levels -> ``Sam3Model``'s ``vision_embeds``. transformers
+        drops the last FPN entry (``fpn[:-1]``), so an empty placeholder
+        stands in for SAM3's unread coarsest level."""
+        fpn = self.neck_levels(features, 'detector')
+        pos = self.position_encodings(fpn, 'detector')
+        empty = fpn[-1].new_zeros(fpn[-1].shape[:2] + (0, 0))
+        trunk = features if isinstance(features, Tensor) else None
+        return Sam3VisionEncoderOutput(
+            last_hidden_state=None if trunk is None
+            else trunk.flatten(2).transpose(1, 2),
+            fpn_hidden_states=tuple(fpn) + (empty, ),
+            fpn_position_encoding=tuple(pos) + (empty, ))
+
+    def tracker_fpn(self, features: Features
+                    ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Tracker levels: 3 maps ``[B, C_i, H_i, W_i]`` (high-res levels
         already projected by the mask decoder's conv_s0/conv_s1, as the
         tracker caches them) and their position encodings."""
-        self._check_trunk(trunk)
-        fpn, pos = self.tracker.vision_encoder.neck(trunk)
-        fpn, pos = list(fpn[:3]), list(pos[:3])
+        fpn = self.neck_levels(features, 'tracker')
+        pos = self.position_encodings(fpn, 'tracker')
+        fpn = list(fpn)
         fpn[0] = self.tracker.mask_decoder.conv_s0(fpn[0])
         fpn[1] = self.tracker.mask_decoder.conv_s1(fpn[1])
         return fpn, pos
 
-    def tracker_image_embeddings(self, trunk: Tensor) -> List[Tensor]:
+    def tracker_image_embeddings(self, features: Features) -> List[Tensor]:
         """Image-mode tracker embeddings (no memory): the input that
         ``Sam3TrackerModel.forward(image_embeddings=...)`` takes."""
-        fpn, _ = self.tracker_fpn(trunk)
+        fpn, _ = self.tracker_fpn(features)
         no_mem = self.tracker.no_memory_embedding.view(1, -1, 1, 1)
         fpn[-1] = fpn[-1] + no_mem
         return fpn

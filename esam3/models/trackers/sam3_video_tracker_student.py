@@ -3,7 +3,7 @@
 + a Perceiver-compressed memory bank (EdgeTAM-style)."""
 import copy
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -15,11 +15,14 @@ from esam3.registry import MODELS
 from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
                                     load_state_dict_checked,
                                     load_student_checkpoint)
+from ..heads.sam3_heads import (check_level_shapes, drop_neck_convs,
+                                read_level_shapes)
 from ..memory.rope_memory_attention import (Sam3RoPEMemoryAttention,
                                             edgetam_memory_attention_config,
                                             sam3_to_edgetam_state_dict)
-from ..utils.inference_tensors import as_autograd_tensor
+from ..necks.neck_levels import NeckLevels, batch_size_of
 from ..teachers.sam3_video_teacher import build_sam3_video_tracker
+from ..utils.inference_tensors import as_autograd_tensor
 from .tracker_decode import DecodeOutput, mask_as_output, sam_decode
 from .tracker_prompts import fold_prompt, prompt_num_objects
 
@@ -71,12 +74,17 @@ class Sam3VideoTrackerStudent(BaseModule):
     fewer layers (``memory_attention.num_layers``: SAM3's first ones), and
     memories stay in float32 instead of bfloat16.
 
+    With a light-neck encoder (:class:`~esam3.models.necks.Sam3LightFPN`)
+    the encoder makes the tracker's FPN levels itself: the SAM3 neck
+    convolutions are dropped and only the tracker levels are computed.
+
     Args:
-        trunk: config of the student encoder (``StudentTrunk`` returning the
-            SAM3-trunk-like map ``[B, C, S/14, S/14]``). ``None`` when the
-            caller owns the encoder and passes trunk maps to :meth:`step`
-            (Stage 3: :class:`~esam3.models.EfficientSAM3` shares its
-            encoder between the concept heads and this tracker).
+        trunk: config of the student encoder (``StudentTrunk`` returning
+            :class:`~esam3.models.necks.NeckLevels` or the SAM3-trunk-like
+            map ``[B, C, S/14, S/14]``). ``None`` when the caller owns the
+            encoder and passes its output to :meth:`step` (Stage 3:
+            :class:`~esam3.models.EfficientSAM3` shares its encoder between
+            the concept heads and this tracker).
         sam3_video: ``dict(pretrained=...)`` or ``dict(config=...)`` of the
             SAM3 video tracker whose heads the student uses.
         memory_bank: config of the memory bank (``PerceiverMemoryBank``;
@@ -97,6 +105,13 @@ class Sam3VideoTrackerStudent(BaseModule):
             ``decoder_prefix``, strict), instead of the teacher's copy; it
             is re-applied after the distiller copies the teacher's heads.
         decoder_prefix: key prefix of the Stage 1 tracker mask decoder.
+        student_levels: the encoder makes the FPN levels (light neck), so
+            SAM3's neck convolutions are dropped. ``None``: taken from
+            ``trunk`` (False without one).
+        level_branch: which of the light neck's branches this tracker reads:
+            ``'tracker'`` (SAM3's video tracker shares the tracker neck) or
+            ``'video'`` (a video tracker with a neck of its own, e.g. the
+            tiny test models, whose widths differ).
         init_cfg: mmengine init config.
     """
 
@@ -113,6 +128,8 @@ class Sam3VideoTrackerStudent(BaseModule):
                  trunk_prefix: str = 'student.trunk.',
                  decoder_from_trunk_checkpoint: bool = True,
                  decoder_prefix: str = 'student.heads.tracker.mask_decoder.',
+                 student_levels: Optional[bool] = None,
+                 level_branch: str = 'tracker',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk) if trunk is not None else None
@@ -121,6 +138,12 @@ class Sam3VideoTrackerStudent(BaseModule):
         self._carried_decoder: Optional[Dict[str, Tensor]] = None
         heads = build_sam3_video_tracker(**sam3_video)
         heads.vision_encoder.backbone = None  # the student encoder replaces it
+        if student_levels is None:
+            student_levels = bool(getattr(self.trunk, 'makes_levels', False))
+        self.student_levels = bool(student_levels)
+        self.level_branch = level_branch
+        if self.student_levels:
+            drop_neck_convs(heads.vision_encoder)
         self.heads = heads
         cfg = heads.config
         vit = cfg.vision_config.backbone_config
@@ -133,6 +156,10 @@ class Sam3VideoTrackerStudent(BaseModule):
         self.mask_size = tuple(heads.prompt_encoder.mask_input_size)
         self.hidden_dim = int(heads.hidden_dim)
         self.mem_dim = int(heads.mem_dim)
+        self.num_read_levels = len(cfg.vision_config.scale_factors) - 1
+        if self.student_levels and self.trunk is not None:
+            self.check_levels(
+                self.trunk.neck.level_shapes((self.grid, self.grid)))
 
         bank = dict(memory_bank)
         bank.setdefault('mem_dim', self.mem_dim)
@@ -156,6 +183,20 @@ class Sam3VideoTrackerStudent(BaseModule):
             self.load_trunk(trunk_checkpoint, trunk_prefix)
             if decoder_from_trunk_checkpoint:
                 self.load_stage1_decoder(trunk_checkpoint, decoder_prefix)
+
+    def check_levels(self, made: Dict[str, List[Tuple[int, int, int]]],
+                     where: str = 'Sam3VideoTrackerStudent') -> None:
+        """Raise unless the student neck's ``level_branch`` levels (``made``
+        from ``neck.level_shapes(grid)``) are those this tracker reads,
+        naming the level and both shapes."""
+        grid = (self.grid, self.grid)
+        read = read_level_shapes(self.heads.config.vision_config, grid,
+                                 ('tracker', ))
+        got = {'tracker': made[self.level_branch]} \
+            if self.level_branch in made else {}
+        check_level_shapes(
+            got, read, f'{where} at {self.image_size} px (video tracker '
+            f"reading the student's {self.level_branch!r} levels)")
 
     # ------------------------------------------------------------ weights
     def _build_memory_attention(self, num_layers: Optional[int] = None
@@ -184,7 +225,12 @@ class Sam3VideoTrackerStudent(BaseModule):
         for prefix in prefixes:
             hit = [n for n in names
                    if n == prefix or n.startswith(prefix + '.')]
-            if not hit and prefix not in UNUSED_HEAD_PARAMS:
+            # nothing is left to freeze in a dropped SAM3 neck
+            on_dropped = self.student_levels and (
+                'vision_encoder.neck.'.startswith(prefix + '.')
+                or prefix.startswith('vision_encoder.neck'))
+            if not hit and prefix not in UNUSED_HEAD_PARAMS and \
+                    not on_dropped:
                 raise KeyError(f'frozen_heads: no parameter under "{prefix}"'
                                f' (e.g. {names[:3]})')
             for name, param in self.heads.named_parameters():
@@ -211,12 +257,16 @@ class Sam3VideoTrackerStudent(BaseModule):
 
     def load_heads(self, state_dict: Dict[str, Tensor]) -> None:
         """Load the tracker heads strictly (e.g. from the teacher's
-        ``heads_state_dict()``), then re-sync the memory bank."""
+        ``heads_state_dict()``), then re-sync the memory bank. With a
+        light-neck encoder the SAM3 neck convolutions are not loaded."""
         if any(k.startswith('memory_attention.layers.') and '.linear1.' in k
                for k in state_dict):  # SAM3 names (the teacher's heads)
             state_dict = sam3_to_edgetam_state_dict(
                 state_dict, len(self.heads.memory_attention.layers),
                 prefix='memory_attention.')
+        if self.student_levels:
+            state_dict = {k: v for k, v in state_dict.items()
+                          if not k.startswith('vision_encoder.neck.')}
         result = self.heads.load_state_dict(state_dict, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise RuntimeError(
@@ -278,29 +328,38 @@ class Sam3VideoTrackerStudent(BaseModule):
         return self
 
     # ----------------------------------------------------------- features
-    def encode_trunk(self, pixel_values: Tensor) -> Tensor:
-        """Normalised frames ``[B, 3, S, S]`` -> ``[B, C, S/14, S/14]``."""
+    def encode_trunk(self, pixel_values: Tensor
+                     ) -> Union[Tensor, NeckLevels]:
+        """Normalised frames ``[B, 3, S, S]`` -> the encoder output
+        (:class:`NeckLevels`, or a trunk map ``[B, C, S/14, S/14]``)."""
         if self.trunk is None:
             raise RuntimeError('this tracker has no encoder of its own '
                                '(trunk=None): pass trunk maps, not pixels')
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not self.freeze_trunk):
-            out = self.trunk(pixel_values)
-        if not isinstance(out, Tensor):
-            raise TypeError('the student trunk must return one feature map '
-                            "(alignment head in mode='trunk')")
-        return out
+            return self.trunk(pixel_values)
 
-    def frame_features(self, trunk: Tensor
+    def frame_features(self, trunk: Union[Tensor, NeckLevels]
                        ) -> Tuple[List[Tensor], List[Tensor]]:
-        """Tracker neck on a trunk map: 3 levels (high-res ones projected
-        by the decoder's ``conv_s0`` / ``conv_s1``, as transformers caches
-        them) and their position encodings, all ``[B, C_i, H_i, W_i]``."""
-        if trunk.dim() != 4 or trunk.shape[1] != self.trunk_channels:
-            raise ValueError(f'trunk must be [B, {self.trunk_channels}, h, '
-                             f'w], got {tuple(trunk.shape)}')
-        fpn, pos = self.heads.vision_encoder.neck(trunk)
-        fpn, pos = list(fpn[:-1]), list(pos[:-1])
+        """The tracker's 3 FPN levels (high-res ones projected by the
+        decoder's ``conv_s0`` / ``conv_s1``, as transformers caches them)
+        and their position encodings, all ``[B, C_i, H_i, W_i]``: the
+        student's own levels, or SAM3's tracker neck on a trunk map (its
+        unread coarsest level not computed)."""
+        neck = self.heads.vision_encoder.neck
+        if isinstance(trunk, NeckLevels):
+            fpn = list(trunk.levels(self.level_branch))
+        elif self.student_levels:
+            raise TypeError('this tracker has no SAM3 neck (light-neck '
+                            'student): pass NeckLevels, not a trunk map')
+        else:
+            if trunk.dim() != 4 or trunk.shape[1] != self.trunk_channels:
+                raise ValueError(f'trunk must be [B, {self.trunk_channels}, '
+                                 f'h, w], got {tuple(trunk.shape)}')
+            fpn = [layer(trunk)
+                   for layer in neck.fpn_layers[:self.num_read_levels]]
+        pos = [neck.position_encoding(f.shape, f.device, f.dtype)
+               for f in fpn]
         fpn[0] = self.heads.mask_decoder.conv_s0(fpn[0])
         fpn[1] = self.heads.mask_decoder.conv_s1(fpn[1])
         return fpn, pos
@@ -391,8 +450,9 @@ class Sam3VideoTrackerStudent(BaseModule):
         """Track one frame.
 
         Args:
-            frame: normalised pixels ``[B, 3, S, S]`` or a trunk map
-                ``[B, C, S/14, S/14]`` (e.g. cached).
+            frame: normalised pixels ``[B, 3, S, S]``, or the encoder's
+                output for them (:class:`NeckLevels` or a trunk map
+                ``[B, C, S/14, S/14]``, e.g. cached).
             state: from :meth:`init_state` or the previous ``step``.
             prompt: optional ``dict(masks=[B, N, S, S])`` or
                 ``dict(points=[B, N, n, 2], labels=[B, N, n])`` and/or
@@ -404,10 +464,10 @@ class Sam3VideoTrackerStudent(BaseModule):
             state)``; ``state['readout']`` holds the memory-conditioned
             map ``[B*N, C, h, w]`` of a tracked frame (None on prompts).
         """
-        is_pixels = frame.shape[1] == 3 and frame.shape[-1] == \
-            self.image_size
+        is_pixels = isinstance(frame, Tensor) and frame.shape[1] == 3 and \
+            frame.shape[-1] == self.image_size
         trunk = self.encode_trunk(frame) if is_pixels else frame
-        b = trunk.shape[0]
+        b = batch_size_of(trunk)
         if prompt is not None:
             n = prompt_num_objects(prompt)
             if state['num_objects'] not in (None, n):
@@ -468,7 +528,8 @@ class Sam3VideoTrackerStudent(BaseModule):
 
         Args:
             frames: normalised ``[B, T, 3, S, S]`` (or trunk maps
-                ``[B, T, C, h, w]``).
+                ``[B, T, C, h, w]``, or a list of ``T`` encoder outputs,
+                e.g. ``NeckLevels.frames``).
             first_frame_masks: ``[B, N, S, S]`` object masks on frame 0.
             return_readout: also return ``memory_readout``
                 ``[B, T - 1, N, C, h, w]`` (memory-attention output of every
@@ -478,12 +539,17 @@ class Sam3VideoTrackerStudent(BaseModule):
             dict(mask_logits ``[B, T, N, 4h, 4w]`` (``h = S / 14``),
             object_score_logits ``[B, T, N]``[, memory_readout]).
         """
-        b, t = frames.shape[:2]
+        if isinstance(frames, Tensor):
+            b, t = frames.shape[:2]
+            per_frame = [frames[:, i] for i in range(t)]
+        else:
+            per_frame, t = list(frames), len(frames)
+            b = batch_size_of(per_frame[0])
         state = self.init_state()
         masks, scores, readouts = [], [], []
         for i in range(t):
             prompt = dict(masks=first_frame_masks) if i == 0 else None
-            m, s, state = self.step(frames[:, i], state, prompt)
+            m, s, state = self.step(per_frame[i], state, prompt)
             masks.append(m)
             scores.append(s)
             if i > 0 and return_readout:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from esam3.models.necks import Sam3AlignHead
+from esam3.models.necks import NeckLevels, Sam3AlignHead
 from esam3.registry import MODELS
 
 
@@ -59,9 +59,24 @@ def test_grid_follows_input_when_out_size_unset():
         assert trunk(torch.randn(1, 3, 112, 112)).shape == (1, 8, 8, 8)
 
 
-def test_fpn_mode_through_trunk():
-    trunk = _trunk(mode='fpn', fpn_channels=16).eval()
+def test_light_neck_through_trunk_is_lazy_per_sam3_neck():
+    trunk = MODELS.build(dict(
+        type='StudentTrunk',
+        backbone=dict(type='TimmBackbone', model_name='efficientvit_b0'),
+        neck=dict(type='Sam3LightFPN', out_channels=16))).eval()
+    assert trunk.makes_levels
     with torch.no_grad():
-        levels = trunk(torch.randn(1, 3, 112, 112))
-    assert [tuple(lv.shape) for lv in levels] == [
-        (1, 16, 32, 32), (1, 16, 16, 16), (1, 16, 8, 8), (1, 16, 4, 4)]
+        feats = trunk(torch.randn(2, 3, 112, 112))  # grid 8
+        assert isinstance(feats, NeckLevels) and feats.computed == ()
+        levels = feats.levels('tracker')
+        assert feats.computed == ('tracker', )
+        assert [tuple(lv.shape) for lv in levels] == [
+            (2, 16, 32, 32), (2, 16, 16, 16), (2, 16, 8, 8)]
+        assert feats.levels('tracker')[0] is levels[0]  # cached
+        one = feats.select(1)
+        assert one.batch_size == 1 and one.computed == ('tracker', )
+        assert torch.equal(one.levels('tracker')[2], levels[2][1:])
+        # the detector levels computed on the selected row equal those of
+        # the whole batch
+        assert torch.allclose(one.levels('detector')[0],
+                              feats.levels('detector')[0][1:], atol=1e-6)

@@ -62,48 +62,13 @@ def test_trunk_mode_fuses_only_stride_16_and_32():
             assert not torch.allclose(head(changed), ref)
 
 
-def test_fpn_mode_sam3_sizes():
-    head = Sam3AlignHead(CHANNELS, mode='fpn', fpn_channels=8,
-                         fpn_sizes=[288, 144, 72, 36]).eval()
-    with torch.no_grad():
-        levels = head(_feats(1008))
-    assert [tuple(lv.shape) for lv in levels] == [
-        (1, 8, 288, 288), (1, 8, 144, 144), (1, 8, 72, 72), (1, 8, 36, 36)]
-
-
-def test_fpn_mode_sizes_from_grid_and_top_down_flow():
-    torch.manual_seed(0)
-    head = Sam3AlignHead(CHANNELS, mode='fpn', fpn_channels=8).eval()
-    feats = _feats()
-    with torch.no_grad():
-        levels = head(feats, out_size=(16, 16))
-        assert [tuple(lv.shape[-2:]) for lv in levels] == [
-            (64, 64), (32, 32), (16, 16), (8, 8)]
-        # the coarsest input reaches every level (top-down pathway) ...
-        changed = list(feats)
-        changed[3] = changed[3] + 1.0
-        new = head(changed, out_size=(16, 16))
-        assert all(not torch.allclose(a, b) for a, b in zip(new, levels))
-        # ... the finest only its own
-        changed = list(feats)
-        changed[0] = changed[0] + 1.0
-        new = head(changed, out_size=(16, 16))
-        assert not torch.allclose(new[0], levels[0])
-        assert all(torch.equal(a, b) for a, b in zip(new[1:], levels[1:]))
-
-
-@pytest.mark.parametrize('mode', ['trunk', 'fpn'])
-def test_gradients_reach_head_and_inputs(mode):
-    head = Sam3AlignHead(CHANNELS, mode=mode, out_channels=8, out_size=16,
-                         embed_dims=8, fpn_channels=8)
+def test_gradients_reach_head_and_inputs():
+    head = Sam3AlignHead(CHANNELS, out_channels=8, out_size=16, embed_dims=8)
     feats = [f.requires_grad_() for f in _feats()]
-    out = head(feats)
-    out = [out] if mode == 'trunk' else out
-    sum(o.pow(2).mean() for o in out).backward()
+    head(feats).pow(2).mean().backward()
     for name, param in head.named_parameters():
         assert param.grad is not None and param.grad.abs().sum() > 0, name
-    used = (2, 3) if mode == 'trunk' else (0, 1, 2, 3)
-    for i in used:
+    for i in (2, 3):  # the fused strides 16 / 32
         assert feats[i].grad.abs().sum() > 0
 
 
@@ -114,8 +79,8 @@ def test_bad_configs():
         Sam3AlignHead(CHANNELS[:2], in_strides=(4, 8))
     with pytest.raises(ValueError, match='in_channels'):
         Sam3AlignHead(None)
-    with pytest.raises(ValueError, match='one level per input'):
-        Sam3AlignHead(CHANNELS, mode='fpn', fpn_scales=(1.0, 0.5))
+    with pytest.raises(ValueError, match='Sam3LightFPN'):
+        Sam3AlignHead(CHANNELS, mode='fpn')
     head = Sam3AlignHead(CHANNELS, out_channels=8, embed_dims=8)
     with pytest.raises(ValueError, match='expected 4 feature maps'):
         head(_feats()[:3])
@@ -140,5 +105,3 @@ def test_patch_branch_is_a_patch_embedding_on_the_token_grid():
     assert diff[2:].max() == 0 and diff[:, 2:].max() == 0
     out.sum().backward()
     assert head.patch_embed.weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="only available in mode='trunk'"):
-        Sam3AlignHead(in_channels=CHANNELS, mode='fpn', patch_size=14)

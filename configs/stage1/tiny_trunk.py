@@ -1,0 +1,5 @@
+# configs/stage1/tiny.py with the trunk-mode student (it imitates the tiny
+# teacher's ViT trunk and SAM3's own necks run on it), for comparison with the
+# default light neck (docs/light_neck.md). The switch is the one line below.
+_base_ = ['./tiny.py']
+model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))

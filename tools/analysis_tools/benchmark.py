@@ -88,7 +88,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--mem-pointers', type=int, default=16)
     p.add_argument('--mem-layers', type=int, default=None,
                    help="students' memory-attention layers (default: "
-                   "SAM3's)")
+                   "the memory config's memory_attention.num_layers, "
+                   "else SAM3's)")
     p.add_argument('--time', action='store_true',
                    help='also time the box path (eager CPU, random weights)')
     p.add_argument('--repeats', type=int, default=3)
@@ -530,6 +531,11 @@ def run_benchmark(args) -> Dict:
     names = available_students() if args.models == 'all' else [
         m.strip() for m in args.models.split(',') if m.strip()]
     models = build_sam3('meta')
+    if args.mem_layers is None:  # what the shipped student configs use
+        from mmengine.config import Config
+        shipped = Config.fromfile(osp.join(REPO, args.memory_config))
+        args.mem_layers = (shipped.get('memory_attention') or {}).get(
+            'num_layers')
     if args.mem_layers is not None:
         layers = models['video'].memory_attention.layers
         if not 0 < args.mem_layers <= len(layers):

@@ -6,21 +6,8 @@ import torch
 from esam3.models.necks import Sam3AlignHead
 from esam3.registry import MODELS
 
-CHANNELS = [16, 32, 64, 128]
-
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _feats(size=224, batch=1, channels=CHANNELS):
-    return [torch.randn(batch, c, -(-size // s), -(-size // s))
-            for c, s in zip(channels, [4, 8, 16, 32])]
+from neck_inputs import CHANNELS
+from neck_inputs import backbone_feats as _feats
 
 
 def test_trunk_mode_shape_and_registry():

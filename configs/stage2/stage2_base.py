@@ -14,22 +14,14 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/stage2.py',
     '../_base_/datasets/sav.py',
+    '../_base_/models/sam3.py',
     '../_base_/models/stage2_distiller.py',
 ]
-trunk_channels = 1024
-trunk_grid = 72  # 1008 / 14
-fpn_channels = 256
-# the light neck of the Stage 1 student (configs/_base_/models/sam3.py), so
-# that its checkpoint loads strictly; the video tracker reads its tracker
-# levels (SAM3's video tracker shares the tracker neck)
-student_neck = dict(
-    type='Sam3LightFPN', branches=('tracker', 'detector'),
-    out_channels=fpn_channels, out_size=(trunk_grid, trunk_grid))
-# trunk mode, for comparison (with a trunk-mode Stage 1 checkpoint):
-#   model = dict(student=dict(trunk=dict(neck=trunk_neck)))
-trunk_neck = dict(_delete_=True, type='Sam3AlignHead', mode='trunk',
-                  out_channels=trunk_channels,
-                  out_size=(trunk_grid, trunk_grid))
+# trunk size, fpn_channels, student_neck (the light neck of the Stage 1
+# student, so that its checkpoint loads strictly; the video tracker reads its
+# tracker levels: SAM3's video tracker shares the tracker neck) and
+# trunk_neck (trunk mode, with a trunk-mode Stage 1 checkpoint:
+# model = dict(student=dict(trunk=dict(neck=trunk_neck)))) come from sam3.py
 sam3_video_cfg = dict(pretrained='facebook/sam3')
 # Stage 1 checkpoint of this student (None: encoder as built, e.g. tests).
 # Edit it here, or on the command line set the model field itself (config
@@ -40,7 +32,7 @@ stage1_checkpoint = None
 model = dict(
     student=dict(
         sam3_video=sam3_video_cfg,
-        trunk=dict(neck=student_neck),
+        trunk=dict(neck={{_base_.student_neck}}),
         trunk_checkpoint=stage1_checkpoint,
         with_cp=True),
     teacher=dict(type='Sam3VideoTeacher', **sam3_video_cfg))

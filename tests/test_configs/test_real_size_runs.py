@@ -102,7 +102,8 @@ def test_stage1_real_size(world):
     w = world['weights']
     _train_and_test(
         world, 'stage1',
-        [f'model.teacher.pretrained={w}', f'model.student.sam3.pretrained={w}'],
+        [f'model.teacher.pretrained={w}',
+         f'model.student.sam3.pretrained={w}'],
         ['train_dataloader.batch_size=1', 'model.max_instances=2'],
         # coins.jpg: one image, few instances
         ['test_dataloader.dataset.indices=[1]', 'model.eval_clicks=1'],
@@ -131,7 +132,8 @@ def test_stage3_real_size(world):
     w = world['weights']
     _train_and_test(
         world, 'stage3',
-        [f'model.teacher.pretrained={w}', f'model.student.sam3.pretrained={w}',
+        [f'model.teacher.pretrained={w}',
+         f'model.student.sam3.pretrained={w}',
          f'model.student.video.sam3_video.pretrained={w}'],
         [f'model.student.stage2_checkpoint={world["ckpt"]["stage2"]}',
          'train_dataloader.batch_size=1'],

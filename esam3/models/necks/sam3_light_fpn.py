@@ -215,4 +215,3 @@ class Sam3LightFPN(BaseModule):
         td = self.top_down(feats, pixel_values)
         return {name: self.branch(td, name, grid)
                 for name in (branches or self.branches)}
-

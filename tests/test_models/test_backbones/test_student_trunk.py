@@ -7,13 +7,7 @@ from esam3.models.necks import NeckLevels, Sam3AlignHead
 from esam3.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _trunk(model_name='efficientvit_b0', **neck):

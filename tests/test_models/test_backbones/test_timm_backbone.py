@@ -24,13 +24,7 @@ STUDENTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.mark.parametrize('cfg_name', sorted(STUDENTS))

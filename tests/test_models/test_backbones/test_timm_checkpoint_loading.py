@@ -11,13 +11,7 @@ from esam3.models.backbones import timm_backbone as tb_module
 MODEL = 'efficientvit_b0'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny inputs: one intra-op thread, no spin-waiting on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')

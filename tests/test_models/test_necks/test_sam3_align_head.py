@@ -9,6 +9,8 @@ from esam3.registry import MODELS
 from neck_inputs import CHANNELS
 from neck_inputs import backbone_feats as _feats
 
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 
 def test_trunk_mode_shape_and_registry():
     head = MODELS.build(dict(type='Sam3AlignHead', in_channels=CHANNELS,

@@ -9,6 +9,8 @@ from esam3.registry import MODELS
 from neck_inputs import CHANNELS
 from neck_inputs import backbone_feats as _feats
 
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 
 def test_sam3_read_levels_at_1008_on_meta():
     """At 1008 px the levels are those SAM3's heads read (288/144/72, 256

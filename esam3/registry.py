@@ -37,57 +37,74 @@ from mmengine.registry import Registry
 # Every mmengine root registry has an esam3 child, so that a lookup with
 # ``default_scope='esam3'`` never logs "Failed to search registry with scope
 # esam3" and silently falls back to the root.
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS,
-                   locations=['esam3.engine'])
-RUNNER_CONSTRUCTORS = Registry('runner constructor',
-                               parent=MMENGINE_RUNNER_CONSTRUCTORS,
-                               locations=['esam3.engine'])
-STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES,
-                      locations=['esam3.engine'])
+RUNNERS = Registry(
+    'runner', parent=MMENGINE_RUNNERS, locations=['esam3.engine'])
+RUNNER_CONSTRUCTORS = Registry(
+    'runner constructor',
+    parent=MMENGINE_RUNNER_CONSTRUCTORS,
+    locations=['esam3.engine'])
+STRATEGIES = Registry(
+    'strategy', parent=MMENGINE_STRATEGIES, locations=['esam3.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['esam3.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['esam3.engine'])
 
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS,
-                    locations=['esam3.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
-                         locations=['esam3.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
-                      locations=['esam3.datasets.transforms'])
+DATASETS = Registry(
+    'dataset', parent=MMENGINE_DATASETS, locations=['esam3.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler',
+    parent=MMENGINE_DATA_SAMPLERS,
+    locations=['esam3.datasets'])
+TRANSFORMS = Registry(
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    locations=['esam3.datasets.transforms'])
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['esam3.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
-                          locations=['esam3.models'])
-WEIGHT_INITIALIZERS = Registry('weight initializer',
-                               parent=MMENGINE_WEIGHT_INIT,
-                               locations=['esam3.models'])
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS,
-                      locations=['esam3.models'])
+MODEL_WRAPPERS = Registry(
+    'model_wrapper',
+    parent=MMENGINE_MODEL_WRAPPERS,
+    locations=['esam3.models'])
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INIT,
+    locations=['esam3.models'])
+TASK_UTILS = Registry(
+    'task util', parent=MMENGINE_TASK_UTILS, locations=['esam3.models'])
 
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
-                      locations=['esam3.engine'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
-                          locations=['esam3.engine'])
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMENGINE_OPTIMIZERS, locations=['esam3.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    locations=['esam3.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['esam3.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler',
-                            parent=MMENGINE_PARAM_SCHEDULERS,
-                            locations=['esam3.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    locations=['esam3.engine'])
 
-METRICS = Registry('metric', parent=MMENGINE_METRICS,
-                   locations=['esam3.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR,
-                     locations=['esam3.evaluation'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, locations=['esam3.evaluation'])
+EVALUATOR = Registry(
+    'evaluator', parent=MMENGINE_EVALUATOR, locations=['esam3.evaluation'])
 
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
-                       locations=['esam3.visualization'])
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
-                       locations=['esam3.visualization'])
+VISUALIZERS = Registry(
+    'visualizer',
+    parent=MMENGINE_VISUALIZERS,
+    locations=['esam3.visualization'])
+VISBACKENDS = Registry(
+    'vis_backend',
+    parent=MMENGINE_VISBACKENDS,
+    locations=['esam3.visualization'])
 
-LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS,
-                          locations=['esam3.engine'])
-INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS,
-                       locations=['esam3.apis'])
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS,
-                     locations=['esam3.engine'])
+LOG_PROCESSORS = Registry(
+    'log_processor',
+    parent=MMENGINE_LOG_PROCESSORS,
+    locations=['esam3.engine'])
+INFERENCERS = Registry(
+    'inferencer', parent=MMENGINE_INFERENCERS, locations=['esam3.apis'])
+FUNCTIONS = Registry(
+    'function', parent=MMENGINE_FUNCTIONS, locations=['esam3.engine'])

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Run a config's teacher over its train dataset and cache the trunk
-features (fp16, sharded .npy, resumable, one shard series per rank).
+"""Run a config's teacher over its train dataset and cache the trunk features
+(fp16, sharded .npy, resumable, one shard series per rank).
 
 Examples::
 
@@ -28,8 +28,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import esam3  # noqa: F401  (mmcv-lite shim before any mmdet import)
-from esam3.datasets.feature_cache import (FeatureCacheWriter,
-                                          merge_rank_indices)
+from esam3.datasets.feature_cache import FeatureCacheWriter, merge_rank_indices
 
 DEFAULT_PREPROCESSOR = dict(type='Sam3DataPreprocessor')
 AUG_KEYS = ('img_shape', 'ori_shape', 'pad_shape', 'scale_factor', 'flip',
@@ -41,25 +40,42 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description='Cache teacher trunk '
                                      'features of a config\'s train set')
-    parser.add_argument('config', help='config with a teacher and a '
-                        'train_dataloader')
+    parser.add_argument(
+        'config', help='config with a teacher and a '
+        'train_dataloader')
     parser.add_argument('--out', required=True, help='cache directory')
-    parser.add_argument('--shard-size', type=int, default=64,
-                        help='images per shard file (default 64)')
-    parser.add_argument('--batch-size', type=int, default=1,
-                        help='images per teacher forward (default 1)')
-    parser.add_argument('--num-workers', type=int, default=0,
-                        help='data loading workers (default 0)')
-    parser.add_argument('--resume', action='store_true',
-                        help='continue a killed run: verified shards are '
-                        'kept, the rest is recomputed')
-    parser.add_argument('--device', default=None,
-                        help='default: cuda if available, else cpu')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed set before building the teacher (only '
-                        'matters for randomly initialised test teachers)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
+    parser.add_argument(
+        '--shard-size',
+        type=int,
+        default=64,
+        help='images per shard file (default 64)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='images per teacher forward (default 1)')
+    parser.add_argument(
+        '--num-workers',
+        type=int,
+        default=0,
+        help='data loading workers (default 0)')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue a killed run: verified shards are '
+        'kept, the rest is recomputed')
+    parser.add_argument(
+        '--device', default=None, help='default: cuda if available, else cpu')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed set before building the teacher (only '
+        'matters for randomly initialised test teachers)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -83,8 +99,8 @@ def cache_pipeline(cfg) -> list:
     """
     pipeline = cfg.get('cache_pipeline') or cfg.get('test_pipeline')
     if not pipeline:
-        pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
-            'pipeline')
+        pipeline = cfg.get('test_dataloader', {}).get('dataset',
+                                                      {}).get('pipeline')
     if not pipeline:
         raise KeyError('config has no cache_pipeline / test_pipeline')
     for step in pipeline:
@@ -98,8 +114,8 @@ def cache_pipeline(cfg) -> list:
 
 
 def build_cache_dataset(cfg):
-    """The train dataset with the cache pipeline (a cache wrapper around it,
-    if the config already uses one, is removed)."""
+    """The train dataset with the cache pipeline (a cache wrapper around it, if
+    the config already uses one, is removed)."""
     from esam3.registry import DATASETS
     dataset = copy.deepcopy(cfg.train_dataloader.dataset)
     while dataset.get('type') in ('CachedTeacherFeatureDataset',
@@ -184,18 +200,27 @@ def cache_rank(dataset,
     teacher = teacher.to(device).eval()
     preprocessor = preprocessor.to(device)
     indices = list(range(rank, len(dataset), world_size))
-    shards = [indices[i:i + shard_size]
-              for i in range(0, len(indices), shard_size)]
-    writer = FeatureCacheWriter(out_dir, rank, world_size, shard_size,
-                                num_items=len(indices), resume=resume,
-                                meta=meta)
+    shards = [
+        indices[i:i + shard_size] for i in range(0, len(indices), shard_size)
+    ]
+    writer = FeatureCacheWriter(
+        out_dir,
+        rank,
+        world_size,
+        shard_size,
+        num_items=len(indices),
+        resume=resume,
+        meta=meta)
     done = set(writer.done_shards())
     for k, shard in enumerate(shards):
         if k in done:
             continue
-        loader = DataLoader(torch.utils.data.Subset(dataset, shard),
-                            batch_size=batch_size, shuffle=False,
-                            num_workers=num_workers, collate_fn=_collate)
+        loader = DataLoader(
+            torch.utils.data.Subset(dataset, shard),
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=num_workers,
+            collate_fn=_collate)
         keys, augs, feats = [], [], []
         for batch in loader:
             for sample in batch:
@@ -225,24 +250,34 @@ def main(argv: Optional[List[str]] = None) -> Optional[dict]:
     rank, world_size = get_dist_info()
     logger = MMLogger.get_instance('cache_teacher_features')
     cfg = ru.load_config(args.config)
-    device = torch.device(args.device or (
-        f'cuda:{torch.cuda.current_device()}'
-        if torch.cuda.is_available() else 'cpu'))
+    device = torch.device(
+        args.device or (f'cuda:{torch.cuda.current_device()}'
+                        if torch.cuda.is_available() else 'cpu'))
     teacher_cfg = teacher_config(cfg)
     dataset = build_cache_dataset(cfg)
-    meta = dict(config=osp.abspath(args.config),
-                teacher=json.loads(json.dumps(teacher_cfg, default=str)),
-                pipeline=json.loads(json.dumps(cache_pipeline(cfg),
-                                               default=str)),
-                dataset_len=len(dataset), seed=args.seed,
-                torch=torch.__version__)
+    meta = dict(
+        config=osp.abspath(args.config),
+        teacher=json.loads(json.dumps(teacher_cfg, default=str)),
+        pipeline=json.loads(json.dumps(cache_pipeline(cfg), default=str)),
+        dataset_len=len(dataset),
+        seed=args.seed,
+        torch=torch.__version__)
     torch.manual_seed(args.seed)
     teacher = MODELS.build(teacher_cfg)
     start = time.time()
     index = cache_rank(
-        dataset, teacher, build_preprocessor(cfg), args.out, rank,
-        world_size, args.shard_size, args.resume, args.batch_size,
-        args.num_workers, device, meta,
+        dataset,
+        teacher,
+        build_preprocessor(cfg),
+        args.out,
+        rank,
+        world_size,
+        args.shard_size,
+        args.resume,
+        args.batch_size,
+        args.num_workers,
+        device,
+        meta,
         after_shard=lambda k: logger.info(
             f'rank {rank}: shard {k} written ({time.time() - start:.1f} s)'))
     logger.info(f'rank {rank}: {len(index["entries"])} images cached')

@@ -35,22 +35,35 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test an esam3 model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='folder for logs and metrics '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--out', help='dump the predictions to this pickle '
-                        'file (.pkl / .pickle)')
-    parser.add_argument('--show-dir', help='draw predictions into this '
-                        'folder (relative to work_dir/<timestamp>)')
-    parser.add_argument('--show', action='store_true',
-                        help='show the drawings in a window')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='score threshold for drawn instances')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--work-dir',
+        help='folder for logs and metrics '
+        '(default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='dump the predictions to this pickle '
+        'file (.pkl / .pickle)')
+    parser.add_argument(
+        '--show-dir',
+        help='draw predictions into this '
+        'folder (relative to work_dir/<timestamp>)')
+    parser.add_argument(
+        '--show', action='store_true', help='show the drawings in a window')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='score threshold for drawn instances')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, key=value pairs')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none',
-                        help='job launcher')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -142,8 +155,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
     runner = ru.build_runner(cfg, args.config)
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    load_student_checkpoint(model, args.checkpoint, strict=True,
-                            map_location='cpu', logger=runner.logger)
+    load_student_checkpoint(
+        model,
+        args.checkpoint,
+        strict=True,
+        map_location='cpu',
+        logger=runner.logger)
     runner.logger.info(f'Loaded checkpoint {args.checkpoint} (strict)')
     return ru.run_stage(runner, 'test', args.config)
 

@@ -38,27 +38,41 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Train an esam3 model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='folder for logs and checkpoints '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (CUDA only)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale lr by the actual total batch size')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--work-dir',
+        help='folder for logs and checkpoints '
+        '(default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (CUDA only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale lr by the actual total batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from the latest checkpoint in the work dir (no value '
         'or "auto") or from the given checkpoint path')
     parser.add_argument(
-        '--tensorboard', action='store_true',
+        '--tensorboard',
+        action='store_true',
         help='also write TensorBoard event files (mmengine '
         'TensorboardVisBackend) under <work-dir>/<timestamp>/vis_data')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, key=value pairs, e.g. '
         'train_cfg.max_iters=100 model.student.backbone.type=Foo')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none',
-                        help='job launcher')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     # torch.distributed.launch passes --local_rank / --local-rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)

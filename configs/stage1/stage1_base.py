@@ -9,8 +9,7 @@ _base_ = [
 ]
 model = dict(
     student=dict(
-        sam3={{_base_.sam3_cfg}},
-        trunk=dict(neck={{_base_.student_neck}})),
+        sam3={{_base_.sam3_cfg}}, trunk=dict(neck={{_base_.student_neck}})),
     teacher={{_base_.teacher_cfg}})
 val_evaluator = [
     dict(type='PromptMIoUMetric', prefix='student'),

@@ -23,8 +23,7 @@ model = dict(
 # and training the student's copy at the quick-start lr makes it collapse
 # (all-on / all-off masks). So here only the encoder + alignment head
 # learn; the real-teacher configs keep EdgeSAM's trainable mask decoder.
-default_hooks = dict(
-    checkpoint=dict(interval=200), logger=dict(interval=20))
+default_hooks = dict(checkpoint=dict(interval=200), logger=dict(interval=20))
 val_evaluator = [
     dict(type='PromptMIoUMetric', prefix='student'),
     dict(type='TeacherFidelityMetric', prefix='student_vs_teacher'),

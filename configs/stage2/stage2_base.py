@@ -41,5 +41,4 @@ model = dict(
 load_from = None
 # `tools/test.py --show-dir DIR` writes DAVIS palette PNGs per frame
 default_hooks = dict(
-    visualization=dict(_delete_=True, type='VOSPaletteWriterHook',
-                       draw=False))
+    visualization=dict(_delete_=True, type='VOSPaletteWriterHook', draw=False))

@@ -30,13 +30,16 @@ max_iters = 20
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(accumulative_counts=1, optimizer=dict(lr=1e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=5),
-    dict(type='CosineAnnealingLR', T_max=max_iters - 5, eta_min_ratio=0.01,
-         by_epoch=False, begin=5, end=max_iters),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_iters - 5,
+        eta_min_ratio=0.01,
+        by_epoch=False,
+        begin=5,
+        end=max_iters),
 ]
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1),
-    visualization=dict(_delete_=True, type='VOSPaletteWriterHook',
-                       draw=False))
+    visualization=dict(_delete_=True, type='VOSPaletteWriterHook', draw=False))

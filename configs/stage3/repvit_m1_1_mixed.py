@@ -34,11 +34,12 @@ train_dataloader = dict(
         ignore_keys=['dataset_name'],
         datasets=[
             {{_base_.train_dataloader.dataset}},
-            dict(type='SACoVideoDataset',
-                 data_root=video_data_root,
-                 ann_file='annotations/train.json',
-                 data_prefix=dict(img='JPEGImages/'),
-                 num_frames=num_frames,
-                 clip_mode='random',
-                 pipeline=video_train_pipeline),
+            dict(
+                type='SACoVideoDataset',
+                data_root=video_data_root,
+                ann_file='annotations/train.json',
+                data_prefix=dict(img='JPEGImages/'),
+                num_frames=num_frames,
+                clip_mode='random',
+                pipeline=video_train_pipeline),
         ]))

@@ -16,9 +16,11 @@ model = dict(
         trunk=dict(
             backbone={{_base_.student_backbone}},
             neck={{_base_.student_neck}}),
-        video=dict(sam3_video={{_base_.video_tracker_cfg}},
-                   memory_bank={{_base_.tiny_memory_bank}}, with_cp=False,
-                   level_branch='video'),
+        video=dict(
+            sam3_video={{_base_.video_tracker_cfg}},
+            memory_bank={{_base_.tiny_memory_bank}},
+            with_cp=False,
+            level_branch='video'),
         # tiny image and video trackers differ in width: the Stage 2 decoder
         # cannot start the image tracker (real SAM3: carried by default)
         decoder_from_stage2=False),
@@ -33,12 +35,20 @@ model = dict(
 train_cfg = dict(max_iters=100, val_interval=100)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
-    dict(type='CosineAnnealingLR', T_max=90, eta_min_ratio=0.01,
-         by_epoch=False, begin=10, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=90,
+        eta_min_ratio=0.01,
+        by_epoch=False,
+        begin=10,
+        end=100),
 ]
-default_hooks = dict(
-    checkpoint=dict(interval=100), logger=dict(interval=20))
+default_hooks = dict(checkpoint=dict(interval=100), logger=dict(interval=20))
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExponentialMovingAverage',
-         momentum=0.01, update_buffers=True, priority=49),
+    dict(
+        type='EMAHook',
+        ema_type='ExponentialMovingAverage',
+        momentum=0.01,
+        update_buffers=True,
+        priority=49),
 ]

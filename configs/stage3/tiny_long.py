@@ -6,7 +6,12 @@ _base_ = ['./tiny.py']
 train_cfg = dict(max_iters=800, val_interval=800)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', T_max=780, eta_min_ratio=0.01,
-         by_epoch=False, begin=20, end=800),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=780,
+        eta_min_ratio=0.01,
+        by_epoch=False,
+        begin=20,
+        end=800),
 ]
 default_hooks = dict(checkpoint=dict(interval=800), logger=dict(interval=50))

@@ -16,8 +16,8 @@ def parse_point(text: str) -> Tuple[float, float, int]:
         x, y = (float(v) for v in coords.split(','))
         lab = int(label) if label else 1
     except ValueError as err:
-        raise ValueError(f'bad point {text!r}: expected x,y or x,y:label'
-                         ) from err
+        raise ValueError(
+            f'bad point {text!r}: expected x,y or x,y:label') from err
     if lab not in (0, 1):
         raise ValueError(f'bad point {text!r}: label must be 0 or 1')
     return x, y, lab
@@ -39,13 +39,13 @@ def parse_box(text: str) -> List[float]:
 
 
 def get_visualizer(name: str = 'esam3_demo'):
-    """The esam3 visualizer (``Sam3Visualizer``, an mmengine
-    ``Visualizer``) as a named mmengine instance."""
+    """The esam3 visualizer (``Sam3Visualizer``, an mmengine ``Visualizer``) as
+    a named mmengine instance."""
     from esam3.visualization import Sam3Visualizer
     if Sam3Visualizer.check_instance_created(name):
         return Sam3Visualizer.get_instance(name)
-    return Sam3Visualizer.get_instance(name, alpha=0.5, line_width=2,
-                                       point_size=120)
+    return Sam3Visualizer.get_instance(
+        name, alpha=0.5, line_width=2, point_size=120)
 
 
 def draw_overlay(image_rgb: np.ndarray,
@@ -74,14 +74,21 @@ def draw_overlay(image_rgb: np.ndarray,
     """
     vis = visualizer or get_visualizer()
     drawn = vis.draw_instances(
-        np.ascontiguousarray(image_rgb), masks=masks, bboxes=boxes,
-        scores=scores, points=points, point_labels=point_labels)
+        np.ascontiguousarray(image_rgb),
+        masks=masks,
+        bboxes=boxes,
+        scores=scores,
+        points=points,
+        point_labels=point_labels)
     if caption:
         vis.set_image(drawn)
         size = max(8, min(drawn.shape[:2]) // 30)
-        vis.draw_texts(caption, np.array([4, 4]), font_sizes=size,
-                       colors='w', bboxes=dict(facecolor='black', alpha=0.6,
-                                               pad=2, edgecolor='none'))
+        vis.draw_texts(
+            caption,
+            np.array([4, 4]),
+            font_sizes=size,
+            colors='w',
+            bboxes=dict(facecolor='black', alpha=0.6, pad=2, edgecolor='none'))
         drawn = vis.get_image()
     return drawn
 
@@ -94,5 +101,6 @@ def best_masks(result: dict) -> Tuple[np.ndarray, np.ndarray]:
     return result['masks'][idx, best], result['scores'][idx, best]
 
 
-__all__: Sequence[str] = ['best_masks', 'draw_overlay', 'get_visualizer',
-                          'parse_box', 'parse_point']
+__all__: Sequence[str] = [
+    'best_masks', 'draw_overlay', 'get_visualizer', 'parse_box', 'parse_point'
+]

@@ -41,9 +41,8 @@ def load_image(image: ImageInput, channel_order: str = 'rgb') -> np.ndarray:
 def check_finite(values: np.ndarray, what: str) -> np.ndarray:
     """Raise ``ValueError`` naming ``what`` when a value is NaN or inf.
 
-    NaN compares False with everything, so range checks alone let it
-    through to the model (NaN scores, empty masks, or a C++ error deep in
-    a kernel).
+    NaN compares False with everything, so range checks alone let it through to
+    the model (NaN scores, empty masks, or a C++ error deep in a kernel).
     """
     values = np.asarray(values)
     if values.dtype.kind in 'fc' and not np.isfinite(values).all():
@@ -54,9 +53,10 @@ def check_finite(values: np.ndarray, what: str) -> np.ndarray:
     return values
 
 
-def check_exemplars(boxes: Sequence,
-                    labels: Optional[Sequence[int]] = None
-                    ) -> Tuple[np.ndarray, np.ndarray]:
+def check_exemplars(
+        boxes: Sequence,
+        labels: Optional[Sequence[int]] = None
+) -> Tuple[np.ndarray, np.ndarray]:
     """Validate concept exemplars (xyxy original pixels, labels 1/0).
 
     Args:

@@ -9,9 +9,8 @@ from torch import Tensor
 from esam3.models.distillers.outputs import (boxes_to_original,
                                              paste_masks_to_original)
 from esam3.models.utils import prompts as P
+from .image_inputs import ImageInput, check_exemplars, check_finite, load_image
 from .model_loading import build_inference_model
-from .image_inputs import (ImageInput, check_exemplars, check_finite,
-                           load_image)
 
 
 class ImagePredictor:
@@ -54,7 +53,9 @@ class ImagePredictor:
 
     # ------------------------------------------------------------ building
     @classmethod
-    def from_config(cls, config, checkpoint: Optional[str] = None,
+    def from_config(cls,
+                    config,
+                    checkpoint: Optional[str] = None,
                     use_teacher: bool = False,
                     device: str = 'cpu') -> 'ImagePredictor':
         """Build from a Stage 1/3 config and a student checkpoint (loaded
@@ -64,11 +65,14 @@ class ImagePredictor:
                                            device)
         pre = cfg.model.get('data_preprocessor', {}) or {}
         tok_cfg = cfg.model.get('tokenizer', dict(type='Sam3Tokenizer'))
-        return cls(model, img_size=model.heads.image_size,
-                   mean=pre.get('mean', [127.5] * 3),
-                   std=pre.get('std', [127.5] * 3),
-                   tokenizer=MODELS.build(tok_cfg), device=device,
-                   resize_mode=pre.get('resize_mode', 'square'))
+        return cls(
+            model,
+            img_size=model.heads.image_size,
+            mean=pre.get('mean', [127.5] * 3),
+            std=pre.get('std', [127.5] * 3),
+            tokenizer=MODELS.build(tok_cfg),
+            device=device,
+            resize_mode=pre.get('resize_mode', 'square'))
 
     # --------------------------------------------------------------- image
     def reset_image(self) -> None:
@@ -83,19 +87,25 @@ class ImagePredictor:
         once; prompts then only run the light heads."""
         from esam3.models.data_preprocessors import preprocess_image
         img_bgr = load_image(image, channel_order)
-        pixels, meta = preprocess_image(img_bgr, self.img_size, self.mean,
-                                        self.std,
-                                        resize_mode=self.resize_mode)
+        pixels, meta = preprocess_image(
+            img_bgr,
+            self.img_size,
+            self.mean,
+            self.std,
+            resize_mode=self.resize_mode)
         self.reset_image()
         self._encode(pixels)
         self._meta = meta
 
     def _encode(self, pixels: Tensor) -> None:
-        """Run the encoder on normalised pixels ``[1, 3, S, S]`` (overridden
-        by the ONNX predictor). Only the backbone runs here: the tracker
+        """Run the encoder on normalised pixels ``[1, 3, S, S]`` (overridden by
+        the ONNX predictor).
+
+        Only the backbone runs here: the tracker
         levels (geometric prompts) and the detector levels (concept prompts)
         are computed on the first prompt that needs them, then kept for
-        this image."""
+        this image.
+        """
         self._trunk = self.model.encode_trunk(pixels.to(self.device))
 
     def _tracker_embeddings(self) -> List[Tensor]:
@@ -120,8 +130,8 @@ class ImagePredictor:
             raise ValueError(f'{what} outside the image ({w}x{h}): '
                              f'{xy.reshape(-1, 2).tolist()}')
         sx, sy = self._meta['scale_factor'][:2]
-        return torch.as_tensor(xy * np.array([sx, sy]),
-                               dtype=torch.float32, device=self.device)
+        return torch.as_tensor(
+            xy * np.array([sx, sy]), dtype=torch.float32, device=self.device)
 
     # ----------------------------------------------------------- geometric
     @torch.no_grad()
@@ -152,9 +162,10 @@ class ImagePredictor:
         pts, lbl = self._build_point_prompts(points, labels, boxes)
         masks_t = None
         if mask_input is not None:
-            masks_t = torch.as_tensor(check_finite(mask_input, 'mask_input'),
-                                      dtype=torch.float32,
-                                      device=self.device)
+            masks_t = torch.as_tensor(
+                check_finite(mask_input, 'mask_input'),
+                dtype=torch.float32,
+                device=self.device)
             if masks_t.dim() == 2:
                 masks_t = masks_t[None]
             if masks_t.dim() != 3:
@@ -166,12 +177,13 @@ class ImagePredictor:
             masks_t = masks_t[:, None]
         logits, iou, obj = self._decode(pts, lbl, masks_t, multimask_output)
         n, k = logits.shape[:2]
-        full = paste_masks_to_original(logits.flatten(0, 1), self._meta,
-                                       self.img_size)
-        return dict(masks=full.view(n, k, *full.shape[-2:]).cpu().numpy(),
-                    scores=iou.cpu().numpy(),
-                    object_scores=obj.sigmoid().cpu().numpy(),
-                    low_res_logits=logits.cpu().numpy())
+        full = paste_masks_to_original(
+            logits.flatten(0, 1), self._meta, self.img_size)
+        return dict(
+            masks=full.view(n, k, *full.shape[-2:]).cpu().numpy(),
+            scores=iou.cpu().numpy(),
+            object_scores=obj.sigmoid().cpu().numpy(),
+            low_res_logits=logits.cpu().numpy())
 
     def _decode(self, pts: Tensor, lbl: Tensor, masks_t: Optional[Tensor],
                 multimask_output: bool):
@@ -187,15 +199,21 @@ class ImagePredictor:
         """
         if masks_t is None:
             out = self.model.heads.decode_prompts(
-                self._tracker_embeddings(), pts[None], lbl[None],
+                self._tracker_embeddings(),
+                pts[None],
+                lbl[None],
                 multimask_output=multimask_output)
             return (out.pred_masks[0], out.iou_scores[0],
                     out.object_score_logits[0].reshape(-1))
         # one image row per object: the mask prompt is per image
         out = self.model.heads.decode_prompts(
-            [e.expand(pts.shape[0], -1, -1, -1)
-             for e in self._tracker_embeddings()],
-            pts[:, None], lbl[:, None], masks=masks_t,
+            [
+                e.expand(pts.shape[0], -1, -1, -1)
+                for e in self._tracker_embeddings()
+            ],
+            pts[:, None],
+            lbl[:, None],
+            masks=masks_t,
             multimask_output=multimask_output)
         return (out.pred_masks[:, 0], out.iou_scores[:, 0],
                 out.object_score_logits[:, 0].reshape(-1))
@@ -217,9 +235,9 @@ class ImagePredictor:
                 raise ValueError(f'zero-area or inverted box in {b.tolist()}')
             corners = self._to_input_xy(b.reshape(-1, 2, 2), 'boxes')
             n_obj = corners.shape[0]
-            per_obj.append((corners, torch.tensor(
-                [P.BOX_TL_LABEL, P.BOX_BR_LABEL],
-                device=self.device).expand(n_obj, 2)))
+            per_obj.append((corners,
+                            torch.tensor([P.BOX_TL_LABEL, P.BOX_BR_LABEL],
+                                         device=self.device).expand(n_obj, 2)))
         if points is not None:
             p = np.asarray(points, dtype=np.float32)
             if p.size == 0:
@@ -236,8 +254,8 @@ class ImagePredictor:
             if n_obj is not None and p.shape[0] != n_obj:
                 raise ValueError(f'{p.shape[0]} point groups for {n_obj} '
                                  'boxes: give one group per box')
-            per_obj.insert(0, (self._to_input_xy(p, 'points'),
-                               torch.as_tensor(lab, device=self.device)))
+            per_obj.insert(0, (self._to_input_xy(
+                p, 'points'), torch.as_tensor(lab, device=self.device)))
         pts = torch.cat([x[0] for x in per_obj], dim=1)
         lbl = torch.cat([x[1] for x in per_obj], dim=1).long()
         return pts, lbl
@@ -264,8 +282,8 @@ class ImagePredictor:
             raise ValueError('predict_concept needs text and/or exemplars')
         if exemplar_boxes is None and exemplar_labels is not None:
             raise ValueError('exemplar_labels given without exemplar_boxes')
-        if text is not None and (not isinstance(text, str) or
-                                 not text.strip()):
+        if text is not None and (not isinstance(text, str)
+                                 or not text.strip()):
             raise ValueError(f'text must be a non-empty string, got {text!r}')
         if exemplar_boxes is not None:
             b, lab = check_exemplars(exemplar_boxes, exemplar_labels)
@@ -276,30 +294,36 @@ class ImagePredictor:
             xy = self._to_input_xy(b.reshape(-1, 2, 2), 'exemplar boxes')
             xyxy = xy.reshape(-1, 4) / self.img_size
             boxes = torch.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
-                                 (xyxy[:, 1] + xyxy[:, 3]) / 2,
-                                 xyxy[:, 2] - xyxy[:, 0],
-                                 xyxy[:, 3] - xyxy[:, 1]], dim=1)[None]
-            labels = torch.as_tensor(lab, dtype=torch.long,
-                                     device=self.device)[None]
+                                 (xyxy[:, 1] + xyxy[:, 3]) / 2, xyxy[:, 2] -
+                                 xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]],
+                                dim=1)[None]
+            labels = torch.as_tensor(
+                lab, dtype=torch.long, device=self.device)[None]
         if self._det_feats is None:
             self._det_feats = self.model.heads.detector_features(self._trunk)
         out = self.model.heads.decode_concepts(
-            self._det_feats, ids.to(self.device), am.to(self.device),
-            input_boxes=boxes, input_boxes_labels=labels)
+            self._det_feats,
+            ids.to(self.device),
+            am.to(self.device),
+            input_boxes=boxes,
+            input_boxes_labels=labels)
         presence = out.presence_logits.sigmoid().view(-1)[0]
         scores = out.pred_logits[0].sigmoid() * presence
         keep = torch.nonzero(scores > score_thr).view(-1)
         keep = keep[scores[keep].argsort(descending=True)]
-        boxes_o = boxes_to_original(
-            out.pred_boxes[0, keep], self._meta, self.img_size)
+        boxes_o = boxes_to_original(out.pred_boxes[0, keep], self._meta,
+                                    self.img_size)
         masks = paste_masks_to_original(out.pred_masks[0, keep], self._meta,
                                         self.img_size)
-        return dict(masks=masks.cpu().numpy(), boxes=boxes_o.cpu().numpy(),
-                    scores=scores[keep].cpu().numpy(),
-                    presence=float(presence))
+        return dict(
+            masks=masks.cpu().numpy(),
+            boxes=boxes_o.cpu().numpy(),
+            scores=scores[keep].cpu().numpy(),
+            presence=float(presence))
 
     # --------------------------------------------------------------- batch
-    def predict_batch(self, images: List[ImageInput],
+    def predict_batch(self,
+                      images: List[ImageInput],
                       boxes: List[Sequence],
                       multimask_output: bool = False) -> List[Dict]:
         """Box prompts on several images (one result dict per image)."""
@@ -308,6 +332,6 @@ class ImagePredictor:
         results = []
         for img, bxs in zip(images, boxes):
             self.set_image(img)
-            results.append(self.predict(boxes=bxs,
-                                        multimask_output=multimask_output))
+            results.append(
+                self.predict(boxes=bxs, multimask_output=multimask_output))
         return results

@@ -23,8 +23,8 @@ def build_inference_model(config: Union[str, Config],
                           checkpoint: Optional[str] = None,
                           use_teacher: bool = False,
                           device: str = 'cpu') -> Tuple[nn.Module, Config]:
-    """The student (``EfficientSAM3``) of a stage config, loaded strictly
-    from ``checkpoint``, or the config's frozen teacher for comparison.
+    """The student (``EfficientSAM3``) of a stage config, loaded strictly from
+    ``checkpoint``, or the config's frozen teacher for comparison.
 
     Returns:
         (model in eval mode on ``device``, config).

@@ -82,9 +82,9 @@ class VideoFrames:
 
 
 class LazyFrameDict(dict):
-    """``{frame_idx: tensor}`` that builds missing frames on access and
-    keeps only the most recent few (for transformers' video inference
-    session, which reads ``processed_frames[idx]`` and ``len()``).
+    """``{frame_idx: tensor}`` that builds missing frames on access and keeps
+    only the most recent few (for transformers' video inference session, which
+    reads ``processed_frames[idx]`` and ``len()``).
 
     Args:
         num_frames: video length reported by ``len()``.
@@ -92,7 +92,9 @@ class LazyFrameDict(dict):
         keep: frames kept in memory.
     """
 
-    def __init__(self, num_frames: int, load: Callable[[int], torch.Tensor],
+    def __init__(self,
+                 num_frames: int,
+                 load: Callable[[int], torch.Tensor],
                  keep: int = 4) -> None:
         super().__init__()
         self.num_frames = num_frames

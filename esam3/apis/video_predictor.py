@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Promptable video object segmentation with the Stage 2 student tracker
-(or the SAM3 video tracker teacher, for comparison)."""
+"""Promptable video object segmentation with the Stage 2 student tracker (or
+the SAM3 video tracker teacher, for comparison)."""
 from collections import OrderedDict
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -86,18 +86,23 @@ class VideoPredictor:
         self._lazy_frames: Optional[LazyFrameDict] = None
 
     @classmethod
-    def from_config(cls, config, checkpoint: Optional[str] = None,
+    def from_config(cls,
+                    config,
+                    checkpoint: Optional[str] = None,
                     use_teacher: bool = False,
                     device: str = 'cpu') -> 'VideoPredictor':
         """Build from a Stage 2 or Stage 3 config and a student checkpoint
-        (loaded strictly; ``student.``-prefixed distiller checkpoints work), or the
-        config's SAM3 video teacher (``use_teacher=True``)."""
+        (loaded strictly; ``student.``-prefixed distiller checkpoints work), or
+        the config's SAM3 video teacher (``use_teacher=True``)."""
         model, cfg = build_inference_model(config, checkpoint, use_teacher,
                                            device)
         pre = cfg.model.get('data_preprocessor', {}) or {}
-        return cls(model, mean=pre.get('mean', [127.5] * 3),
-                   std=pre.get('std', [127.5] * 3), device=device,
-                   resize_mode=pre.get('resize_mode', 'square'))
+        return cls(
+            model,
+            mean=pre.get('mean', [127.5] * 3),
+            std=pre.get('std', [127.5] * 3),
+            device=device,
+            resize_mode=pre.get('resize_mode', 'square'))
 
     # ------------------------------------------------------------- state
     @property
@@ -125,8 +130,11 @@ class VideoPredictor:
         self._lazy_frames = None
         _, self._meta = self._preprocess(0)
         self.reset_state()
-        return dict(num_frames=len(frames), height=frames.height,
-                    width=frames.width, fps=frames.fps)
+        return dict(
+            num_frames=len(frames),
+            height=frames.height,
+            width=frames.width,
+            fps=frames.fps)
 
     def reset_state(self) -> None:
         """Drop every object and prompt (the video stays open)."""
@@ -154,9 +162,12 @@ class VideoPredictor:
             raise ValueError(f'frame {idx} of {self.frames.path} is '
                              f'{img.shape[1]}x{img.shape[0]}, the video is '
                              f'{self.frames.width}x{self.frames.height}')
-        pixels, meta = preprocess_image(img, self.img_size, self.mean,
-                                        self.std,
-                                        resize_mode=self.resize_mode)
+        pixels, meta = preprocess_image(
+            img,
+            self.img_size,
+            self.mean,
+            self.std,
+            resize_mode=self.resize_mode)
         return pixels.to(self.device), meta
 
     # ----------------------------------------------------------- prompts
@@ -170,13 +181,13 @@ class VideoPredictor:
             raise ValueError(f'{what} outside the frame ({w}x{h}): '
                              f'{xy.reshape(-1, 2).tolist()}')
         sx, sy = self._meta['scale_factor'][:2]
-        return torch.as_tensor(xy * np.array([sx, sy]), dtype=torch.float32,
-                               device=self.device)
+        return torch.as_tensor(
+            xy * np.array([sx, sy]), dtype=torch.float32, device=self.device)
 
     def _mask_to_input(self, mask: np.ndarray) -> Tensor:
         """Original-size binary mask -> ``[S, S]`` float at input scale
-        (resized like the image, per axis in square mode; padded
-        bottom/right with 0 in letterbox mode)."""
+        (resized like the image, per axis in square mode; padded bottom/right
+        with 0 in letterbox mode)."""
         mask = check_finite(np.asarray(mask), 'mask')
         h, w = self._meta['ori_shape'][:2]
         if mask.shape != (h, w):
@@ -186,8 +197,9 @@ class VideoPredictor:
             raise ValueError('empty mask prompt')
         ih, iw = self._meta['img_shape'][:2]
         m = torch.as_tensor(mask.astype(np.float32), device=self.device)
-        m = F.interpolate(m[None, None], size=(ih, iw), mode='bilinear',
-                          align_corners=False)[0, 0] >= 0.5
+        m = F.interpolate(
+            m[None, None], size=(ih, iw), mode='bilinear',
+            align_corners=False)[0, 0] >= 0.5
         out = torch.zeros(self.img_size, self.img_size, device=self.device)
         out[:ih, :iw] = m.float()
         return out
@@ -220,8 +232,8 @@ class VideoPredictor:
             if not np.isin(lab, (0, 1)).all():
                 raise ValueError(f'point labels must be 0 or 1, got {lab}')
             prompt['points'] = self._to_input_xy(p, 'points')
-            prompt['labels'] = torch.as_tensor(lab, dtype=torch.long,
-                                               device=self.device)
+            prompt['labels'] = torch.as_tensor(
+                lab, dtype=torch.long, device=self.device)
         return prompt
 
     @staticmethod
@@ -231,8 +243,9 @@ class VideoPredictor:
         if prompt['box'] is not None:
             box = prompt['box']
             coords.append(box.reshape(2, 2))
-            lbls.append(torch.tensor([P.BOX_TL_LABEL, P.BOX_BR_LABEL],
-                                     device=box.device))
+            lbls.append(
+                torch.tensor([P.BOX_TL_LABEL, P.BOX_BR_LABEL],
+                             device=box.device))
         if prompt['points'] is not None:
             coords.append(prompt['points'])
             lbls.append(prompt['labels'])
@@ -290,8 +303,7 @@ class VideoPredictor:
     def propagate(self,
                   start_frame: int = 0,
                   reverse: bool = False,
-                  max_frames: Optional[int] = None
-                  ) -> Iterator[PropagateItem]:
+                  max_frames: Optional[int] = None) -> Iterator[PropagateItem]:
         """Track every prompted object through the video.
 
         Args:
@@ -329,8 +341,9 @@ class VideoPredictor:
             if prompt['box'] is not None:
                 step_prompt['boxes'] = prompt['box'].reshape(1, 1, 4)
             if prompt['points'] is not None:
-                step_prompt.update(points=prompt['points'][None, None],
-                                   labels=prompt['labels'][None, None])
+                step_prompt.update(
+                    points=prompt['points'][None, None],
+                    labels=prompt['labels'][None, None])
         logits, scores = self.model.track_step(track, trunk, frame_idx,
                                                step_prompt)
         # an absent object (score <= 0) has an empty mask
@@ -350,8 +363,8 @@ class VideoPredictor:
             tracks[obj] = self.model.new_track()
             # condition the memory on all prompts first, nearest to the
             # start last (the bank keeps the latest conditioning frames)
-            for f in sorted(self._prompts[obj],
-                            key=lambda f: -abs(f - order[0])):
+            for f in sorted(
+                    self._prompts[obj], key=lambda f: -abs(f - order[0])):
                 self._student_step(tracks[obj], trunk_of(f), f,
                                    self._prompts[obj][f])
         prompted = {f for obj in obj_ids for f in self._prompts[obj]}
@@ -359,9 +372,11 @@ class VideoPredictor:
         for f in order:
             trunk = trunks[f] if f in trunks else self.encode_trunk(
                 self._preprocess(f)[0])
-            logits = [self._student_step(tracks[obj], trunk, f,
-                                         self._prompts[obj].get(f))
-                      for obj in obj_ids]
+            logits = [
+                self._student_step(tracks[obj], trunk, f,
+                                   self._prompts[obj].get(f))
+                for obj in obj_ids
+            ]
             yield f, list(obj_ids), self._to_original(torch.cat(logits))
 
     # ---------------------------------------------------- teacher back-end
@@ -374,14 +389,16 @@ class VideoPredictor:
         return self._lazy_frames
 
     def _teacher_session(self):
-        from transformers.models.sam3_tracker_video.\
-            modeling_sam3_tracker_video import \
+        from transformers.models.sam3_tracker_video import \
             Sam3TrackerVideoInferenceSession
         session = Sam3TrackerVideoInferenceSession(
-            video=None, video_height=self.img_size,
-            video_width=self.img_size, inference_device=self.device,
+            video=None,
+            video_height=self.img_size,
+            video_width=self.img_size,
+            inference_device=self.device,
             inference_state_device=self.device,
-            video_storage_device=self.device, dtype=torch.float32)
+            video_storage_device=self.device,
+            dtype=torch.float32)
         session.processed_frames = self._teacher_frames
         return session
 
@@ -389,20 +406,24 @@ class VideoPredictor:
                      prompt: dict) -> None:
         idx = session.obj_id_to_idx(obj_id)
         if 'mask' in prompt:
-            session.add_mask_inputs(idx, frame_idx,
-                                    prompt['mask'][None, None])
+            session.add_mask_inputs(idx, frame_idx, prompt['mask'][None, None])
         else:
             coords, labels = self._as_sam_points(prompt)
-            session.add_point_inputs(idx, frame_idx, dict(
-                point_coords=coords[None, None],
-                point_labels=labels[None, None].int()))
+            session.add_point_inputs(
+                idx, frame_idx,
+                dict(
+                    point_coords=coords[None, None],
+                    point_labels=labels[None, None].int()))
         if obj_id not in session.obj_with_new_inputs:
             session.obj_with_new_inputs.append(obj_id)
 
     def _teacher_prepare(self, obj_id: int, frames: Sequence[int]):
         """A session of one object holding its prompts on ``frames``, each
-        prompted frame answered (its conditioning output). One session per
-        object keeps objects independent, as in the student back-end."""
+        prompted frame answered (its conditioning output).
+
+        One session per object keeps objects independent, as in the student
+        back-end.
+        """
         session = self._teacher_session()
         out = None
         for f in sorted(frames):
@@ -420,9 +441,12 @@ class VideoPredictor:
         iters = []
         for obj in obj_ids:
             session, _ = self._teacher_prepare(obj, list(self._prompts[obj]))
-            iters.append(self.model.tracker.propagate_in_video_iterator(
-                session, start_frame_idx=order[0],
-                max_frame_num_to_track=len(order) - 1, reverse=reverse))
+            iters.append(
+                self.model.tracker.propagate_in_video_iterator(
+                    session,
+                    start_frame_idx=order[0],
+                    max_frame_num_to_track=len(order) - 1,
+                    reverse=reverse))
         for outs in zip(*iters):
             logits = torch.cat([o.pred_masks[:, 0] for o in outs])
             yield outs[0].frame_idx, list(obj_ids), self._to_original(logits)

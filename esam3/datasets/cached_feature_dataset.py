@@ -15,8 +15,8 @@ AUG_FIELD = 'teacher_aug'
 
 
 class CacheMismatchError(ValueError):
-    """A sample's geometry differs from the one its features were cached
-    with (the training pipeline is not the cached test-time geometry)."""
+    """A sample's geometry differs from the one its features were cached with
+    (the training pipeline is not the cached test-time geometry)."""
 
 
 def _as_tuple(value: Any) -> Optional[tuple]:

@@ -56,8 +56,8 @@ class CocoConceptDataset(SACoDataset):
         super().__init__(**kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """Positive pairs per present category + sampled negatives (a pair
-        with an invalid mask is skipped and counted, see
+        """Positive pairs per present category + sampled negatives (a pair with
+        an invalid mask is skipped and counted, see
         :meth:`SACoDataset._instances`)."""
         self._start_skips()
         data = load(self.ann_file)
@@ -65,11 +65,13 @@ class CocoConceptDataset(SACoDataset):
         label_of = {c['id']: i for i, c in enumerate(cats)}
         name_of = {}
         for c in cats:
-            name = _phrase(check_phrase(c.get('name'), c.get('id'),
-                                        'category name'))
+            name = _phrase(
+                check_phrase(c.get('name'), c.get('id'), 'category name'))
             name_of[c['id']] = name
-            syn = [_phrase(s) for s in c.get('synonyms', [])
-                   if isinstance(s, str) and s.strip()]
+            syn = [
+                _phrase(s) for s in c.get('synonyms', [])
+                if isinstance(s, str) and s.strip()
+            ]
             self.synonyms[name] = sorted(set(syn) - {name})
         # classes keep the json's category names (mmdet's CocoMetric maps
         # labels back to category ids by name); phrases are only the text
@@ -89,14 +91,20 @@ class CocoConceptDataset(SACoDataset):
                 name = name_of[cid]
                 self.positive_phrases[img_path].update([name] +
                                                        self.synonyms[name])
-                instances = self._instances(present[cid], h, w,
-                                            label_of[cid], img['id'])
+                instances = self._instances(present[cid], h, w, label_of[cid],
+                                            img['id'])
                 if instances is None:
                     continue
                 data_list.append(
-                    dict(img_path=img_path, img_id=img['id'], height=h,
-                         width=w, text=name, is_negative=False,
-                         label=label_of[cid], instances=instances))
+                    dict(
+                        img_path=img_path,
+                        img_id=img['id'],
+                        height=h,
+                        width=w,
+                        text=name,
+                        is_negative=False,
+                        label=label_of[cid],
+                        instances=instances))
             cands = img.get('neg_category_ids') or [
                 c for c in all_ids if c not in present
             ]
@@ -104,9 +112,15 @@ class CocoConceptDataset(SACoDataset):
             num = min(self.num_negatives, len(cands))
             for cid in (rng.choice(cands, num, replace=False) if num else []):
                 data_list.append(
-                    dict(img_path=img_path, img_id=img['id'], height=h,
-                         width=w, text=name_of[int(cid)], is_negative=True,
-                         label=label_of[int(cid)], instances=[]))
+                    dict(
+                        img_path=img_path,
+                        img_id=img['id'],
+                        height=h,
+                        width=w,
+                        text=name_of[int(cid)],
+                        is_negative=True,
+                        label=label_of[int(cid)],
+                        instances=[]))
         self.all_phrases = sorted(name_of.values())
         self._log_skips()
         return data_list

@@ -61,9 +61,9 @@ class CocoPromptDataset(CocoDataset):
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
-        """mmdet's parsing minus crowd instances and instances with an invalid
-        RLE (counted as ``invalid_rle``, naming file, image and annotation
-        id), plus category names.
+        """Mmdet's parsing minus crowd instances and instances with an invalid
+        RLE (counted as ``invalid_rle``, naming file, image and annotation id),
+        plus category names.
 
         Args:
             raw_data_info (dict): ``raw_ann_info`` and ``raw_img_info``.
@@ -74,8 +74,8 @@ class CocoPromptDataset(CocoDataset):
         img_info = raw_data_info['raw_img_info']
         if 'file_name' not in img_info and 'coco_url' in img_info:
             # LVIS v1 names images by URL: '.../val2017/000000397133.jpg'
-            img_info['file_name'] = '/'.join(
-                img_info['coco_url'].rsplit('/', 2)[-2:])
+            img_info['file_name'] = '/'.join(img_info['coco_url'].rsplit(
+                '/', 2)[-2:])
         anns = []
         for ann in raw_data_info['raw_ann_info']:
             segm = ann.get('segmentation')
@@ -83,9 +83,11 @@ class CocoPromptDataset(CocoDataset):
                 try:
                     check_rle(segm)
                 except InvalidRLEError as err:
-                    self._crowd.add('invalid_rle', example=(
-                        f'{self.ann_file} image id {img_info.get("img_id")} '
-                        f'annotation id {ann.get("id")}: {err}'))
+                    self._crowd.add(
+                        'invalid_rle',
+                        example=(f'{self.ann_file} image id '
+                                 f'{img_info.get("img_id")} '
+                                 f'annotation id {ann.get("id")}: {err}'))
                     continue
             anns.append(ann)
         raw_data_info = dict(raw_data_info, raw_ann_info=anns)
@@ -102,7 +104,7 @@ class CocoPromptDataset(CocoDataset):
         return info
 
     def prepare_data(self, idx: int):
-        """Run the pipeline; in training, None (logged, counted) for an
-        image that does not decode; in test mode its error names it."""
+        """Run the pipeline; in training, None (logged, counted) for an image
+        that does not decode; in test mode its error names it."""
         return self.unreadable.run(self.pipeline, self.get_data_info(idx),
                                    self.test_mode)

@@ -65,8 +65,12 @@ class DAVISDataset(SAVDataset):
         self.frame_interval = int(frame_interval)
         kwargs.setdefault('annot_stride', 1)
         super().__init__(
-            data_root=data_root, ann_file=ann_file, data_prefix=data_prefix,
-            clip_mode=clip_mode, max_objects=max_objects, **kwargs)
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=data_prefix,
+            clip_mode=clip_mode,
+            max_objects=max_objects,
+            **kwargs)
 
     @staticmethod
     def _default_prefix() -> dict:
@@ -78,8 +82,9 @@ class DAVISDataset(SAVDataset):
         img_root, ann_root = self.data_prefix['img'], self.data_prefix['ann']
         names = self._read_id_list()
         if names is None:
-            names = sorted(d for d in os.listdir(img_root)
-                           if osp.isdir(osp.join(img_root, d)))
+            names = sorted(
+                d for d in os.listdir(img_root)
+                if osp.isdir(osp.join(img_root, d)))
         data_list = []
         for name in names:
             try:
@@ -107,24 +112,27 @@ class DAVISDataset(SAVDataset):
         if not osp.isdir(ann_dir):
             raise FileNotFoundError(f'annotation folder not found: {ann_dir}')
         if self.mask_layout == 'palette':
-            stems = sorted(osp.splitext(f)[0] for f in os.listdir(ann_dir)
-                           if f.endswith('.png'))
+            stems = sorted(
+                osp.splitext(f)[0] for f in os.listdir(ann_dir)
+                if f.endswith('.png'))
             obj_ids, per_frame = None, []
             for s in stems:
                 index = np.asarray(Image.open(osp.join(ann_dir, s + '.png')))
                 self._check_size(name, index.shape, (h, w), s + '.png')
-                per_frame.append(set(np.unique(index).tolist()) -
-                                 {0, self.IGNORE_INDEX})
+                per_frame.append(
+                    set(np.unique(index).tolist()) - {0, self.IGNORE_INDEX})
             obj_ids = sorted(set().union(*per_frame)) if per_frame else []
             present = np.array([[o in p for o in obj_ids] for p in per_frame],
                                bool).reshape(len(stems), len(obj_ids))
             mask_files = [osp.join(ann_dir, s + '.png') for s in stems]
         else:
-            obj_dirs = sorted(d for d in os.listdir(ann_dir)
-                              if osp.isdir(osp.join(ann_dir, d)))
+            obj_dirs = sorted(
+                d for d in os.listdir(ann_dir)
+                if osp.isdir(osp.join(ann_dir, d)))
             obj_ids = [int(d) for d in obj_dirs]
             stems = sorted({
-                osp.splitext(f)[0] for d in obj_dirs
+                osp.splitext(f)[0]
+                for d in obj_dirs
                 for f in os.listdir(osp.join(ann_dir, d)) if f.endswith('.png')
             })
             present = np.zeros((len(stems), len(obj_ids)), bool)
@@ -146,10 +154,15 @@ class DAVISDataset(SAVDataset):
             raise SAVAnnotationError(
                 f'masks {missing[:3]} have no matching frame in {img_dir}')
         return dict(
-            video_id=name, frame_dir=img_dir, frame_files=frames,
-            height=h, width=w,
+            video_id=name,
+            frame_dir=img_dir,
+            frame_files=frames,
+            height=h,
+            width=w,
             ann_frame_ids=[stem_to_idx[s] for s in stems],
-            obj_ids=obj_ids, present=present, mask_files=mask_files)
+            obj_ids=obj_ids,
+            present=present,
+            mask_files=mask_files)
 
     @staticmethod
     def _check_size(name: str, shape, expected, what: str) -> None:
@@ -164,7 +177,8 @@ class DAVISDataset(SAVDataset):
         keep = list(range(0, len(info['ann_frame_ids']), self.frame_interval))
         return dict(
             num_video_frames=len(info['frame_files']),
-            height=info['height'], width=info['width'],
+            height=info['height'],
+            width=info['width'],
             frame_ids=[info['ann_frame_ids'][k] for k in keep],
             obj_ids=list(info['obj_ids']),
             present=np.asarray(info['present'])[keep],
@@ -174,13 +188,14 @@ class DAVISDataset(SAVDataset):
                      objs: List[int]) -> dict:
         """Frame image paths and mask PNG paths of the clip."""
         frame_paths = [
-            osp.join(info['frame_dir'], info['frame_files'][vann['frame_ids']
-                                                            [k]])
-            for k in clip
+            osp.join(info['frame_dir'],
+                     info['frame_files'][vann['frame_ids'][k]]) for k in clip
         ]
         if self.mask_layout == 'palette':
             masks = [vann['mask_files'][k] for k in clip]
         else:
             masks = [[vann['mask_files'][k][o] for o in objs] for k in clip]
-        return dict(frame_paths=frame_paths, mask_paths=masks,
-                    mask_layout=self.mask_layout)
+        return dict(
+            frame_paths=frame_paths,
+            mask_paths=masks,
+            mask_layout=self.mask_layout)

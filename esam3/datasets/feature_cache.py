@@ -27,8 +27,8 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 __all__ = [
-    'FeatureCache', 'FeatureCacheWriter', 'FeatureCacheError',
-    'ChecksumError', 'merge_rank_indices', 'feature_crc32', 'INDEX_FILE'
+    'FeatureCache', 'FeatureCacheWriter', 'FeatureCacheError', 'ChecksumError',
+    'merge_rank_indices', 'feature_crc32', 'INDEX_FILE'
 ]
 
 FORMAT = 'esam3-teacher-feature-cache'
@@ -130,6 +130,7 @@ def _check_shard_names(index: dict, path: str) -> None:
         FeatureCacheError: names the index file, the offending shard name
             and where it appears (``shards`` or the entry's image key).
     """
+
     def check(name: Any, where: str) -> None:
         if not isinstance(name, str) or SHARD_NAME.fullmatch(name) is None:
             raise FeatureCacheError(
@@ -181,10 +182,19 @@ class FeatureCacheWriter:
         self.rank, self.world_size = rank, world_size
         self.index_path = osp.join(out_dir, rank_index_name(rank))
         self._remove_temp_files()
-        fresh = dict(format=FORMAT, version=VERSION, dtype=DTYPE, rank=rank,
-                     world_size=world_size, shard_size=shard_size,
-                     num_items=num_items, complete=False, feature_shape=None,
-                     meta=meta or {}, shards={}, entries={})
+        fresh = dict(
+            format=FORMAT,
+            version=VERSION,
+            dtype=DTYPE,
+            rank=rank,
+            world_size=world_size,
+            shard_size=shard_size,
+            num_items=num_items,
+            complete=False,
+            feature_shape=None,
+            meta=meta or {},
+            shards={},
+            entries={})
         if osp.exists(self.index_path):
             if not resume:
                 raise FileExistsError(
@@ -210,8 +220,8 @@ class FeatureCacheWriter:
             os.remove(path)
 
     def _check_own_shards(self) -> None:
-        """A rank index may only list this rank's shards, each under the
-        name its number gives (``load_index`` already refused paths)."""
+        """A rank index may only list this rank's shards, each under the name
+        its number gives (``load_index`` already refused paths)."""
         for name, info in self.index['shards'].items():
             number = info.get('shard')
             if not isinstance(number, int) or \
@@ -226,16 +236,16 @@ class FeatureCacheWriter:
                           ' it will be recomputed')
         self.index['shards'].pop(name, None)
         self.index['entries'] = {
-            k: e for k, e in self.index['entries'].items()
-            if e['shard'] != name
+            k: e
+            for k, e in self.index['entries'].items() if e['shard'] != name
         }
         path = osp.join(self.shard_dir, name)
         if osp.exists(path):
             os.remove(path)
 
     def _verify_existing(self) -> None:
-        """Keep only shards whose file exists and whose every entry's
-        checksum matches."""
+        """Keep only shards whose file exists and whose every entry's checksum
+        matches."""
         by_shard: Dict[str, List[str]] = {}
         for key, entry in self.index['entries'].items():
             by_shard.setdefault(entry['shard'], []).append(key)
@@ -251,9 +261,11 @@ class FeatureCacheWriter:
             if data.shape[0] != count or len(keys) != count:
                 self._drop_shard(name, 'wrong item count')
                 continue
-            bad = [k for k in keys if feature_crc32(
-                data[self.index['entries'][k]['offset']]) !=
-                self.index['entries'][k]['crc32']]
+            bad = [
+                k for k in keys
+                if feature_crc32(data[self.index['entries'][k]['offset']]) !=
+                self.index['entries'][k]['crc32']
+            ]
             del data
             if bad:
                 self._drop_shard(name, f'checksum mismatch for {bad[:3]}')
@@ -283,8 +295,8 @@ class FeatureCacheWriter:
         name = shard_name(self.rank, shard)
         path = osp.join(self.shard_dir, name)
         tmp = path + '.tmp'
-        out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float16,
-                                        shape=tuple(features.shape))
+        out = np.lib.format.open_memmap(
+            tmp, mode='w+', dtype=np.float16, shape=tuple(features.shape))
         out[...] = features
         out.flush()
         crcs = [feature_crc32(out[i]) for i in range(len(keys))]
@@ -295,8 +307,13 @@ class FeatureCacheWriter:
         _fsync_dir(self.shard_dir)
         self.index['shards'][name] = dict(shard=shard, count=len(keys))
         for i, (key, aug, crc) in enumerate(zip(keys, augs, crcs)):
-            entries[key] = dict(shard=name, offset=i, shape=shape,
-                                dtype=DTYPE, crc32=crc, aug=aug)
+            entries[key] = dict(
+                shard=name,
+                offset=i,
+                shape=shape,
+                dtype=DTYPE,
+                crc32=crc,
+                aug=aug)
         atomic_write_json(self.index_path, self.index)
         return path
 
@@ -304,16 +321,14 @@ class FeatureCacheWriter:
         """Mark this rank complete (all its items written)."""
         written = len(self.index['entries'])
         if written != self.index['num_items']:
-            raise FeatureCacheError(
-                f'rank {self.rank} wrote {written} of '
-                f'{self.index["num_items"]} items')
+            raise FeatureCacheError(f'rank {self.rank} wrote {written} of '
+                                    f'{self.index["num_items"]} items')
         self.index['complete'] = True
         atomic_write_json(self.index_path, self.index)
         return self.index
 
 
-def merge_rank_indices(out_dir: str,
-                       world_size: Optional[int] = None) -> dict:
+def merge_rank_indices(out_dir: str, world_size: Optional[int] = None) -> dict:
     """Merge the per-rank indices into ``index.json`` (rank 0's job).
 
     Raises:
@@ -322,10 +337,15 @@ def merge_rank_indices(out_dir: str,
     """
     first = load_index(osp.join(out_dir, rank_index_name(0)))
     world_size = world_size or first['world_size']
-    merged = dict(format=FORMAT, version=VERSION, dtype=DTYPE,
-                  feature_shape=first['feature_shape'],
-                  world_size=world_size, meta=first.get('meta', {}),
-                  shards={}, entries={})
+    merged = dict(
+        format=FORMAT,
+        version=VERSION,
+        dtype=DTYPE,
+        feature_shape=first['feature_shape'],
+        world_size=world_size,
+        meta=first.get('meta', {}),
+        shards={},
+        entries={})
     for rank in range(world_size):
         path = osp.join(out_dir, rank_index_name(rank))
         if not osp.exists(path):
@@ -420,8 +440,8 @@ class FeatureCache:
         return self._shards[name]
 
     def get(self, image_id: Any, verify: Optional[bool] = None) -> np.ndarray:
-        """Features ``[C, h, w]`` float16 of one image (a read-only view of
-        the memory-mapped shard).
+        """Features ``[C, h, w]`` float16 of one image (a read-only view of the
+        memory-mapped shard).
 
         Raises:
             KeyError: unknown image id (names the id and the cache dir).

@@ -34,8 +34,9 @@ def _field(obj: Any, key: str, where: str, path: str,
     return value
 
 
-def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
-                    ) -> Tuple[dict, List[dict]]:
+def parse_sa1b_json(
+        path: str,
+        counter: Optional[SkipCounter] = None) -> Tuple[dict, List[dict]]:
     """Parse and validate one SA-1B per-image JSON.
 
     Instances whose RLE size differs from the image size, whose RLE
@@ -84,8 +85,10 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
         try:
             check_rle(segm)
         except InvalidRLEError as err:
-            counter.add('invalid_rle', example=f'{path} annotation id '
-                        f'{ann.get("id", k)}: {err}')
+            counter.add(
+                'invalid_rle',
+                example=f'{path} annotation id '
+                f'{ann.get("id", k)}: {err}')
             continue
         x, y, bw, bh = (float(v) for v in bbox)
         if bw <= 0 or bh <= 0:
@@ -93,13 +96,16 @@ def parse_sa1b_json(path: str, counter: Optional[SkipCounter] = None
             continue
         points = ann.get('point_coords') or []
         instances.append(
-            dict(bbox=[x, y, x + bw, y + bh], bbox_label=0, ignore_flag=0,
-                 mask=dict(size=[h, w], counts=segm['counts']),
-                 point_coords=[[float(p[0]), float(p[1])] for p in points],
-                 area=float(ann.get('area', bw * bh)),
-                 predicted_iou=float(ann.get('predicted_iou', 1.0)),
-                 stability_score=float(ann.get('stability_score', 1.0)),
-                 ann_id=ann.get('id', k)))
+            dict(
+                bbox=[x, y, x + bw, y + bh],
+                bbox_label=0,
+                ignore_flag=0,
+                mask=dict(size=[h, w], counts=segm['counts']),
+                point_coords=[[float(p[0]), float(p[1])] for p in points],
+                area=float(ann.get('area', bw * bh)),
+                predicted_iou=float(ann.get('predicted_iou', 1.0)),
+                stability_score=float(ann.get('stability_score', 1.0)),
+                ann_id=ann.get('id', k)))
     return image, instances
 
 
@@ -180,8 +186,11 @@ class SA1BDataset(BaseDataset):
         data_prefix = {**dict(img='', ann=''), **(data_prefix or {})}
         scope = None if DefaultScope.get_current_instance() else 'esam3'
         with DefaultScope.overwrite_default_scope(scope):
-            super().__init__(data_root=data_root, ann_file=ann_file,
-                             data_prefix=data_prefix, **kwargs)
+            super().__init__(
+                data_root=data_root,
+                ann_file=ann_file,
+                data_prefix=data_prefix,
+                **kwargs)
 
     # ------------------------------------------------------------ listing
     def _list_images(self, img_dir: str) -> List[str]:
@@ -197,8 +206,9 @@ class SA1BDataset(BaseDataset):
                     name = name + '.jpg'
                 out.append(name)
             return out
-        return sorted(n for n in os.listdir(img_dir)
-                      if osp.splitext(n)[1].lower() in IMG_SUFFIXES)
+        return sorted(
+            n for n in os.listdir(img_dir)
+            if osp.splitext(n)[1].lower() in IMG_SUFFIXES)
 
     def load_data_list(self) -> List[dict]:
         """Pair images with JSONs, validate, count and log skips.
@@ -240,10 +250,9 @@ class SA1BDataset(BaseDataset):
         self.skip_counts = counter.as_dict()
         counter.log()
         if not data_list:
-            raise ValueError(
-                f'SA1BDataset: no valid image under "{root}" '
-                f'({len(names)} listed; skipped: '
-                f'{counter.summary() or "none"})')
+            raise ValueError(f'SA1BDataset: no valid image under "{root}" '
+                             f'({len(names)} listed; skipped: '
+                             f'{counter.summary() or "none"})')
         return data_list
 
     def _parse(self, info: dict, counter: SkipCounter,
@@ -262,8 +271,8 @@ class SA1BDataset(BaseDataset):
             counter.add('no_instances', example=info['ann_path'])
             return None
         img_id = image.get('image_id', info['img_id'])
-        return dict(info, img_id=img_id, height=h, width=w,
-                    instances=instances)
+        return dict(
+            info, img_id=img_id, height=h, width=w, instances=instances)
 
     # ------------------------------------------------------------ access
     def _sample_instances(self, instances: Sequence[dict]) -> List[dict]:
@@ -272,8 +281,8 @@ class SA1BDataset(BaseDataset):
             return list(instances)
         if self.test_mode:
             return list(instances[:self.max_instances])
-        keep = np.sort(np.random.choice(num, self.max_instances,
-                                        replace=False))
+        keep = np.sort(
+            np.random.choice(num, self.max_instances, replace=False))
         return [instances[int(i)] for i in keep]
 
     def get_data_info(self, idx: int) -> dict:
@@ -295,11 +304,14 @@ class SA1BDataset(BaseDataset):
 
     def _parse_lazily(self, info: dict) -> Optional[dict]:
         """Parse one JSON at access time; what is skipped is added to
-        :attr:`skip_counts` and each reason is logged the first time it
-        occurs (with the file, and annotation id for instances), with the
-        running totals. A malformed JSON skips the image
+        :attr:`skip_counts` and each reason is logged the first time it occurs
+        (with the file, and annotation id for instances), with the running
+        totals.
+
+        A malformed JSON skips the image
         (``invalid_json``) instead of stopping the run; in test mode it
-        raises."""
+        raises.
+        """
         counter = SkipCounter(f'SA1BDataset({self.data_root})')
         try:
             parsed = self._parse(info, counter, check_image=False)
@@ -314,10 +326,12 @@ class SA1BDataset(BaseDataset):
         for reason in new:
             totals = ', '.join(f'{k}={v}'
                                for k, v in sorted(self.skip_counts.items()))
-            print_log(f'{counter.name}: skipped {reason} (e.g. '
-                      f'{counter.examples.get(reason)}); logged once per '
-                      f'reason, counts so far: {totals}', logger='current',
-                      level=30)
+            print_log(
+                f'{counter.name}: skipped {reason} (e.g. '
+                f'{counter.examples.get(reason)}); logged once per '
+                f'reason, counts so far: {totals}',
+                logger='current',
+                level=30)
         return parsed
 
     def prepare_data(self, idx: int) -> Any:

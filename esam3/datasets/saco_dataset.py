@@ -100,8 +100,8 @@ class SACoDataset(BaseDataset):
                 confusable_phrases = osp.join(data_root, confusable_phrases)
             confusable_phrases = load(confusable_phrases)
         self.confusable_phrases: Dict[str, List[str]] = {
-            k.strip(): [p.strip() for p in v if isinstance(p, str) and
-                        p.strip()]
+            k.strip():
+            [p.strip() for p in v if isinstance(p, str) and p.strip()]
             for k, v in (confusable_phrases or {}).items()
         }
         # phrases positive per image file / all phrases: hard negatives
@@ -111,14 +111,15 @@ class SACoDataset(BaseDataset):
         self.unreadable = UnreadableImageSkipper(
             f'{type(self).__name__}({ann_file})')
         super().__init__(
-            data_root=data_root, ann_file=ann_file,
-            data_prefix=data_prefix or dict(img=''), **kwargs)
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=data_prefix or dict(img=''),
+            **kwargs)
 
     # ------------------------------------------------------------ loading
     @staticmethod
-    def _instance(ann: dict, height: int, width: int,
-                  label: int = 0) -> dict:
-        """mmdet-style instance from a SA-Co/COCO annotation.
+    def _instance(ann: dict, height: int, width: int, label: int = 0) -> dict:
+        """Mmdet-style instance from a SA-Co/COCO annotation.
 
         Raises:
             InvalidRLEError: the segmentation is not a valid polygon / RLE
@@ -149,16 +150,20 @@ class SACoDataset(BaseDataset):
                    label: int, img_id) -> Optional[List[dict]]:
         """The pair's instances, or None (counted as ``invalid_rle``, with
         file, image and annotation id) when one segmentation is invalid:
+
         dropping only that instance would turn a positive into a wrong
-        negative, so the whole pair is skipped."""
+        negative, so the whole pair is skipped.
+        """
         out = []
         for ann in anns:
             try:
                 out.append(self._instance(ann, height, width, label))
             except InvalidRLEError as err:
-                self._skips.add('invalid_rle', example=(
-                    f'{self.ann_file} image id {img_id} annotation id '
-                    f'{ann.get("id")}: {err}'))
+                self._skips.add(
+                    'invalid_rle',
+                    example=(
+                        f'{self.ann_file} image id {img_id} annotation id '
+                        f'{ann.get("id")}: {err}'))
                 return None
         return out
 
@@ -192,9 +197,15 @@ class SACoDataset(BaseDataset):
             if instances:
                 self.positive_phrases[img_path].add(phrase)
             data_list.append(
-                dict(img_path=img_path, img_id=img['id'], height=h, width=w,
-                     text=phrase, is_negative=not instances, label=0,
-                     instances=instances))
+                dict(
+                    img_path=img_path,
+                    img_id=img['id'],
+                    height=h,
+                    width=w,
+                    text=phrase,
+                    is_negative=not instances,
+                    label=0,
+                    instances=instances))
         self.all_phrases = sorted({d['text'] for d in data_list})
         self._log_skips()
         return data_list
@@ -207,14 +218,19 @@ class SACoDataset(BaseDataset):
         """Replace the phrase by a confusable absent one (in place)."""
         present = self.positive_phrases.get(info['img_path'], set())
         present = present | {info['text']}
-        cands = [p for p in self.confusable_phrases.get(info['text'], [])
-                 if p not in present]
+        cands = [
+            p for p in self.confusable_phrases.get(info['text'], [])
+            if p not in present
+        ]
         if not cands:
             cands = [p for p in self.all_phrases if p not in present]
         if not cands:
             return
-        info.update(text=str(np.random.choice(cands)), is_negative=True,
-                    instances=[], hard_negative=True)
+        info.update(
+            text=str(np.random.choice(cands)),
+            is_negative=True,
+            instances=[],
+            hard_negative=True)
 
     def sample_exemplars(self, info: dict) -> None:
         """Set ``exemplar_boxes`` (original pixels, float32 ``[E, 4]``)."""
@@ -225,13 +241,12 @@ class SACoDataset(BaseDataset):
         elif boxes and np.random.rand() < self.exemplar_prob:
             k = np.random.randint(1, min(self.max_exemplars, len(boxes)) + 1)
             chosen = sorted(np.random.choice(len(boxes), k, replace=False))
-        info['exemplar_boxes'] = clip_boxes(
-            [boxes[i] for i in chosen], info['height'], info['width'])
+        info['exemplar_boxes'] = clip_boxes([boxes[i] for i in chosen],
+                                            info['height'], info['width'])
 
     def prepare_data(self, idx: int):
         """Sample hard negatives / exemplars, then run the pipeline (None,
-        logged and counted, for an image that does not decode in
-        training)."""
+        logged and counted, for an image that does not decode in training)."""
         info = self.get_data_info(idx)
         if not self.test_mode:
             self.sample_phrase(info)

@@ -31,9 +31,10 @@ class SACoVideoDataset(SAVDataset):
     A sample is a clip of ``num_frames`` consecutive annotated frames
     (random start in training; for positives the first frame shows one of
     the masklets, so that the tracker has something to start from) or the
-    whole video from its first frame (``clip_mode='full'``, test mode). Every masklet of the pair
-    is kept in every frame (empty where it is absent). The pipeline starts
-    with :class:`~esam3.datasets.transforms.LoadVideoClip` and receives the
+    whole video from its first frame (``clip_mode='full'``, test mode).
+    Every masklet of the pair is kept in every frame (empty where it is
+    absent). The pipeline starts with
+    :class:`~esam3.datasets.transforms.LoadVideoClip` and receives the
     pair's ``text``, ``is_negative`` and ``label`` (category id) as well.
 
     Errors name the video: a masklet whose ``segmentations`` length differs
@@ -62,9 +63,13 @@ class SACoVideoDataset(SAVDataset):
                  **kwargs) -> None:
         kwargs.setdefault('annot_stride', 1)
         kwargs.setdefault('max_objects', None)
-        super().__init__(data_root=data_root, ann_file=ann_file,
-                         data_prefix=data_prefix, num_frames=num_frames,
-                         clip_mode=clip_mode, **kwargs)
+        super().__init__(
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=data_prefix,
+            num_frames=num_frames,
+            clip_mode=clip_mode,
+            **kwargs)
 
     @staticmethod
     def _default_prefix() -> dict:
@@ -97,13 +102,18 @@ class SACoVideoDataset(SAVDataset):
                 raise SAVAnnotationError(
                     f'{self.ann_file}: annotation {a.get("id")} points at '
                     f'unknown video_id {a.get("video_id")}')
-            masklets[(a['video_id'], a['category_id'])].append(
-                self._check_masklet(a, v))
+            masklets[(a['video_id'],
+                      a['category_id'])].append(self._check_masklet(a, v))
         pairs = ann.get('video_np_pairs')
         if pairs is None:
-            pairs = [dict(id=k, video_id=vid, category_id=cid,
-                          noun_phrase=cat_names.get(cid))
-                     for k, (vid, cid) in enumerate(sorted(masklets))]
+            pairs = [
+                dict(
+                    id=k,
+                    video_id=vid,
+                    category_id=cid,
+                    noun_phrase=cat_names.get(cid))
+                for k, (vid, cid) in enumerate(sorted(masklets))
+            ]
         data_list = []
         for p in pairs:
             v = videos.get(p.get('video_id'))
@@ -116,15 +126,21 @@ class SACoVideoDataset(SAVDataset):
                 p.get('noun_phrase', cat_names.get(p.get('category_id'))),
                 f'{name}/{p.get("id")}', 'noun_phrase')
             tracks = masklets.get((v['id'], p['category_id']), [])
-            data_list.append(dict(
-                video_id=name, pair_id=p.get('id'),
-                frame_paths=[osp.join(self.data_prefix['img'], f)
-                             for f in v['file_names']],
-                height=int(v['height']), width=int(v['width']),
-                text=phrase, label=int(p['category_id']),
-                is_negative=not tracks,
-                obj_ids=[t['id'] for t in tracks],
-                rles=[t['segmentations'] for t in tracks]))
+            data_list.append(
+                dict(
+                    video_id=name,
+                    pair_id=p.get('id'),
+                    frame_paths=[
+                        osp.join(self.data_prefix['img'], f)
+                        for f in v['file_names']
+                    ],
+                    height=int(v['height']),
+                    width=int(v['width']),
+                    text=phrase,
+                    label=int(p['category_id']),
+                    is_negative=not tracks,
+                    obj_ids=[t['id'] for t in tracks],
+                    rles=[t['segmentations'] for t in tracks]))
         if not data_list:
             raise ValueError(f'{self.ann_file}: no video / noun-phrase pair')
         return data_list
@@ -161,7 +177,7 @@ class SACoVideoDataset(SAVDataset):
     # --------------------------------------------------------- sampling
     @staticmethod
     def _present(info: dict) -> np.ndarray:
-        """bool ``[K, N]``: masklet ``n`` visible on frame ``k``."""
+        """Bool ``[K, N]``: masklet ``n`` visible on frame ``k``."""
         k = len(info['frame_paths'])
         present = np.zeros((k, len(info['rles'])), bool)
         for n, segs in enumerate(info['rles']):
@@ -185,10 +201,10 @@ class SACoVideoDataset(SAVDataset):
         info = self.get_data_info(idx)
         clip = self._clip(info)
         if clip is None:
-            self._invalid(info['video_id'],
-                          f'pair {info["pair_id"]}: no clip of '
-                          f'{self.num_frames[0]}+ frames (starting on a '
-                          'frame showing the concept)')
+            self._invalid(
+                info['video_id'], f'pair {info["pair_id"]}: no clip of '
+                f'{self.num_frames[0]}+ frames (starting on a '
+                'frame showing the concept)')
             return None
         results = dict(
             video_id=info['video_id'],
@@ -198,7 +214,8 @@ class SACoVideoDataset(SAVDataset):
             frame_rles=[[segs[k] for segs in info['rles']] for k in clip],
             instances_ids=np.asarray(info['obj_ids'], np.int64),
             ori_shape=(info['height'], info['width']),
-            text=info['text'], label=info['label'],
+            text=info['text'],
+            label=info['label'],
             is_negative=info['is_negative'],
             sample_idx=info['sample_idx'])
         return self.pipeline(results)

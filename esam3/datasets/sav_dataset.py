@@ -100,8 +100,8 @@ class SAVDataset(BaseDataset):
                              f'{on_invalid!r}')
         if isinstance(num_frames, int):
             num_frames = (num_frames, num_frames)
-        self.num_frames: Tuple[int, int] = (int(num_frames[0]),
-                                            int(num_frames[-1]))
+        self.num_frames: Tuple[int,
+                               int] = (int(num_frames[0]), int(num_frames[-1]))
         if not 1 <= self.num_frames[0] <= self.num_frames[1]:
             raise ValueError(f'invalid num_frames {num_frames}')
         self.ann_type = ann_type
@@ -160,8 +160,10 @@ class SAVDataset(BaseDataset):
                 video_path=osp.join(video_dir, stem + '.mp4'),
                 ann_path=osp.join(video_dir, stem + suffix))
             if not osp.isfile(entry['ann_path']):
-                self._invalid(vid, f'annotation file {entry["ann_path"]} '
-                              'not found', at_init=True)
+                self._invalid(
+                    vid, f'annotation file {entry["ann_path"]} '
+                    'not found',
+                    at_init=True)
                 continue
             if self.check_on_init:
                 try:
@@ -175,7 +177,9 @@ class SAVDataset(BaseDataset):
                              f'in {video_dir} (see the warnings above)')
         return data_list
 
-    def _invalid(self, video_id: str, reason: str,
+    def _invalid(self,
+                 video_id: str,
+                 reason: str,
                  at_init: bool = False) -> None:
         """Log (skip) or raise for a bad video, naming it.
 
@@ -189,18 +193,20 @@ class SAVDataset(BaseDataset):
         if self.on_invalid == 'raise' or (self.test_mode and not at_init):
             raise SAVAnnotationError(msg)
         if at_init:
-            print_log(msg + ' -> skipped', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                msg + ' -> skipped', logger='current', level=logging.WARNING)
             return
         first = video_id not in self.invalid_videos
         self.invalid_videos[video_id] = self.invalid_videos.get(video_id,
                                                                 0) + 1
         if first:
             draws = sum(self.invalid_videos.values())
-            print_log(f'{msg} -> skipped (logged once per video; '
-                      f'{len(self.invalid_videos)} bad video(s), {draws} '
-                      'skipped draw(s) so far)', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'{msg} -> skipped (logged once per video; '
+                f'{len(self.invalid_videos)} bad video(s), {draws} '
+                'skipped draw(s) so far)',
+                logger='current',
+                level=logging.WARNING)
 
     # --------------------------------------------------------- annotation
     def _probe(self, path: str) -> Tuple[int, int, int]:
@@ -208,8 +214,7 @@ class SAVDataset(BaseDataset):
         if path not in self._probe_cache:
             info = probe_video(path)
             self._probe_cache[path] = (int(info['num_frames']),
-                                       int(info['height']),
-                                       int(info['width']))
+                                       int(info['height']), int(info['width']))
         return self._probe_cache[path]
 
     def load_video_annotation(self, info: dict) -> dict:
@@ -276,12 +281,16 @@ class SAVDataset(BaseDataset):
                          f'{info["ann_path"]}: {err}')
             valid = [o for o, r in enumerate(frame) if r is not None]
             if valid:
-                present[k, valid] = mask_utils.area(
-                    [frame[o] for o in valid]) > 0
+                present[k,
+                        valid] = mask_utils.area([frame[o] for o in valid]) > 0
         return dict(
-            num_video_frames=num_vframes, height=h, width=w,
+            num_video_frames=num_vframes,
+            height=h,
+            width=w,
             frame_ids=[k * self.annot_stride for k in range(num_ann)],
-            obj_ids=obj_ids, present=present, rles=masklet)
+            obj_ids=obj_ids,
+            present=present,
+            rles=masklet)
 
     # ------------------------------------------------------------ sampling
     def _is_random(self) -> bool:
@@ -301,14 +310,15 @@ class SAVDataset(BaseDataset):
         visible = present.any(1)
         if self.clip_mode == 'full':
             starts = np.flatnonzero(visible)
-            return list(range(int(starts[0]), num_ann)) if len(
-                starts) else None
+            return list(range(int(starts[0]),
+                              num_ann)) if len(starts) else None
         t_min, t_max = self.num_frames
         if num_ann < t_min:
             return None
         t_max = min(t_max, num_ann)
-        length = int(np.random.randint(t_min, t_max + 1)) if (
-            self._is_random() and t_min < t_max) else t_max
+        length = int(np.random.randint(t_min, t_max +
+                                       1)) if (self._is_random()
+                                               and t_min < t_max) else t_max
         starts = np.flatnonzero(visible[:num_ann - length + 1])
         if len(starts) == 0:
             return None

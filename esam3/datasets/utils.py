@@ -77,8 +77,8 @@ def check_rle(rle: Any) -> None:
     if not isinstance(rle, dict) or 'size' not in rle or 'counts' not in rle:
         raise InvalidRLEError('an RLE needs "size" and "counts"')
     size = rle['size']
-    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
-            isinstance(v, int) and v >= 0 for v in size)):
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(v, int) and v >= 0 for v in size)):
         raise InvalidRLEError(f'size must be [h, w] integers, got {size!r}')
     counts = rle['counts']
     if isinstance(counts, bytes):
@@ -88,8 +88,8 @@ def check_rle(rle: Any) -> None:
             raise InvalidRLEError('counts are not ASCII') from err
     if isinstance(counts, str):
         runs = _compressed_counts(counts)
-    elif isinstance(counts, (list, tuple)) and all(
-            isinstance(v, int) for v in counts):
+    elif isinstance(counts,
+                    (list, tuple)) and all(isinstance(v, int) for v in counts):
         runs = np.asarray(counts, np.int64)
     else:
         raise InvalidRLEError('counts must be a string or a list of integers')
@@ -121,8 +121,7 @@ class UnreadableImageSkipper:
         self.count = 0
 
     def run(self, pipeline, info: dict, test_mode: bool) -> Any:
-        """``pipeline(info)``, or None for an unreadable image in training.
-        """
+        """``pipeline(info)``, or None for an unreadable image in training."""
         try:
             return pipeline(info)
         except UnreadableImageError as err:
@@ -135,7 +134,8 @@ class UnreadableImageSkipper:
                     f'{self.name}: skipped unreadable image {err.filename} '
                     f'({err.strerror}); unreadable_image={len(self.files)} '
                     f'file(s), {self.count} draw(s) so far',
-                    logger='current', level=30)
+                    logger='current',
+                    level=30)
             return None
 
 
@@ -149,8 +149,9 @@ def encode_mask(mask: np.ndarray) -> RLE:
         dict: ``{'size': [H, W], 'counts': str}``.
     """
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return dict(size=[int(s) for s in rle['size']],
-                counts=rle['counts'].decode('ascii'))
+    return dict(
+        size=[int(s) for s in rle['size']],
+        counts=rle['counts'].decode('ascii'))
 
 
 def to_compressed_rle(segm: Union[RLE, Sequence], height: int,
@@ -179,8 +180,8 @@ def to_compressed_rle(segm: Union[RLE, Sequence], height: int,
     elif isinstance(segm, dict) and isinstance(segm.get('counts'), list):
         h, w = segm['size']
         rle = mask_utils.frPyObjects(segm, int(h), int(w))
-    elif isinstance(segm, dict) and isinstance(segm.get('counts'),
-                                               (str, bytes)):
+    elif isinstance(segm, dict) and isinstance(
+            segm.get('counts'), (str, bytes)):
         counts = segm['counts']
         if isinstance(counts, bytes):
             counts = counts.decode('ascii')
@@ -188,11 +189,13 @@ def to_compressed_rle(segm: Union[RLE, Sequence], height: int,
     else:
         raise TypeError('segmentation must be a polygon list or a COCO RLE '
                         f'dict, got {type(segm).__name__}')
-    return dict(size=[int(s) for s in rle['size']],
-                counts=rle['counts'].decode('ascii'))
+    return dict(
+        size=[int(s) for s in rle['size']],
+        counts=rle['counts'].decode('ascii'))
 
 
-def decode_rles(rles: Sequence[RLE], height: Optional[int] = None,
+def decode_rles(rles: Sequence[RLE],
+                height: Optional[int] = None,
                 width: Optional[int] = None) -> np.ndarray:
     """Decode compressed RLEs into a ``uint8`` array ``[N, H, W]``.
 
@@ -217,17 +220,22 @@ def decode_rles(rles: Sequence[RLE], height: Optional[int] = None,
         if height is not None and size != [height, width]:
             raise ValueError(f'RLE size {size} differs from the image size '
                              f'{[height, width]}')
-    objs = [dict(size=list(r['size']), counts=r['counts'].encode('ascii')
-                 if isinstance(r['counts'], str) else r['counts'])
-            for r in rles]
+    objs = [
+        dict(
+            size=list(r['size']),
+            counts=r['counts'].encode('ascii')
+            if isinstance(r['counts'], str) else r['counts']) for r in rles
+    ]
     masks = mask_utils.decode(objs)  # [H, W, N], Fortran order
     return np.ascontiguousarray(masks.transpose(2, 0, 1))
 
 
 def rle_area(rle: RLE) -> int:
     """Foreground pixel count of a compressed RLE."""
-    obj = dict(size=list(rle['size']), counts=rle['counts'].encode('ascii')
-               if isinstance(rle['counts'], str) else rle['counts'])
+    obj = dict(
+        size=list(rle['size']),
+        counts=rle['counts'].encode('ascii')
+        if isinstance(rle['counts'], str) else rle['counts'])
     return int(mask_utils.area(obj))
 
 
@@ -262,7 +270,9 @@ class SkipCounter:
         self.counts: Counter = Counter()
         self.examples: Dict[str, str] = {}
 
-    def add(self, reason: str, num: int = 1,
+    def add(self,
+            reason: str,
+            num: int = 1,
             example: Optional[str] = None) -> None:
         """Record ``num`` skipped items for ``reason``.
 
@@ -299,5 +309,7 @@ class SkipCounter:
         """Log the summary once as a warning (nothing if nothing skipped)."""
         if not self.counts:
             return
-        print_log(f'{self.name}: skipped {self.summary()}',
-                  logger=logger or 'current', level=30)
+        print_log(
+            f'{self.name}: skipped {self.summary()}',
+            logger=logger or 'current',
+            level=30)

@@ -58,8 +58,8 @@ def probe_video(path: str) -> Dict[str, float]:
     except Exception as e:
         raise VideoReadError(
             f'cannot decode the first frame of {path}: {e}') from e
-    return dict(num_frames=len(reader), height=int(height), width=int(width),
-                fps=fps)
+    return dict(
+        num_frames=len(reader), height=int(height), width=int(width), fps=fps)
 
 
 def read_video_frames(path: str,
@@ -87,7 +87,8 @@ def read_video_frames(path: str,
     reader = _open_reader(path, num_threads)
     num_frames = len(reader)
     ids = list(range(num_frames)) if frame_ids is None else [
-        int(i) for i in frame_ids]
+        int(i) for i in frame_ids
+    ]
     bad = [i for i in ids if i < 0 or i >= num_frames]
     if bad:
         raise VideoReadError(
@@ -105,14 +106,15 @@ def read_video_frames(path: str,
     if batch.ndim != 4 or batch.shape[0] != len(ids):
         raise VideoReadError(
             f'decoding {path} returned {batch.shape} for {len(ids)} frames')
-    frames = [np.ascontiguousarray(f[..., ::-1] if to_bgr else f)
-              for f in batch]
+    frames = [
+        np.ascontiguousarray(f[..., ::-1] if to_bgr else f) for f in batch
+    ]
     return frames
 
 
-def list_frame_files(folder: str,
-                     extensions: Sequence[str] = FRAME_EXTENSIONS
-                     ) -> List[str]:
+def list_frame_files(
+        folder: str,
+        extensions: Sequence[str] = FRAME_EXTENSIONS) -> List[str]:
     """Sorted file names of the frames stored in a folder.
 
     Args:
@@ -125,12 +127,13 @@ def list_frame_files(folder: str,
     """
     if not osp.isdir(folder):
         raise FileNotFoundError(f'frame folder not found: {folder}')
-    return sorted(f for f in os.listdir(folder)
-                  if osp.splitext(f)[1].lower() in extensions)
+    return sorted(
+        f for f in os.listdir(folder)
+        if osp.splitext(f)[1].lower() in extensions)
 
 
-def read_frame_files(paths: Sequence[str], to_bgr: bool = True
-                     ) -> List[np.ndarray]:
+def read_frame_files(paths: Sequence[str],
+                     to_bgr: bool = True) -> List[np.ndarray]:
     """Read frame images, raising an error that names any unreadable file.
 
     Args:

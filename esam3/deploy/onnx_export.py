@@ -34,12 +34,15 @@ from .prompt_decoder_onnx import PromptDecoderOnnx, dummy_decoder_inputs
 
 MANIFEST = 'esam3_onnx.json'
 ENCODER_FILE = 'image_encoder.onnx'
-DECODER_FILES = {True: 'prompt_decoder.onnx',
-                 False: 'prompt_decoder_single.onnx'}
+DECODER_FILES = {
+    True: 'prompt_decoder.onnx',
+    False: 'prompt_decoder_single.onnx'
+}
 PERCEIVER_FILE = 'memory_perceiver.onnx'
 ENCODER_OUTPUTS = ['emb_s0', 'emb_s1', 'emb']
 DECODER_INPUTS = ENCODER_OUTPUTS + [
-    'points', 'labels', 'mask_input', 'has_mask_input']
+    'points', 'labels', 'mask_input', 'has_mask_input'
+]
 DECODER_OUTPUTS = ['masks', 'iou_scores', 'object_score_logits']
 
 
@@ -51,9 +54,15 @@ def _export(module: nn.Module, args: tuple, path: str, input_names,
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')  # tracer warnings on shape checks
         torch.onnx.export(
-            module, args, path, dynamo=False, opset_version=opset,
-            input_names=list(input_names), output_names=list(output_names),
-            dynamic_axes=dynamic_axes, do_constant_folding=True)
+            module,
+            args,
+            path,
+            dynamo=False,
+            opset_version=opset,
+            input_names=list(input_names),
+            output_names=list(output_names),
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True)
     check_onnx(path)
     return path
 
@@ -78,7 +87,9 @@ def model_image_size(model: nn.Module) -> int:
     return int(size)
 
 
-def export_image_encoder(model: nn.Module, path: str, img_size: int,
+def export_image_encoder(model: nn.Module,
+                         path: str,
+                         img_size: int,
                          opset: int = 17) -> str:
     """Export trunk + tracker neck (:class:`ImageEncoderOnnx`).
 
@@ -92,8 +103,9 @@ def export_image_encoder(model: nn.Module, path: str, img_size: int,
         str: ``path``.
     """
     pixels = torch.randn(1, 3, img_size, img_size)
-    return _export(ImageEncoderOnnx(model), (pixels, ), path,
-                   ['pixel_values'], ENCODER_OUTPUTS, None, opset)
+    return _export(
+        ImageEncoderOnnx(model), (pixels, ), path, ['pixel_values'],
+        ENCODER_OUTPUTS, None, opset)
 
 
 def export_prompt_decoder(tracker: nn.Module,
@@ -116,16 +128,29 @@ def export_prompt_decoder(tracker: nn.Module,
     Returns:
         str: ``path``.
     """
-    dyn = {'points': {0: 'num_prompts', 1: 'num_points'},
-           'labels': {0: 'num_prompts', 1: 'num_points'},
-           'mask_input': {0: 'num_mask_prompts'}}
+    dyn = {
+        'points': {
+            0: 'num_prompts',
+            1: 'num_points'
+        },
+        'labels': {
+            0: 'num_prompts',
+            1: 'num_points'
+        },
+        'mask_input': {
+            0: 'num_mask_prompts'
+        }
+    }
     dyn.update({name: {0: 'num_prompts'} for name in DECODER_OUTPUTS})
     args = dummy_decoder_inputs(embeddings, 2, 3, img_size)
-    return _export(PromptDecoderOnnx(tracker, multimask_output), args, path,
-                   DECODER_INPUTS, DECODER_OUTPUTS, dyn, opset)
+    return _export(
+        PromptDecoderOnnx(tracker, multimask_output), args, path,
+        DECODER_INPUTS, DECODER_OUTPUTS, dyn, opset)
 
 
-def export_perceiver(perceiver: nn.Module, path: str, map_size: int,
+def export_perceiver(perceiver: nn.Module,
+                     path: str,
+                     map_size: int,
                      in_channels: Optional[int] = None,
                      opset: int = 17) -> str:
     """Export one Perceiver memory step (:class:`PerceiverOnnx`).
@@ -143,11 +168,15 @@ def export_perceiver(perceiver: nn.Module, path: str, map_size: int,
     c = in_channels or perceiver.in_channels
     memory = torch.randn(2, c, map_size, map_size)
     pos = torch.randn(2, perceiver.dim, map_size, map_size)
-    dyn = {name: {0: 'num_objects'}
-           for name in ('memory', 'memory_pos', 'latents', 'latent_pos')}
-    return _export(PerceiverOnnx(perceiver), (memory, pos), path,
-                   ['memory', 'memory_pos'], ['latents', 'latent_pos'], dyn,
-                   opset)
+    dyn = {
+        name: {
+            0: 'num_objects'
+        }
+        for name in ('memory', 'memory_pos', 'latents', 'latent_pos')
+    }
+    return _export(
+        PerceiverOnnx(perceiver), (memory, pos), path,
+        ['memory', 'memory_pos'], ['latents', 'latent_pos'], dyn, opset)
 
 
 def export_model(model: nn.Module,
@@ -181,22 +210,27 @@ def export_model(model: nn.Module,
     model = model.eval()
     size = int(img_size or model_image_size(model))
     os.makedirs(out_dir, exist_ok=True)
-    files = dict(image_encoder=export_image_encoder(
-        model, osp.join(out_dir, ENCODER_FILE), size, opset))
+    files = dict(
+        image_encoder=export_image_encoder(
+            model, osp.join(out_dir, ENCODER_FILE), size, opset))
     heads = getattr(model, 'heads', None)
     tracker = getattr(heads, 'tracker', None)
     from esam3.models.data_preprocessors import check_resize_mode
-    info = dict(img_size=size, mean=list(map(float, mean)),
-                std=list(map(float, std)), opset=opset,
-                resize_mode=check_resize_mode(resize_mode),
-                model=type(model).__name__)
+    info = dict(
+        img_size=size,
+        mean=list(map(float, mean)),
+        std=list(map(float, std)),
+        opset=opset,
+        resize_mode=check_resize_mode(resize_mode),
+        model=type(model).__name__)
     if tracker is not None and hasattr(heads, 'tracker_image_embeddings'):
         with torch.no_grad():
             emb = ImageEncoderOnnx(model)(torch.zeros(1, 3, size, size))
         for multi, name in DECODER_FILES.items():
             key = 'prompt_decoder' if multi else 'prompt_decoder_single'
-            files[key] = export_prompt_decoder(
-                tracker, emb, osp.join(out_dir, name), multi, size, opset)
+            files[key] = export_prompt_decoder(tracker, emb,
+                                               osp.join(out_dir, name), multi,
+                                               size, opset)
         info['mask_input_size'] = list(emb[0].shape[-2:])
     bank = getattr(model, 'memory_bank', None)
     perceiver = getattr(bank, 'perceiver', None)
@@ -205,8 +239,7 @@ def export_model(model: nn.Module,
             if hasattr(model, 'grid') else 14
         grid = size // patch  # memory maps live on the trunk grid
         files['memory_perceiver'] = export_perceiver(
-            perceiver, osp.join(out_dir, PERCEIVER_FILE), grid,
-            opset=opset)
+            perceiver, osp.join(out_dir, PERCEIVER_FILE), grid, opset=opset)
         info['memory_map_size'] = grid
     info['files'] = {k: osp.basename(v) for k, v in files.items()}
     manifest = osp.join(out_dir, MANIFEST)
@@ -217,9 +250,9 @@ def export_model(model: nn.Module,
 
 
 def manifest_resize_mode(info: dict) -> str:
-    """The manifest's ``resize_mode``; manifests written before the key
-    existed come from the letterbox-only preprocessing, hence
-    ``'letterbox'`` for them."""
+    """The manifest's ``resize_mode``; manifests written before the key existed
+    come from the letterbox-only preprocessing, hence ``'letterbox'`` for
+    them."""
     from esam3.models.data_preprocessors import check_resize_mode
     return check_resize_mode(info.get('resize_mode', 'letterbox'))
 

@@ -8,8 +8,7 @@ import torch
 from torch import Tensor
 
 from esam3.apis.image_predictor import ImagePredictor
-from .onnx_export import (DECODER_INPUTS, load_manifest,
-                          manifest_resize_mode)
+from .onnx_export import DECODER_INPUTS, load_manifest, manifest_resize_mode
 from .ort_session import create_session
 
 
@@ -55,12 +54,14 @@ class OrtImagePredictor(ImagePredictor):
         self.mask_input_size = tuple(info['mask_input_size'])
 
         def session(key):
-            return create_session(osp.join(onnx_dir, files[key]), providers,
-                                  num_threads)
+            return create_session(
+                osp.join(onnx_dir, files[key]), providers, num_threads)
 
         self.encoder = session('image_encoder')
-        self.decoders = {True: session('prompt_decoder'),
-                         False: session('prompt_decoder_single')}
+        self.decoders = {
+            True: session('prompt_decoder'),
+            False: session('prompt_decoder_single')
+        }
         self.reset_image()
 
     @classmethod
@@ -78,7 +79,7 @@ class OrtImagePredictor(ImagePredictor):
 
     def _decode(self, pts: Tensor, lbl: Tensor, masks_t: Optional[Tensor],
                 multimask_output: bool):
-        """onnxruntime version of :meth:`ImagePredictor._decode`."""
+        """Onnxruntime version of :meth:`ImagePredictor._decode`."""
         if masks_t is None:
             mask = np.zeros((1, 1, *self.mask_input_size), np.float32)
             has = np.zeros(1, np.float32)
@@ -91,7 +92,8 @@ class OrtImagePredictor(ImagePredictor):
             has = np.ones(1, np.float32)
         values = list(self._track_emb) + [
             pts.cpu().numpy().astype(np.float32),
-            lbl.cpu().numpy().astype(np.int64), mask, has]
+            lbl.cpu().numpy().astype(np.int64), mask, has
+        ]
         masks, iou, obj = self.decoders[bool(multimask_output)].run(
             None, dict(zip(DECODER_INPUTS, values)))
         return (torch.from_numpy(masks), torch.from_numpy(iou),

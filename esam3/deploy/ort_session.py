@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""onnxruntime session creation shared by the predictor, parity checks and
+"""Onnxruntime session creation shared by the predictor, parity checks and
 benchmarks."""
 import os.path as osp
 from typing import Optional, Sequence
@@ -32,5 +32,6 @@ def create_session(path: str,
         opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # errors only
     return ort.InferenceSession(
-        path, sess_options=opts,
+        path,
+        sess_options=opts,
         providers=list(providers or ['CPUExecutionProvider']))

@@ -22,6 +22,6 @@ class PerceiverOnnx(nn.Module):
 
     def forward(self, memory: Tensor,
                 memory_pos: Tensor) -> Tuple[Tensor, Tensor]:
-        """Compress ``[B, C, H, W]`` memories with their positional
-        encoding ``[B, dim, H, W]`` into ``([B, K, C'], [B, K, C'])``."""
+        """Compress ``[B, C, H, W]`` memories with their positional encoding
+        ``[B, dim, H, W]`` into ``([B, K, C'], [B, K, C'])``."""
         return self.perceiver(memory, memory_pos)

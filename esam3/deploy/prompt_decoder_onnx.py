@@ -51,8 +51,10 @@ class PromptDecoderOnnx(nn.Module):
         num = points.shape[0]
         encoder = self.tracker.prompt_encoder
         sparse, dense_mask = encoder(
-            input_points=points[:, None], input_labels=labels[:, None],
-            input_boxes=None, input_masks=mask_input)
+            input_points=points[:, None],
+            input_labels=labels[:, None],
+            input_boxes=None,
+            input_masks=mask_input)
         no_mask = encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
         has = has_mask_input.reshape(1, 1, 1, 1).to(dense_mask.dtype)
         dense = has * dense_mask + (1 - has) * no_mask
@@ -67,8 +69,10 @@ class PromptDecoderOnnx(nn.Module):
         return masks[:, 0], iou[:, 0], obj[:, 0]
 
 
-def dummy_decoder_inputs(embeddings, num_prompts: int = 2,
-                         num_points: int = 3, img_size: int = 224):
+def dummy_decoder_inputs(embeddings,
+                         num_prompts: int = 2,
+                         num_points: int = 3,
+                         img_size: int = 224):
     """Example inputs of :class:`PromptDecoderOnnx` (for tracing)."""
     emb_s0, emb_s1, emb = embeddings
     gen = torch.Generator().manual_seed(0)

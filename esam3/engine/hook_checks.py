@@ -52,8 +52,11 @@ def accepted_keys(hook_cls: type) -> Tuple[Set[str], bool]:
     if hook_cls.__init__ is object.__init__:  # no arguments at all
         return set(_RUNNER_KEYS), True
     params = inspect.signature(hook_cls.__init__).parameters
-    keys = {n for n, p in params.items()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)} - {'self'}
+    keys = {
+        n
+        for n, p in params.items()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    } - {'self'}
     has_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
     if not has_kwargs:
         return keys | _RUNNER_KEYS, True

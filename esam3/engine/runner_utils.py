@@ -40,7 +40,8 @@ class UnknownTypeError(KeyError):
         return self.message
 
 
-def work_dir_from_config(cfg: Config, config_path: str,
+def work_dir_from_config(cfg: Config,
+                         config_path: str,
                          work_dir: Optional[str] = None) -> str:
     """Resolve the work directory (CLI > config > ``work_dirs/<stem>``).
 
@@ -93,8 +94,8 @@ def check_data_roots(cfg: Config,
         loader = cfg.get(key, None)
         if not isinstance(loader, dict):
             continue
-        for root, where in _dataset_roots(loader.get('dataset'),
-                                          f'{key}.dataset'):
+        for root, where in _dataset_roots(
+                loader.get('dataset'), f'{key}.dataset'):
             if '://' in root:  # remote storage (petrel, s3, http)
                 continue
             if not osp.exists(osp.expanduser(root)):
@@ -176,7 +177,8 @@ def _slurm_master_addr(node_list: str) -> str:
         return '127.0.0.1'
 
 
-def init_cpu_distributed(launcher: str, backend: str = 'gloo',
+def init_cpu_distributed(launcher: str,
+                         backend: str = 'gloo',
                          timeout_s: int = 1800) -> None:
     """Create the process group for CPU training.
 
@@ -243,8 +245,11 @@ def enable_amp(cfg: Config) -> None:
         cfg: the config, modified in place.
     """
     if not torch.cuda.is_available():
-        print_log('--amp ignored: AmpOptimWrapper needs CUDA; training in '
-                  'fp32 on CPU', logger='current', level=30)
+        print_log(
+            '--amp ignored: AmpOptimWrapper needs CUDA; training in '
+            'fp32 on CPU',
+            logger='current',
+            level=30)
         return
     optim_wrapper = cfg.optim_wrapper
     if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
@@ -293,7 +298,6 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
             the work dir has checkpoints but none is intact.
     """
     from esam3.utils.checkpoint import check_checkpoint_file
-
     from .work_dir import find_resume_checkpoint
     if resume is None:
         return
@@ -304,16 +308,15 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
         return
     if '://' not in resume:
         if not osp.isfile(resume):
-            raise FileNotFoundError(
-                f'--resume checkpoint not found: {resume}')
+            raise FileNotFoundError(f'--resume checkpoint not found: {resume}')
         check_checkpoint_file(resume)  # names a truncated / empty file
     cfg.load_from = resume
 
 
 def enable_tensorboard(cfg: Config) -> None:
     """Add mmengine's ``TensorboardVisBackend`` to the visualizer
-    (``--tensorboard``); scalars then also go to TensorBoard event files
-    under ``<work_dir>/<timestamp>/vis_data``.
+    (``--tensorboard``); scalars then also go to TensorBoard event files under
+    ``<work_dir>/<timestamp>/vis_data``.
 
     Args:
         cfg: the config, modified in place.
@@ -326,12 +329,13 @@ def enable_tensorboard(cfg: Config) -> None:
     except ImportError as err:
         raise ImportError('--tensorboard needs the tensorboard package: '
                           'pip install tensorboard') from err
-    visualizer = cfg.setdefault('visualizer', ConfigDict(
-        type='Sam3Visualizer'))
-    backends = list(visualizer.get('vis_backends', None) or
-                    [dict(type='LocalVisBackend')])
-    if not any(str(b.get('type', '')).split('.')[-1] ==
-               'TensorboardVisBackend' for b in backends):
+    visualizer = cfg.setdefault('visualizer',
+                                ConfigDict(type='Sam3Visualizer'))
+    backends = list(
+        visualizer.get('vis_backends', None) or [dict(type='LocalVisBackend')])
+    if not any(
+            str(b.get('type', '')).split('.')[-1] == 'TensorboardVisBackend'
+            for b in backends):
         backends.append(dict(type='TensorboardVisBackend'))
     visualizer.vis_backends = backends
 
@@ -372,8 +376,8 @@ def build_runner(cfg: Config, config_path: str):
 
 
 def run_stage(runner, stage: str, config_path: str):
-    """Call ``runner.train()`` / ``runner.test()`` translating the
-    unknown-type errors of lazily built parts (dataloaders, loops, metrics).
+    """Call ``runner.train()`` / ``runner.test()`` translating the unknown-type
+    errors of lazily built parts (dataloaders, loops, metrics).
 
     Args:
         runner: the runner.
@@ -430,8 +434,8 @@ def merge_cli_options(cfg: Config, options: Optional[dict]) -> None:
 
 
 def load_config(config_path: str) -> Config:
-    """``Config.fromfile`` with a clear error for a missing file, without
-    yapf re-formatting.
+    """``Config.fromfile`` with a clear error for a missing file, without yapf
+    re-formatting.
 
     Args:
         config_path: config file.
@@ -451,7 +455,6 @@ __all__: List[str] = [
     'UnknownTypeError', 'apply_resume', 'build_runner', 'check_data_roots',
     'enable_amp', 'enable_auto_scale_lr', 'enable_tensorboard',
     'init_cpu_distributed', 'launcher_rank', 'load_config',
-    'merge_cli_options', 'run_stage', 'setup_launcher',
-    'shutdown_distributed', 'unknown_type_error', 'use_cpu_fallbacks',
-    'work_dir_from_config'
+    'merge_cli_options', 'run_stage', 'setup_launcher', 'shutdown_distributed',
+    'unknown_type_error', 'use_cpu_fallbacks', 'work_dir_from_config'
 ]

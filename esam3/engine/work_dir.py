@@ -1,7 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Work-directory safety for ``tools/train.py``: one run per work dir (a
-lock file), and ``--resume`` that finds the newest *valid* checkpoint of
-this work dir.
+"""Work-directory safety for ``tools/train.py``: one run per work dir (a lock
+file), and ``--resume`` that finds the newest *valid* checkpoint of this work
+dir.
 
 mmengine has neither: two runs in one work dir interleave their logs and
 overwrite each other's checkpoints, and its auto-resume reads the path in
@@ -104,8 +104,10 @@ class WorkDirLock:
                         'another --work-dir, or wait for that run to end. '
                         'If it is dead, delete the lock file (or pass '
                         '--resume to continue it).')
-                print_log(f'taking over stale lock {self.path} ({reason})',
-                          logger='current', level=30)
+                print_log(
+                    f'taking over stale lock {self.path} ({reason})',
+                    logger='current',
+                    level=30)
                 try:
                     os.remove(self.path)
                 except FileNotFoundError:
@@ -150,8 +152,10 @@ def _recorded_checkpoint(work_dir: str) -> Optional[str]:
     local = osp.join(work_dir, osp.basename(written))
     if osp.isfile(local):
         if osp.abspath(local) != osp.abspath(written):
-            print_log(f'{record} names {written}; resuming from the copy in '
-                      f'this work dir, {local}', logger='current')
+            print_log(
+                f'{record} names {written}; resuming from the copy in '
+                f'this work dir, {local}',
+                logger='current')
         return local
     return written
 
@@ -198,9 +202,11 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
             rejected.append(str(err))
             continue
         if rejected:
-            print_log('--resume: skipped ' + '; '.join(rejected) +
-                      f'; resuming from {path}', logger='current',
-                      level=30)
+            print_log(
+                '--resume: skipped ' + '; '.join(rejected) +
+                f'; resuming from {path}',
+                logger='current',
+                level=30)
         return path
     if rejected:
         raise CorruptCheckpointError(
@@ -210,6 +216,5 @@ def find_resume_checkpoint(work_dir: str) -> Optional[str]:
 
 
 __all__ = [
-    'LOCK_FILE', 'WorkDirLock', 'WorkDirLockedError',
-    'find_resume_checkpoint'
+    'LOCK_FILE', 'WorkDirLock', 'WorkDirLockedError', 'find_resume_checkpoint'
 ]

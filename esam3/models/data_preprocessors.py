@@ -58,12 +58,16 @@ def resize_transforms(size: int,
         return [dict(type='Sam3Resize', size=size)]
     return [
         dict(type='mmdet.Resize', scale=(size, size), keep_ratio=True),
-        dict(type='PadBottomRight', size=size,
-             pad_val=dict(img=pad_value, masks=0, seg=255)),
+        dict(
+            type='PadBottomRight',
+            size=size,
+            pad_val=dict(img=pad_value, masks=0, seg=255)),
     ]
 
 
-def normalize_images(images: Tensor, mean: Tensor, std: Tensor,
+def normalize_images(images: Tensor,
+                     mean: Tensor,
+                     std: Tensor,
                      bgr_to_rgb: bool = True) -> Tensor:
     """``[..., 3, H, W]`` uint8/float pixels -> float ``(x - mean) / std``.
 
@@ -87,7 +91,8 @@ def normalize_images(images: Tensor, mean: Tensor, std: Tensor,
     return (images - mean) / std
 
 
-def pad_bottom_right(images: Tensor, size: Tuple[int, int],
+def pad_bottom_right(images: Tensor,
+                     size: Tuple[int, int],
                      value: float = 0.) -> Tensor:
     """Pad ``[..., H, W]`` at the bottom/right to ``size`` = (h, w)."""
     h, w = images.shape[-2:]
@@ -138,9 +143,13 @@ class Sam3DataPreprocessor(ImgDataPreprocessor):
                  non_blocking: bool = False) -> None:
         if len(mean) != 3 or len(std) != 3:
             raise ValueError('mean and std need 3 values (one per channel)')
-        super().__init__(mean=mean, std=std, pad_size_divisor=1,
-                         pad_value=pad_value, bgr_to_rgb=bgr_to_rgb,
-                         non_blocking=non_blocking)
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=1,
+            pad_value=pad_value,
+            bgr_to_rgb=bgr_to_rgb,
+            non_blocking=non_blocking)
         if isinstance(pad_size, int):
             pad_size = (pad_size, pad_size)
         self.pad_size = tuple(pad_size) if pad_size is not None else None
@@ -156,14 +165,13 @@ class Sam3DataPreprocessor(ImgDataPreprocessor):
         Returns:
             Tensor: float32 normalised pixels.
         """
-        return normalize_images(images, self.mean, self.std,
-                                self.bgr_to_rgb)
+        return normalize_images(images, self.mean, self.std, self.bgr_to_rgb)
 
     def _target_size(self, inputs: List[Tensor]) -> Tuple[int, int]:
         if self.pad_size is not None:
             return self.pad_size
-        return (max(int(x.shape[-2]) for x in inputs),
-                max(int(x.shape[-1]) for x in inputs))
+        return (max(int(x.shape[-2])
+                    for x in inputs), max(int(x.shape[-1]) for x in inputs))
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Build the model batch.
@@ -245,10 +253,11 @@ def preprocess_image(img_bgr_uint8: np.ndarray,
         results = TRANSFORMS.build(cfg)(results)
     pixels = torch.from_numpy(np.ascontiguousarray(results['img'])).permute(
         2, 0, 1)
-    tensor = normalize_images(pixels[None], torch.tensor(mean),
-                              torch.tensor(std), bgr_to_rgb=True)
-    meta = dict(ori_shape=tuple(img.shape[:2]),
-                img_shape=tuple(results['img_shape'][:2]),
-                pad_shape=tuple(results['pad_shape'][:2]),
-                scale_factor=tuple(results['scale_factor']))
+    tensor = normalize_images(
+        pixels[None], torch.tensor(mean), torch.tensor(std), bgr_to_rgb=True)
+    meta = dict(
+        ori_shape=tuple(img.shape[:2]),
+        img_shape=tuple(results['img_shape'][:2]),
+        pad_shape=tuple(results['pad_shape'][:2]),
+        scale_factor=tuple(results['scale_factor']))
     return tensor, meta

@@ -8,8 +8,7 @@ from torch import Tensor
 from esam3.registry import MODELS
 from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
                                     load_state_dict_checked, strip_prefix)
-from .heads.sam3_heads import Sam3Heads, build_sam3_models, \
-    check_level_shapes
+from .heads.sam3_heads import Sam3Heads, build_sam3_models, check_level_shapes
 from .necks.neck_levels import NeckLevels
 from .sam3_promptable import Sam3Promptable
 
@@ -67,14 +66,15 @@ class EfficientSAM3(Sam3Promptable):
         self.trunk = MODELS.build(trunk)
         detector, tracker = build_sam3_models(**sam3)
         levels = bool(getattr(self.trunk, 'makes_levels', False))
-        self.heads = Sam3Heads(detector, tracker, frozen=frozen_heads,
-                               student_levels=levels)
+        self.heads = Sam3Heads(
+            detector, tracker, frozen=frozen_heads, student_levels=levels)
         if levels:
             grid = (self.heads.grid_size, self.heads.grid_size)
-            check_level_shapes(self.trunk.neck.level_shapes(grid),
-                               self.heads.read_level_shapes(grid),
-                               f'EfficientSAM3 at {self.heads.image_size} '
-                               'px')
+            check_level_shapes(
+                self.trunk.neck.level_shapes(grid),
+                self.heads.read_level_shapes(grid),
+                f'EfficientSAM3 at {self.heads.image_size} '
+                'px')
         self.video = None
         self.decoder_from_stage2 = decoder_from_stage2
         # carried tracker mask decoder (plain attribute, not in state_dict)
@@ -108,39 +108,47 @@ class EfficientSAM3(Sam3Promptable):
         if self.video is None:
             raise ValueError('stage2_checkpoint needs a video tracker '
                              '(EfficientSAM3.video)')
-        state = strip_prefix(extract_state_dict(load_checkpoint_file(path)),
-                             'student.')
+        state = strip_prefix(
+            extract_state_dict(load_checkpoint_file(path)), 'student.')
         trunk = strip_prefix(
-            {k: v for k, v in state.items() if k.startswith('trunk.')},
-            'trunk.')
+            {
+                k: v
+                for k, v in state.items() if k.startswith('trunk.')
+            }, 'trunk.')
         video = {k: v for k, v in state.items() if not k.startswith('trunk.')}
         for module, sd, what in ((self.trunk, trunk, 'encoder'),
                                  (self.video, video, 'video tracker')):
-            load_state_dict_checked(
-                module, sd, f'Stage 2 checkpoint {path} ({what})')
+            load_state_dict_checked(module, sd,
+                                    f'Stage 2 checkpoint {path} ({what})')
             module._is_init = True  # keep the weights through init_weights()
-        print_log(f'Stage 2 checkpoint {path} loaded (encoder + video '
-                  'tracker, strict)', logger='current')
+        print_log(
+            f'Stage 2 checkpoint {path} loaded (encoder + video '
+            'tracker, strict)',
+            logger='current')
         if self.decoder_from_stage2:
             decoder = strip_prefix(
-                {k: v for k, v in video.items()
-                 if k.startswith('heads.mask_decoder.')},
-                'heads.mask_decoder.')
+                {
+                    k: v
+                    for k, v in video.items()
+                    if k.startswith('heads.mask_decoder.')
+                }, 'heads.mask_decoder.')
             load_state_dict_checked(
                 self.heads.tracker.mask_decoder, decoder,
                 f'Stage 2 checkpoint {path} (tracker mask decoder for the '
                 'image tracker; decoder_from_stage2=False keeps the '
                 "teacher's)")
-            self._carried_decoder = {k: v.detach().clone()
-                                     for k, v in decoder.items()}
+            self._carried_decoder = {
+                k: v.detach().clone()
+                for k, v in decoder.items()
+            }
 
     def carried_modules(self) -> list:
         """Names (in ``heads``) of modules holding carried weights."""
         return ['tracker.mask_decoder'] if self._carried_decoder else []
 
     def apply_carried_decoder(self) -> None:
-        """Re-load the carried Stage 2 tracker mask decoder (if any) into
-        the image tracker, e.g. after the teacher's heads were copied."""
+        """Re-load the carried Stage 2 tracker mask decoder (if any) into the
+        image tracker, e.g. after the teacher's heads were copied."""
         if self._carried_decoder is not None:
             self.heads.tracker.mask_decoder.load_state_dict(
                 self._carried_decoder)
@@ -151,8 +159,7 @@ class EfficientSAM3(Sam3Promptable):
             self.trunk.eval()
         return self
 
-    def encode_trunk(self, pixel_values: Tensor
-                     ) -> Union[Tensor, NeckLevels]:
+    def encode_trunk(self, pixel_values: Tensor) -> Union[Tensor, NeckLevels]:
         """Encode images: the trunk-like map (trunk mode) or the lazily
         computed FPN levels (light neck), both accepted by the heads."""
         return self.trunk(pixel_values)

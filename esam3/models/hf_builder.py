@@ -7,7 +7,6 @@ import os.path as osp
 from typing import Optional, Type, Union
 
 import torch
-
 from transformers import PretrainedConfig, PreTrainedModel
 
 # Nested sub-configs whose ``model_type`` transformers needs to pick the class
@@ -84,8 +83,7 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
                 f'{model_cls.__name__}: {path} has no config.json; expected '
                 'a folder written by save_pretrained()')
     try:
-        return model_cls.from_pretrained(path,
-                                         **from_pretrained_kwargs).eval()
+        return model_cls.from_pretrained(path, **from_pretrained_kwargs).eval()
     except OSError as err:
         raise OSError(
             f'{model_cls.__name__}: could not load weights from '

@@ -13,8 +13,8 @@ from .necks.neck_levels import NeckLevels
 
 @MODELS.register_module()
 class StudentTrunk(BaseModule):
-    """A light encoder standing in for the SAM3 ViT trunk (and, with a
-    light neck, for SAM3's FPN necks too).
+    """A light encoder standing in for the SAM3 ViT trunk (and, with a light
+    neck, for SAM3's FPN necks too).
 
     Builds ``backbone`` (e.g. :class:`TimmBackbone`) and then ``neck``
     with ``in_channels`` / ``in_strides`` taken from the built backbone, so
@@ -48,9 +48,10 @@ class StudentTrunk(BaseModule):
                            ('in_strides', self.backbone.out_strides)):
             given = neck.get(key)
             if given is not None and list(given) != list(value):
-                print_log(f'StudentTrunk: neck {key}={list(given)} replaced '
-                          f'by the backbone value {list(value)}',
-                          logger='current')
+                print_log(
+                    f'StudentTrunk: neck {key}={list(given)} replaced '
+                    f'by the backbone value {list(value)}',
+                    logger='current')
             neck[key] = list(value)
         self.neck = MODELS.build(neck)
         self.patch_size = patch_size

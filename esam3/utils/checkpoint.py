@@ -122,7 +122,7 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def _numpy_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
-    """numpy types needed to rebuild arrays, scalars and dtypes.
+    """Numpy types needed to rebuild arrays, scalars and dtypes.
 
     Registered under both the numpy 1.x (``numpy.core``) and numpy 2.x
     (``numpy._core``) module paths so checkpoints written with either load.
@@ -165,8 +165,8 @@ def mmengine_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     ]
 
 
-def register_mmengine_safe_globals() -> List[Union[Callable, Tuple[Callable,
-                                                                     str]]]:
+def register_mmengine_safe_globals(
+) -> List[Union[Callable, Tuple[Callable, str]]]:
     """Allowlist mmengine's checkpoint types for weights-only ``torch.load``.
 
     Idempotent; a no-op on torch versions without ``add_safe_globals``.
@@ -186,8 +186,8 @@ def register_mmengine_safe_globals() -> List[Union[Callable, Tuple[Callable,
 
 
 def load_checkpoint_file(path: str,
-                         map_location: Union[str, torch.device] = 'cpu'
-                         ) -> Any:
+                         map_location: Union[str,
+                                             torch.device] = 'cpu') -> Any:
     """``torch.load(path, weights_only=True)`` with the mmengine allowlist.
 
     Args:
@@ -260,9 +260,9 @@ def _key_summary(title: str, keys: List[str], limit: int = 10) -> str:
     return f'{len(keys)} {title}: [{shown}{more}]'
 
 
-def describe_mismatch(model: nn.Module,
-                      state_dict: Mapping[str, torch.Tensor]
-                      ) -> Tuple[List[str], List[str], List[str]]:
+def describe_mismatch(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor]
+) -> Tuple[List[str], List[str], List[str]]:
     """Compare a state dict with a model.
 
     Args:
@@ -287,9 +287,9 @@ def describe_mismatch(model: nn.Module,
 
 def strip_prefix(state_dict: Mapping[str, torch.Tensor],
                  prefix: str) -> 'OrderedDict[str, torch.Tensor]':
-    """The entries under ``prefix`` with it stripped, or all entries when
-    no key has it (e.g. ``'student.'`` of a distiller checkpoint applied to
-    an already published student checkpoint)."""
+    """The entries under ``prefix`` with it stripped, or all entries when no
+    key has it (e.g. ``'student.'`` of a distiller checkpoint applied to an
+    already published student checkpoint)."""
     if not any(k.startswith(prefix) for k in state_dict):
         return OrderedDict(state_dict)
     return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
@@ -377,6 +377,10 @@ def load_student_checkpoint(model: nn.Module,
     if prefix:
         state_dict = strip_prefix(state_dict, prefix)
     where = f' (keys under "{prefix}")' if prefix else ''
-    load_state_dict_checked(model, state_dict, f'checkpoint {path}{where}',
-                            strict=strict, logger=logger)
+    load_state_dict_checked(
+        model,
+        state_dict,
+        f'checkpoint {path}{where}',
+        strict=strict,
+        logger=logger)
     return checkpoint

@@ -18,9 +18,18 @@ from esam3.registry import VISUALIZERS
 
 # A fixed, colour-blind friendly palette (RGB).
 PALETTE: List[Tuple[int, int, int]] = [
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
-    (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
-    (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
 ]
 
 
@@ -65,8 +74,8 @@ def _frames(meta: dict, hw: Tuple[int, int]):
         (float(scale[0]), float(scale[1]))
 
 
-def _convert(masks: Optional[np.ndarray], bboxes: Optional[np.ndarray],
-             frames, to_original: bool, hw: Tuple[int, int]):
+def _convert(masks: Optional[np.ndarray], bboxes: Optional[np.ndarray], frames,
+             to_original: bool, hw: Tuple[int, int]):
     """Move masks / boxes between the packed-input and original frames.
 
     GT lives in the packed-input frame (resized, padded bottom/right), the
@@ -95,7 +104,7 @@ def _convert(masks: Optional[np.ndarray], bboxes: Optional[np.ndarray],
 
 @VISUALIZERS.register_module()
 class Sam3Visualizer(Visualizer):
-    """mmengine visualizer that overlays masks, boxes and points.
+    """Mmengine visualizer that overlays masks, boxes and points.
 
     Args:
         name: instance name (mmengine ``ManagerMixin``).
@@ -116,7 +125,9 @@ class Sam3Visualizer(Visualizer):
                  line_width: float = 2,
                  point_size: float = 60) -> None:
         super().__init__(
-            name=name, image=image, vis_backends=vis_backends,
+            name=name,
+            image=image,
+            vis_backends=vis_backends,
             save_dir=save_dir)
         self.alpha = alpha
         self.line_width = line_width
@@ -163,22 +174,28 @@ class Sam3Visualizer(Visualizer):
                 bboxes = bboxes[keep]
                 shown_scores = np.asarray(scores).reshape(-1)[keep]
             if len(bboxes):
-                colors = [PALETTE[i % len(PALETTE)]
-                          for i in range(len(bboxes))]
-                self.draw_bboxes(bboxes, edge_colors=colors,
-                                 line_widths=self.line_width)
+                colors = [
+                    PALETTE[i % len(PALETTE)] for i in range(len(bboxes))
+                ]
+                self.draw_bboxes(
+                    bboxes, edge_colors=colors, line_widths=self.line_width)
                 if shown_scores is not None:
-                    self.draw_texts(
-                        [f'{float(s):.2f}' for s in shown_scores],
-                        bboxes[:, :2], colors='w', font_sizes=10)
+                    self.draw_texts([f'{float(s):.2f}' for s in shown_scores],
+                                    bboxes[:, :2],
+                                    colors='w',
+                                    font_sizes=10)
         if points is not None and len(points):
             points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-            labels = (np.ones(len(points), int) if point_labels is None else
-                      np.asarray(point_labels).reshape(-1))
+            labels = (
+                np.ones(len(points), int) if point_labels is None else
+                np.asarray(point_labels).reshape(-1))
             colors = [(0, 255, 0) if lab > 0 else (255, 0, 0)
                       for lab in labels]
-            self.draw_points(points, colors=colors, marker='*',
-                             sizes=np.full(len(points), self.point_size))
+            self.draw_points(
+                points,
+                colors=colors,
+                marker='*',
+                sizes=np.full(len(points), self.point_size))
         return self.get_image()
 
     @staticmethod
@@ -240,8 +257,9 @@ class Sam3Visualizer(Visualizer):
         image_is_original = frames is not None and frames[0]
         if image_is_original and points is not None and len(points):
             # prompt points are packed-input pixels, like the GT boxes
-            points = _convert(None, np.tile(
-                np.asarray(points, np.float32).reshape(-1, 2), (1, 2)),
+            points = _convert(
+                None,
+                np.tile(np.asarray(points, np.float32).reshape(-1, 2), (1, 2)),
                 frames, True, hw)[1][:, :2]
         if data_sample is not None and draw_gt and 'gt_instances' in \
                 data_sample:
@@ -250,9 +268,13 @@ class Sam3Visualizer(Visualizer):
                 _as_numpy(gt.get('bboxes'))
             if image_is_original:  # GT is in the packed-input frame
                 masks, bboxes = _convert(masks, bboxes, frames, True, hw)
-            panels.append(self.draw_instances(
-                image, masks=masks, bboxes=bboxes, points=points,
-                point_labels=point_labels))
+            panels.append(
+                self.draw_instances(
+                    image,
+                    masks=masks,
+                    bboxes=bboxes,
+                    points=points,
+                    point_labels=point_labels))
         if data_sample is not None and draw_pred:
             masks = bboxes = scores = None
             if 'pred_instances' in data_sample:
@@ -267,10 +289,15 @@ class Sam3Visualizer(Visualizer):
                 # predictions are in the original frame, the image is not
                 masks, bboxes = _convert(masks, bboxes, frames, False, hw)
             if masks is not None or bboxes is not None:
-                panels.append(self.draw_instances(
-                    image, masks=masks, bboxes=bboxes, scores=scores,
-                    points=points, point_labels=point_labels,
-                    score_thr=pred_score_thr))
+                panels.append(
+                    self.draw_instances(
+                        image,
+                        masks=masks,
+                        bboxes=bboxes,
+                        scores=scores,
+                        points=points,
+                        point_labels=point_labels,
+                        score_thr=pred_score_thr))
         drawn = np.concatenate(panels, axis=1) if panels else image
         self.set_image(drawn)
         if show:

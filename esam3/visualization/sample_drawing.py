@@ -30,8 +30,8 @@ def _rgb(inputs) -> np.ndarray:
     if img.ndim != 3 or img.shape[0] not in (1, 3):
         raise ValueError(f'expected packed inputs [3, H, W], got {img.shape}')
     img = np.repeat(img, 3, 0) if img.shape[0] == 1 else img[::-1]
-    return np.ascontiguousarray(img.transpose(1, 2, 0).clip(0, 255)
-                                .astype(np.uint8))
+    return np.ascontiguousarray(
+        img.transpose(1, 2, 0).clip(0, 255).astype(np.uint8))
 
 
 def caption_of(meta: dict, extra: str = '') -> str:
@@ -66,19 +66,27 @@ def draw_image_sample(inputs, data_sample, visualizer=None) -> np.ndarray:
             points = [mask_interior_point(m) for m in masks if m.any()]
     n = 0 if masks is None else len(masks)
     drawn = draw_overlay(
-        image, masks=masks, boxes=boxes,
+        image,
+        masks=masks,
+        boxes=boxes,
         points=np.asarray(points, np.float32).reshape(-1, 2),
-        caption=caption_of(meta, f'{n} instance(s)'), visualizer=vis)
+        caption=caption_of(meta, f'{n} instance(s)'),
+        visualizer=vis)
     exemplars = _as_numpy(meta.get('exemplar_boxes', None))
     if exemplars is not None and exemplars.size:
         vis.set_image(drawn)
-        vis.draw_bboxes(exemplars.reshape(-1, 4), edge_colors='w',
-                        line_styles='--', line_widths=2)
+        vis.draw_bboxes(
+            exemplars.reshape(-1, 4),
+            edge_colors='w',
+            line_styles='--',
+            line_widths=2)
         drawn = vis.get_image()
     return drawn
 
 
-def draw_video_sample(inputs, data_sample, visualizer=None,
+def draw_video_sample(inputs,
+                      data_sample,
+                      visualizer=None,
                       columns: int = 4) -> np.ndarray:
     """A packed clip: each frame drawn, tiled ``columns`` per row (RGB)."""
     frames = _as_numpy(inputs)
@@ -86,8 +94,9 @@ def draw_video_sample(inputs, data_sample, visualizer=None,
     if len(frames) != len(samples):
         raise ValueError(f'{len(frames)} frames but {len(samples)} frame '
                          'samples')
-    tiles = [draw_image_sample(f, s, visualizer)
-             for f, s in zip(frames, samples)]
+    tiles = [
+        draw_image_sample(f, s, visualizer) for f, s in zip(frames, samples)
+    ]
     h, w = tiles[0].shape[:2]
     rows = -(-len(tiles) // columns)
     cols = min(columns, len(tiles))
@@ -122,5 +131,7 @@ def sample_name(sample: dict) -> str:
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)
 
 
-__all__ = ['caption_of', 'draw_image_sample', 'draw_packed_sample',
-           'draw_video_sample', 'sample_name']
+__all__ = [
+    'caption_of', 'draw_image_sample', 'draw_packed_sample',
+    'draw_video_sample', 'sample_name'
+]

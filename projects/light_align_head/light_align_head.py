@@ -39,18 +39,19 @@ class LightAlignHead(BaseModule):
                              f'strides {list(in_strides)}')
         self.level = list(in_strides).index(16)
         self.proj = nn.Conv2d(in_channels[self.level], embed_dims, 1)
-        self.dw = nn.Conv2d(embed_dims, embed_dims, 3, padding=1,
-                            groups=embed_dims)
+        self.dw = nn.Conv2d(
+            embed_dims, embed_dims, 3, padding=1, groups=embed_dims)
         self.act = nn.GELU()
         self.out = nn.Conv2d(embed_dims, out_channels, 1)
         self.out_size = out_size
 
-    def forward(self, feats: List[Tensor],
+    def forward(self,
+                feats: List[Tensor],
                 out_size: Optional[Tuple[int, int]] = None) -> Tensor:
         size = out_size or self.out_size
         if isinstance(size, int):
             size = (size, size)
         x = self.proj(feats[self.level])
         x = self.out(self.act(self.dw(x)))
-        return F.interpolate(x, size=size, mode='bilinear',
-                             align_corners=False)
+        return F.interpolate(
+            x, size=size, mode='bilinear', align_corners=False)

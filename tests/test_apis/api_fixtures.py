@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Tiny models shared by the API, deploy and demo tests (built once per
-test process)."""
+"""Tiny models shared by the API, deploy and demo tests (built once per test
+process)."""
 import functools
 import os.path as osp
 
@@ -16,9 +16,9 @@ DAVIS = osp.join(REPO, 'data/samples/davis')
 
 
 def _build_distiller(config: str, seed: int):
-    import esam3  # noqa: F401
     from mmengine.registry import init_default_scope
 
+    import esam3  # noqa: F401
     from esam3.registry import MODELS
     init_default_scope('esam3')
     cfg = Config.fromfile(config)

@@ -28,15 +28,15 @@ def predictor(models):
 
 
 def _manual_masks(model, points, labels, multimask):
-    """The same answer computed by hand from the library pieces
-    (``points`` in original pixels)."""
+    """The same answer computed by hand from the library pieces (``points`` in
+    original pixels)."""
     img = cv2.imread(IMG)
     pixels, meta = preprocess_image(img, 224)
     points = points * torch.tensor(meta['scale_factor'][:2])
     with torch.no_grad():
         emb = model.heads.tracker_image_embeddings(model.encode_trunk(pixels))
-        out = model.heads.decode_prompts(emb, points[None], labels[None],
-                                         multimask_output=multimask)
+        out = model.heads.decode_prompts(
+            emb, points[None], labels[None], multimask_output=multimask)
     logits = out.pred_masks[0]
     n, k = logits.shape[:2]
     full = paste_masks_to_original(logits.flatten(0, 1), meta, 224)
@@ -64,40 +64,42 @@ def test_geometric_prompts(predictor, models):
     box = [100, 80, 420, 330]
     res = predictor.predict(boxes=box, multimask_output=False)
     assert res['masks'].shape == (1, 1, h, w)
-    ref, _ = _manual_masks(
-        models[0], torch.tensor([[[100., 80.], [420., 330.]]]),
-        torch.tensor([[2, 3]]), False)
+    ref, _ = _manual_masks(models[0],
+                           torch.tensor([[[100., 80.], [420., 330.]]]),
+                           torch.tensor([[2, 3]]), False)
     np.testing.assert_array_equal(res['masks'], ref)
     # several boxes: one object each
     res = predictor.predict(boxes=[box, [10, 10, 200, 150]])
     assert res['masks'].shape == (2, 3, h, w)
     assert res['scores'].shape == (2, 3)
     # box + a refining click per box
-    res = predictor.predict(points=[[[300, 200]], [[60, 60]]],
-                            labels=[[1], [0]],
-                            boxes=[box, [10, 10, 200, 150]])
+    res = predictor.predict(
+        points=[[[300, 200]], [[60, 60]]],
+        labels=[[1], [0]],
+        boxes=[box, [10, 10, 200, 150]])
     assert res['masks'].shape == (2, 3, h, w)
     # mask-input refinement from the previous low-res logits
     best = res['scores'].argmax(1)
     prev = res['low_res_logits'][np.arange(2), best]
-    ref = predictor.predict(points=[[[300, 200]], [[60, 60]]],
-                            labels=[[1], [0]],
-                            boxes=[box, [10, 10, 200, 150]],
-                            mask_input=prev)
+    ref = predictor.predict(
+        points=[[[300, 200]], [[60, 60]]],
+        labels=[[1], [0]],
+        boxes=[box, [10, 10, 200, 150]],
+        mask_input=prev)
     assert ref['masks'].shape == (2, 3, h, w)
     assert not np.allclose(ref['low_res_logits'], res['low_res_logits'])
 
 
 def test_input_tensor_is_sam3_image_processor_output(models, monkeypatch):
-    """What the encoder receives == transformers' Sam3ImageProcessor
-    (square resize, bilinear + antialias, mean = std = 0.5), and a click
-    maps per axis."""
+    """What the encoder receives == transformers' Sam3ImageProcessor (square
+    resize, bilinear + antialias, mean = std = 0.5), and a click maps per
+    axis."""
     from transformers import Sam3ImageProcessor
     seen = []
     pred = ImagePredictor(models[0], img_size=224)
     encode = pred._encode
-    monkeypatch.setattr(pred, '_encode',
-                        lambda pixels: (seen.append(pixels), encode(pixels)))
+    monkeypatch.setattr(pred, '_encode', lambda pixels:
+                        (seen.append(pixels), encode(pixels)))
     pred.set_image(IMG, channel_order='bgr')
     rgb = np.ascontiguousarray(cv2.imread(IMG)[..., ::-1])
     ref = Sam3ImageProcessor(size=dict(height=224, width=224))(
@@ -116,8 +118,10 @@ def test_concept_prompts(models):
     h, w = cv2.imread(IMG).shape[:2]
     for kwargs in (dict(text='coffee cup'),
                    dict(exemplar_boxes=[[100, 80, 420, 330]]),
-                   dict(text='cup', exemplar_boxes=[[100, 80, 420, 330]],
-                        exemplar_labels=[1])):
+                   dict(
+                       text='cup',
+                       exemplar_boxes=[[100, 80, 420, 330]],
+                       exemplar_labels=[1])):
         res = pred.predict_concept(score_thr=0.0, **kwargs)
         m = len(res['scores'])
         assert m == 20  # every query of the tiny detector passes thr 0
@@ -184,8 +188,8 @@ def test_checkpoint_round_trip(tmp_path, models):
     a = ref.predict(boxes=[100, 80, 420, 330])
     b = new.predict(boxes=[100, 80, 420, 330])
     np.testing.assert_array_equal(a['masks'], b['masks'])
-    np.testing.assert_allclose(a['low_res_logits'], b['low_res_logits'],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        a['low_res_logits'], b['low_res_logits'], atol=1e-6)
 
     # missing and unexpected keys: a KeyError naming them
     bad = dict(state)

@@ -1,7 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """ImagePredictor with the light-neck student (configs/stage1/tiny.py):
-per-prompt-type laziness, the same answers as the distiller's predict path,
-and a strict round trip through tools/model_converters/publish_model.py."""
+
+per-prompt-type laziness, the same answers as the distiller's predict path, and
+a strict round trip through tools/model_converters/publish_model.py.
+"""
 import importlib.util
 import os.path as osp
 
@@ -16,8 +18,10 @@ from esam3.registry import DATASETS, MODELS
 
 
 def _predictor(model):
-    return ImagePredictor(model, img_size=224,
-                          tokenizer=MODELS.build(dict(type='Sam3Tokenizer')))
+    return ImagePredictor(
+        model,
+        img_size=224,
+        tokenizer=MODELS.build(dict(type='Sam3Tokenizer')))
 
 
 def _val_sample(cfg, index=0):
@@ -72,11 +76,13 @@ def test_publish_round_trip_into_the_predictor(tmp_path):
     assert any('trunk.neck.outputs.detector' in k for k in state)
     assert not any('vision_encoder.neck.fpn_layers' in k for k in state)
     ckpt = tmp_path / 'train.pth'
-    torch.save(dict(state_dict=state, optimizer=dict(state={}),
-                    meta=dict(iter=1)), ckpt)
+    torch.save(
+        dict(state_dict=state, optimizer=dict(state={}), meta=dict(iter=1)),
+        ckpt)
     spec = importlib.util.spec_from_file_location(
-        'publish_model', osp.join(REPO, 'tools/model_converters/'
-                                  'publish_model.py'))
+        'publish_model',
+        osp.join(REPO, 'tools/model_converters/'
+                 'publish_model.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     published = tool.main([str(ckpt), str(tmp_path / 'student.pth')])
@@ -88,12 +94,11 @@ def test_publish_round_trip_into_the_predictor(tmp_path):
         p.set_image(img)
     a = ref.predict(boxes=[60, 20, 400, 500], multimask_output=False)
     b = new.predict(boxes=[60, 20, 400, 500], multimask_output=False)
-    np.testing.assert_allclose(a['low_res_logits'], b['low_res_logits'],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        a['low_res_logits'], b['low_res_logits'], atol=1e-6)
     ca = ref.predict_concept(text='person', score_thr=0.0)
     cb = new.predict_concept(text='person', score_thr=0.0)
     np.testing.assert_allclose(ca['scores'], cb['scores'], atol=1e-6)
     # the calibrated level scales are part of the published weights
-    torch.testing.assert_close(
-        new.model.trunk.neck.level_scale,
-        distiller.student.trunk.neck.level_scale)
+    torch.testing.assert_close(new.model.trunk.neck.level_scale,
+                               distiller.student.trunk.neck.level_scale)

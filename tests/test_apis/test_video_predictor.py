@@ -38,8 +38,8 @@ def test_student_track(student_predictor):
     f, ids, first = pred.add_prompt(0, 1, box=BOX)
     assert (f, ids) == (0, [1]) and first.shape == (1, H, W)
     assert first.dtype == bool
-    _, _, clicked = pred.add_prompt(2, 5, points=[[60, 60], [150, 20]],
-                                    labels=[1, 0])
+    _, _, clicked = pred.add_prompt(
+        2, 5, points=[[60, 60], [150, 20]], labels=[1, 0])
     assert clicked.shape == (1, H, W)
     out = list(pred.propagate(max_frames=3))
     assert [o[0] for o in out] == [0, 1, 2]
@@ -69,8 +69,8 @@ def test_frame_folder_mask_prompt(student_predictor):
     frames = osp.join(DAVIS, 'JPEGImages/480p/carphone')
     info = pred.init_state(frames)
     assert info['num_frames'] == 48
-    label = np.asarray(Image.open(
-        osp.join(DAVIS, 'Annotations/480p/carphone/00000.png')))
+    label = np.asarray(
+        Image.open(osp.join(DAVIS, 'Annotations/480p/carphone/00000.png')))
     values, counts = np.unique(label[label > 0], return_counts=True)
     mask = label == values[counts.argmax()]  # the person (3170 px)
     _, _, answer = pred.add_prompt(0, 3, mask=mask)
@@ -85,8 +85,8 @@ def test_teacher_backend():
     pred = VideoPredictor.from_config(STAGE2_TINY, use_teacher=True)
     assert pred.is_teacher
     pred.init_state(SAV_VIDEO)
-    _, ids, first = pred.add_prompt(1, 2, box=BOX, points=[[80, 70]],
-                                    labels=[1])
+    _, ids, first = pred.add_prompt(
+        1, 2, box=BOX, points=[[80, 70]], labels=[1])
     assert ids == [2] and first.shape == (1, H, W)
     out = list(pred.propagate(start_frame=1, max_frames=2))
     assert [o[0] for o in out] == [1, 2]
@@ -143,8 +143,13 @@ def test_stage3_student_tracks_with_its_shared_encoder(tmp_path):
     torch.manual_seed(0)
     student = MODELS.build(cfg.model.student)
     ckpt = tmp_path / 's3.pth'
-    torch.save({'state_dict': {'student.' + k: v for k, v in
-                               student.state_dict().items()}}, ckpt)
+    torch.save(
+        {
+            'state_dict': {
+                'student.' + k: v
+                for k, v in student.state_dict().items()
+            }
+        }, ckpt)
     pred = VideoPredictor.from_config(stage3, str(ckpt))
     assert pred.model is not student and type(pred.model).__name__ == \
         'Sam3VideoTrackerStudent'

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Truncated / zero-byte checkpoints, and ``--resume`` that picks the
-newest intact checkpoint of the work dir, resolved relative to it.
+"""Truncated / zero-byte checkpoints, and ``--resume`` that picks the newest
+intact checkpoint of the work dir, resolved relative to it.
 
 Cases that already held (missing file, key / shape mismatches, the
 weights-only allowlist) are in ``tests/test_utils/test_checkpoint_utils.py``
@@ -24,9 +24,14 @@ from esam3.utils.checkpoint import (CorruptCheckpointError,
 
 
 def _save(path, value=1.0):
-    torch.save({'state_dict': {'weight': torch.full((2, 4), value),
-                               'bias': torch.zeros(2)}, 'meta': {}},
-               str(path))
+    torch.save(
+        {
+            'state_dict': {
+                'weight': torch.full((2, 4), value),
+                'bias': torch.zeros(2)
+            },
+            'meta': {}
+        }, str(path))
     return path
 
 
@@ -90,8 +95,10 @@ def test_disallowed_pickle_names_the_file(tmp_path):
 def test_test_tool_names_a_truncated_checkpoint(broken, tmp_path):
     test = load_tool('test.py')
     with pytest.raises(CorruptCheckpointError, match=str(broken[1])):
-        test.main([TOY_CONFIG, str(broken[1]), '--work-dir',
-                   str(tmp_path / 'w')])
+        test.main(
+            [TOY_CONFIG,
+             str(broken[1]), '--work-dir',
+             str(tmp_path / 'w')])
 
 
 def _work_dir(root, iters=(2, 4), record=4):
@@ -124,8 +131,7 @@ def test_resume_uses_the_copy_not_the_original(tmp_path):
     orig = _work_dir(tmp_path / 'orig')
     copy = tmp_path / 'copy'
     shutil.copytree(orig, copy)
-    assert (copy / 'last_checkpoint').read_text() == str(
-        orig / 'iter_4.pth')
+    assert (copy / 'last_checkpoint').read_text() == str(orig / 'iter_4.pth')
     assert find_resume_checkpoint(str(copy)) == str(copy / 'iter_4.pth')
     # last_checkpoint naming a file that no longer exists anywhere: the
     # newest numbered checkpoint is used

@@ -46,15 +46,14 @@ def sa1b(tmp_path, repo_root):
 @pytest.fixture
 def logs(monkeypatch):
     out = []
-    monkeypatch.setattr(dutils, 'print_log',
-                        lambda msg, **kw: out.append(msg))
+    monkeypatch.setattr(dutils, 'print_log', lambda msg, **kw: out.append(msg))
     return out
 
 
 # ------------------------------------------------------------------- RLE
 def test_counts_parser_matches_pycocotools():
-    """Run lengths parsed by hand rebuild exactly the mask pycocotools
-    encoded (column-major), for random, empty and full masks."""
+    """Run lengths parsed by hand rebuild exactly the mask pycocotools encoded
+    (column-major), for random, empty and full masks."""
     rng = np.random.default_rng(0)
     for t in range(60):
         h, w = (int(v) for v in rng.integers(1, 30, 2))
@@ -99,8 +98,10 @@ def test_sa1b_garbage_counts_skipped_naming_file_and_id(sa1b, logs):
     _edit_json(sa1b / 'coffee.json', garbage)
     ds = SA1BDataset(data_root=str(sa1b), max_instances=None)
     assert ds.skip_counts == dict(invalid_rle=1)
-    coffee = [ds.get_data_info(i) for i in range(len(ds))
-              if ds.get_data_info(i)['img_path'].endswith('coffee.jpg')][0]
+    coffee = [
+        ds.get_data_info(i) for i in range(len(ds))
+        if ds.get_data_info(i)['img_path'].endswith('coffee.jpg')
+    ][0]
     assert len(coffee['instances']) == ann_id['n'] - 1
     assert ann_id['id'] not in [i['ann_id'] for i in coffee['instances']]
     assert len(logs) == 1 and 'invalid_rle=1' in logs[0]
@@ -133,13 +134,13 @@ def test_sa1b_lazy_parse_counts_and_logs_once(sa1b, monkeypatch):
     assert f'annotation id {garbage.id}' in rle_log
     json_log = [m for m in logs if 'skipped invalid_json' in m][0]
     assert str(sa1b / 'rocket.json') in json_log
-    rocket = [k for k, d in enumerate(infos)
-              if d['img_path'].endswith('rocket.jpg')][0]
+    rocket = [
+        k for k, d in enumerate(infos) if d['img_path'].endswith('rocket.jpg')
+    ][0]
     assert infos[rocket]['instances'] == []
     assert ds.prepare_data(rocket) is None  # mmengine draws another
     assert ds.skip_counts['invalid_json'] == 2 and len(logs) == 2
-    test_ds = SA1BDataset(data_root=str(sa1b), lazy_parse=True,
-                          test_mode=True)
+    test_ds = SA1BDataset(data_root=str(sa1b), lazy_parse=True, test_mode=True)
     with pytest.raises(ValueError, match='rocket.json'):
         test_ds.get_data_info(rocket)
 
@@ -149,12 +150,18 @@ def _saco(tmp_path, repo_root, edit, **kwargs):
     shutil.copytree(f'{repo_root}/data/samples/saco', root)
     _edit_json(root / 'annotations.json', edit)
     init_default_scope('esam3')
-    return DATASETS.build(dict(type='SACoDataset', data_root=str(root),
-                               ann_file='annotations.json', pipeline=[],
-                               test_mode=True, **kwargs)), root
+    return DATASETS.build(
+        dict(
+            type='SACoDataset',
+            data_root=str(root),
+            ann_file='annotations.json',
+            pipeline=[],
+            test_mode=True,
+            **kwargs)), root
 
 
 def test_saco_garbage_counts_skip_the_pair(tmp_path, repo_root, logs):
+
     def garbage(data):
         ann = data['annotations'][0]
         ann['segmentation']['counts'] = GARBAGE
@@ -180,9 +187,12 @@ def test_coco_concept_and_prompt_garbage_counts(tmp_path, repo_root, logs):
     ann_file = root / 'annotations' / 'instances_val.json'
     bad = json.loads(ann_file.read_text())['annotations'][0]
     init_default_scope('esam3')
-    common = dict(data_root=str(root), ann_file=str(ann_file),
-                  data_prefix=dict(img='images/'), pipeline=[],
-                  test_mode=True)
+    common = dict(
+        data_root=str(root),
+        ann_file=str(ann_file),
+        data_prefix=dict(img='images/'),
+        pipeline=[],
+        test_mode=True)
 
     def build(kind):
         ds = DATASETS.build(dict(type=kind, **common))
@@ -227,9 +237,12 @@ def test_saco_video_garbage_counts_named_at_build(tmp_path, repo_root):
     ann_file.write_text(json.dumps(data))
     init_default_scope('esam3')
     with pytest.raises(SAVAnnotationError) as info:
-        DATASETS.build(dict(type='SACoVideoDataset', ann_file=str(ann_file),
-                            data_root=f'{repo_root}/data/samples/davis',
-                            pipeline=[]))
+        DATASETS.build(
+            dict(
+                type='SACoVideoDataset',
+                ann_file=str(ann_file),
+                data_root=f'{repo_root}/data/samples/davis',
+                pipeline=[]))
     msg = str(info.value)
     assert str(ann_file) in msg and f'masklet {ann["id"]}' in msg
     assert f'frame {k}' in msg and 'invalid RLE' in msg
@@ -250,11 +263,17 @@ def test_truncated_jpeg_skipped_at_build_time(sa1b, logs):
 
 def _sa1b_with_pipeline(root, test_mode):
     init_default_scope('esam3')
-    return DATASETS.build(dict(
-        type='SA1BDataset', data_root=str(root), check_images=False,
-        test_mode=test_mode, max_instances=2,
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadRLEAnnotations')]))
+    return DATASETS.build(
+        dict(
+            type='SA1BDataset',
+            data_root=str(root),
+            check_images=False,
+            test_mode=test_mode,
+            max_instances=2,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadRLEAnnotations')
+            ]))
 
 
 def test_truncated_jpeg_mid_run_is_skipped_and_counted(sa1b, logs):
@@ -262,8 +281,10 @@ def test_truncated_jpeg_mid_run_is_skipped_and_counted(sa1b, logs):
     per bad file, naming it, with the running total."""
     _truncate(sa1b / 'camera.jpg')
     ds = _sa1b_with_pipeline(sa1b, test_mode=False)
-    bad = [i for i, d in enumerate(_infos(ds))
-           if d['img_path'].endswith('camera.jpg')][0]
+    bad = [
+        i for i, d in enumerate(_infos(ds))
+        if d['img_path'].endswith('camera.jpg')
+    ][0]
     np.random.seed(0)
     for _ in range(2):
         out = ds[bad]  # mmengine redraws at random: may hit it again
@@ -277,8 +298,10 @@ def test_truncated_jpeg_mid_run_is_skipped_and_counted(sa1b, logs):
 def test_truncated_jpeg_in_test_mode_names_the_file(sa1b):
     _truncate(sa1b / 'camera.jpg')
     ds = _sa1b_with_pipeline(sa1b, test_mode=True)
-    bad = [i for i, d in enumerate(_infos(ds))
-           if d['img_path'].endswith('camera.jpg')][0]
+    bad = [
+        i for i, d in enumerate(_infos(ds))
+        if d['img_path'].endswith('camera.jpg')
+    ][0]
     with pytest.raises(UnreadableImageError) as info:
         ds[bad]
     assert info.value.filename == str(sa1b / 'camera.jpg')
@@ -300,8 +323,8 @@ def test_unreadable_video_logged_once_with_totals(tmp_path, repo_root,
     shutil.copytree(f'{repo_root}/data/samples/sav', src)
     _truncate(src / f'{vid}.mp4', keep=1 / 3)
     init_default_scope('esam3')
-    ds = DATASETS.build(dict(type='SAVDataset', data_root=str(src),
-                             pipeline=[], num_frames=4))
+    ds = DATASETS.build(
+        dict(type='SAVDataset', data_root=str(src), pipeline=[], num_frames=4))
     probes = []
     real_probe = sav_dataset.probe_video
     monkeypatch.setattr(sav_dataset, 'probe_video',

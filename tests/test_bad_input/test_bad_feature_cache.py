@@ -20,8 +20,8 @@ AUG = dict(img_shape=[4, 4], flip=False, flip_direction=None)
 
 
 def _write(out_dir, keys=('1', '2', '3'), shard_size=2, finish=True):
-    writer = FeatureCacheWriter(str(out_dir), shard_size=shard_size,
-                                num_items=len(keys))
+    writer = FeatureCacheWriter(
+        str(out_dir), shard_size=shard_size, num_items=len(keys))
     feats = np.ones((len(keys), ) + SHAPE, np.float32)
     for k in range(0, len(keys), shard_size):
         part = list(keys[k:k + shard_size])
@@ -53,8 +53,7 @@ def test_resume_never_deletes_outside_the_cache(tmp_path, evil):
     index_path = cache / 'index.rank000.json'
     _rename_shard(index_path, 'rank000-00000.npy', evil)
     with pytest.raises(FeatureCacheError) as info:
-        FeatureCacheWriter(str(cache), shard_size=2, num_items=3,
-                           resume=True)
+        FeatureCacheWriter(str(cache), shard_size=2, num_items=3, resume=True)
     assert str(index_path) in str(info.value)
     assert repr(evil) in str(info.value)
     assert victim.exists() and (cache / 'index.rank000.json').exists()
@@ -62,18 +61,18 @@ def test_resume_never_deletes_outside_the_cache(tmp_path, evil):
 
 
 def test_resume_rejects_another_ranks_shard_name(tmp_path):
-    """A plain name of the wrong rank or number is corrupt too (resume
-    would otherwise drop, i.e. delete, rank 1's shard)."""
+    """A plain name of the wrong rank or number is corrupt too (resume would
+    otherwise drop, i.e. delete, rank 1's shard)."""
     _write(tmp_path)
     index_path = tmp_path / 'index.rank000.json'
     _rename_shard(index_path, 'rank000-00000.npy', 'rank001-00000.npy')
     with pytest.raises(FeatureCacheError, match=r"'rank001-00000\.npy'"):
-        FeatureCacheWriter(str(tmp_path), shard_size=2, num_items=3,
-                           resume=True)
+        FeatureCacheWriter(
+            str(tmp_path), shard_size=2, num_items=3, resume=True)
 
 
-@pytest.mark.parametrize('evil', ['../../../etc/passwd', '/tmp/x.npy',
-                                  '..\\x.npy', 5])
+@pytest.mark.parametrize('evil',
+                         ['../../../etc/passwd', '/tmp/x.npy', '..\\x.npy', 5])
 def test_reader_refuses_shard_paths(tmp_path, evil):
     _write(tmp_path)
     merge_rank_indices(str(tmp_path))
@@ -92,7 +91,7 @@ def test_merge_refuses_bad_rank_index(tmp_path):
     _write(tmp_path)
     _rename_shard(tmp_path / 'index.rank000.json', 'rank000-00001.npy',
                   '../x.npy')
-    with pytest.raises(FeatureCacheError, match=r"index\.rank000\.json"):
+    with pytest.raises(FeatureCacheError, match=r'index\.rank000\.json'):
         merge_rank_indices(str(tmp_path))
     assert not (tmp_path / 'index.json').exists()
 
@@ -103,8 +102,8 @@ def test_valid_resume_still_drops_only_bad_own_shard(tmp_path):
     _write(tmp_path, finish=False)
     shard = tmp_path / 'shards' / 'rank000-00001.npy'
     shard.write_bytes(b'garbage')
-    writer = FeatureCacheWriter(str(tmp_path), shard_size=2, num_items=3,
-                                resume=True)
+    writer = FeatureCacheWriter(
+        str(tmp_path), shard_size=2, num_items=3, resume=True)
     assert writer.done_shards() == [0]
     assert not shard.exists()
     assert (tmp_path / 'shards' / 'rank000-00000.npy').exists()

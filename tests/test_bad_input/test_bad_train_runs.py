@@ -1,7 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""tools/train.py guards: one run per work dir (lock file), hook keys
-checked before training, ``--resume`` after a kill during a save in a
-copied work dir, no registry fallback warning, ``--tensorboard``.
+"""tools/train.py guards: one run per work dir (lock file), hook keys checked
+before training, ``--resume`` after a kill during a save in a copied work dir,
+no registry fallback warning, ``--tensorboard``.
 
 Errors that already held (unknown types, missing data roots, missing
 ``--resume`` file) are in ``tests/test_tools/test_tool_errors.py``; normal
@@ -31,8 +31,8 @@ def _dead_pid() -> int:
 
 @pytest.fixture
 def live_pid():
-    proc = subprocess.Popen([sys.executable, '-c',
-                             'import time; time.sleep(60)'])
+    proc = subprocess.Popen(
+        [sys.executable, '-c', 'import time; time.sleep(60)'])
     yield proc.pid
     proc.kill()
     proc.wait()
@@ -66,8 +66,7 @@ def test_lock_file_protocol(tmp_path, monkeypatch):
     wd = str(tmp_path / 'w')
     with WorkDirLock(wd) as lock:
         with open(lock.path) as f:
-            assert f.read().split() == [str(os.getpid()),
-                                        socket.gethostname()]
+            assert f.read().split() == [str(os.getpid()), socket.gethostname()]
     assert not osp.exists(osp.join(wd, LOCK_FILE))  # released
     dead = _dead_pid()
     _lock(wd, dead)
@@ -86,30 +85,39 @@ def test_hook_typo_fails_before_training(tmp_path):
     wd = str(tmp_path / 'w')
     train = load_tool('train.py')
     with pytest.raises(HookConfigError) as info:
-        train.main([TOY_CONFIG, '--work-dir', wd, '--cfg-options',
-                    'default_hooks.checkpoint.intervall=2'])
+        train.main([
+            TOY_CONFIG, '--work-dir', wd, '--cfg-options',
+            'default_hooks.checkpoint.intervall=2'
+        ])
     msg = str(info.value)
     assert msg.startswith('default_hooks.checkpoint.intervall: '
                           'CheckpointHook has no argument "intervall"')
     assert 'Did you mean interval?' in msg and TOY_CONFIG in msg
     assert not osp.exists(wd) or not os.listdir(wd)  # nothing written
-    with pytest.raises(HookConfigError, match=r'default_hooks\.logger\.'
-                       'intervel: LoggerHook'):
-        train.main([TOY_CONFIG, '--work-dir', wd, '--cfg-options',
-                    'default_hooks.logger.intervel=2'])
+    with pytest.raises(
+            HookConfigError,
+            match=r'default_hooks\.logger\.'
+            'intervel: LoggerHook'):
+        train.main([
+            TOY_CONFIG, '--work-dir', wd, '--cfg-options',
+            'default_hooks.logger.intervel=2'
+        ])
 
 
 def test_hook_check_accepts_every_shipped_config(repo_root):
     """No false alarm on the configs in the repo (and the toy one)."""
-    configs = sorted(glob.glob(osp.join(repo_root, 'configs', 'stage*',
-                                        '*.py'))) + [TOY_CONFIG]
+    configs = sorted(
+        glob.glob(osp.join(repo_root, 'configs', 'stage*',
+                           '*.py'))) + [TOY_CONFIG]
     for path in configs:
         checked = check_hook_args(Config.fromfile(path), path)
         assert 'default_hooks.checkpoint' in checked, path
     cfg = Config.fromfile(TOY_CONFIG)
     cfg.custom_hooks = [dict(type='EmptyCacheHook', after_iterr=True)]
-    with pytest.raises(HookConfigError, match=r'custom_hooks\[0\]\.'
-                       'after_iterr: EmptyCacheHook.*after_iter'):
+    with pytest.raises(
+            HookConfigError,
+            match=r'custom_hooks\[0\]\.'
+            'after_iterr: EmptyCacheHook.*after_iter'):
         check_hook_args(cfg, TOY_CONFIG)
     cfg.custom_hooks = [dict(type='EMAHook', momentum=0.1, any_key=1)]
     assert 'custom_hooks[0]' not in check_hook_args(cfg)  # **kwargs: open
@@ -124,15 +132,22 @@ def killed_and_copied(tmp_path_factory):
     root = tmp_path_factory.mktemp('runs')
     a, b = root / 'A', root / 'B'
     _lock(str(a), _dead_pid())
-    first = run_train(['--work-dir', str(a), '--tensorboard',
-                       '--cfg-options', 'train_cfg.max_iters=4'], str(root))
+    first = run_train([
+        '--work-dir',
+        str(a), '--tensorboard', '--cfg-options', 'train_cfg.max_iters=4'
+    ], str(root))
     shutil.copytree(a, b)
     cut = b / 'iter_4.pth'
     cut.write_bytes(cut.read_bytes()[:1000])
-    resumed = run_train(['--work-dir', str(b), '--resume', '--cfg-options',
-                         'train_cfg.max_iters=6'], str(root))
-    return dict(a=a, b=b, first=first.stdout + first.stderr,
-                resumed=resumed.stdout + resumed.stderr)
+    resumed = run_train([
+        '--work-dir',
+        str(b), '--resume', '--cfg-options', 'train_cfg.max_iters=6'
+    ], str(root))
+    return dict(
+        a=a,
+        b=b,
+        first=first.stdout + first.stderr,
+        resumed=resumed.stdout + resumed.stderr)
 
 
 def test_stale_lock_taken_over_and_released(killed_and_copied):
@@ -150,14 +165,13 @@ def test_resume_after_kill_in_a_copied_work_dir(killed_and_copied):
     assert 'resumed epoch: 0, iter: 2' in out
     assert 'Iter(train) [3/6]' in out and 'Iter(train) [2/6]' not in out
     # the original work dir is untouched
-    assert sorted(glob.glob(str(a / '*.pth'))) == [
-        str(a / 'iter_2.pth'), str(a / 'iter_4.pth')]
-    assert (a / 'last_checkpoint').read_text().strip() == str(
-        a / 'iter_4.pth')
+    assert sorted(glob.glob(str(
+        a / '*.pth'))) == [str(a / 'iter_2.pth'),
+                           str(a / 'iter_4.pth')]
+    assert (a / 'last_checkpoint').read_text().strip() == str(a / 'iter_4.pth')
     assert not (a / 'iter_6.pth').exists()
     assert (b / 'iter_6.pth').exists()
-    assert (b / 'last_checkpoint').read_text().strip() == str(
-        b / 'iter_6.pth')
+    assert (b / 'last_checkpoint').read_text().strip() == str(b / 'iter_6.pth')
 
 
 def test_no_registry_fallback_warning(killed_and_copied):
@@ -167,8 +181,9 @@ def test_no_registry_fallback_warning(killed_and_copied):
 
 
 def test_tensorboard_flag_writes_event_files(killed_and_copied):
-    events = glob.glob(str(killed_and_copied['a'] / '*' / 'vis_data' /
-                           'events.out.tfevents.*'))
+    events = glob.glob(
+        str(killed_and_copied['a'] / '*' / 'vis_data' /
+            'events.out.tfevents.*'))
     assert len(events) == 1
     from tensorboard.backend.event_processing.event_accumulator import \
         EventAccumulator

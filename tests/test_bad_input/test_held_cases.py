@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Bad inputs that were already handled when probed (issue 16) and had no
-test of their own, so that they keep holding.
+"""Bad inputs that were already handled when probed (issue 16) and had no test
+of their own, so that they keep holding.
 
 The other held cases are tested where their code is: unknown types, data
 roots and resume paths in ``tests/test_tools/test_tool_errors.py``;
@@ -51,7 +51,13 @@ def test_saco_empty_phrase_names_the_image(tmp_path, repo_root):
     data['images'][2]['text_input'] = '   '
     (root / 'annotations.json').write_text(json.dumps(data))
     init_default_scope('esam3')
-    with pytest.raises(ValueError, match=f'id={data["images"][2]["id"]}: '
-                       'text_input must be a non-empty string'):
-        DATASETS.build(dict(type='SACoDataset', data_root=str(root),
-                            ann_file='annotations.json', pipeline=[]))
+    with pytest.raises(
+            ValueError,
+            match=f'id={data["images"][2]["id"]}: '
+            'text_input must be a non-empty string'):
+        DATASETS.build(
+            dict(
+                type='SACoDataset',
+                data_root=str(root),
+                ann_file='annotations.json',
+                pipeline=[]))

@@ -1,7 +1,7 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""The README's "Train on real data" and "Evaluate" commands, run as written
-on a mirror of the official data layouts with a random real-size SAM3
-standing in for the gated weights (``tools/misc/make_random_sam3.py``).
+"""The README's "Train on real data" and "Evaluate" commands, run as written on
+a mirror of the official data layouts with a random real-size SAM3 standing in
+for the gated weights (``tools/misc/make_random_sam3.py``).
 
 One real-size config per stage (RepViT-M1.1 at 1008 px, the real SAM3
 teacher architecture) trains one iteration through ``tools/train.py`` and is
@@ -39,26 +39,31 @@ def _load_tool(rel: str):
 
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
-    """The mirror (cwd of every command), the random SAM3 folder and a
-    place for work dirs and checkpoints handed from stage to stage."""
+    """The mirror (cwd of every command), the random SAM3 folder and a place
+    for work dirs and checkpoints handed from stage to stage."""
     root = tmp_path_factory.mktemp('real_size')
-    mirror = _load_tool('tools/dataset_converters/make_real_layout_mirror.py'
-                        ).make_mirror(str(root / 'mirror'))
+    mirror = _load_tool(
+        'tools/dataset_converters/make_real_layout_mirror.py').make_mirror(
+            str(root / 'mirror'))
     weights = _load_tool('tools/misc/make_random_sam3.py').make_random_sam3(
         str(root / 'sam3_random'))
-    return dict(mirror=mirror, weights=weights, work=str(root / 'work'),
-                ckpt={})
+    return dict(
+        mirror=mirror, weights=weights, work=str(root / 'work'), ckpt={})
 
 
 def _run(world: dict, tool: str, *args: str) -> str:
-    """Run a tool from the mirror; print its wall time and peak RSS (this
-    is how docs/real_size_runs.md was measured: ``pytest -s``)."""
+    """Run a tool from the mirror; print its wall time and peak RSS (this is
+    how docs/real_size_runs.md was measured: ``pytest -s``)."""
     env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')
     cmd = [sys.executable, osp.join(REPO, 'tools', tool)] + list(args)
     start = time.time()
     with tempfile.TemporaryFile('w+') as log:
-        proc = subprocess.Popen(cmd, cwd=world['mirror'], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=world['mirror'],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
         # wait4: the peak RSS of this child alone
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -101,9 +106,12 @@ def _train_and_test(world: dict, stage: str, weights: list, extra: list,
 def test_stage1_real_size(world):
     w = world['weights']
     _train_and_test(
-        world, 'stage1',
-        [f'model.teacher.pretrained={w}',
-         f'model.student.sam3.pretrained={w}'],
+        world,
+        'stage1',
+        [
+            f'model.teacher.pretrained={w}',
+            f'model.student.sam3.pretrained={w}'
+        ],
         ['train_dataloader.batch_size=1', 'model.max_instances=2'],
         # coins.jpg: one image, few instances
         ['test_dataloader.dataset.indices=[1]', 'model.eval_clicks=1'],
@@ -115,26 +123,33 @@ def test_stage2_real_size(world):
         pytest.skip('needs the Stage 1 checkpoint')
     w = world['weights']
     _train_and_test(
-        world, 'stage2',
-        [f'model.teacher.pretrained={w}',
-         f'model.student.sam3_video.pretrained={w}'],
-        [f'model.student.trunk_checkpoint={world["ckpt"]["stage1"]}',
-         'train_dataloader.batch_size=1',
-         'train_dataloader.dataset.num_frames=2', 'model.max_objects=1'],
+        world,
+        'stage2',
+        [
+            f'model.teacher.pretrained={w}',
+            f'model.student.sam3_video.pretrained={w}'
+        ],
+        [
+            f'model.student.trunk_checkpoint={world["ckpt"]["stage1"]}',
+            'train_dataloader.batch_size=1',
+            'train_dataloader.dataset.num_frames=2', 'model.max_objects=1'
+        ],
         # every 4th annotated frame: 3 of the 12
-        ['test_dataloader.dataset.max_objects=1',
-         'test_dataloader.dataset.frame_interval=4'], 'J&F')
+        [
+            'test_dataloader.dataset.max_objects=1',
+            'test_dataloader.dataset.frame_interval=4'
+        ],
+        'J&F')
 
 
 def test_stage3_real_size(world):
     if 'stage2' not in world['ckpt']:
         pytest.skip('needs the Stage 2 checkpoint')
     w = world['weights']
-    _train_and_test(
-        world, 'stage3',
-        [f'model.teacher.pretrained={w}',
-         f'model.student.sam3.pretrained={w}',
-         f'model.student.video.sam3_video.pretrained={w}'],
-        [f'model.student.stage2_checkpoint={world["ckpt"]["stage2"]}',
-         'train_dataloader.batch_size=1'],
-        ['test_dataloader.dataset.indices=[0]'], 'cgF1')
+    _train_and_test(world, 'stage3', [
+        f'model.teacher.pretrained={w}', f'model.student.sam3.pretrained={w}',
+        f'model.student.video.sam3_video.pretrained={w}'
+    ], [
+        f'model.student.stage2_checkpoint={world["ckpt"]["stage2"]}',
+        'train_dataloader.batch_size=1'
+    ], ['test_dataloader.dataset.indices=[0]'], 'cgF1')

@@ -97,8 +97,8 @@ def test_every_config_builds_its_datasets(config, mirror, monkeypatch):
             dataset = DATASETS.build(loader.dataset)
             assert len(dataset) > 0, (config, split)
             sample = dataset[0]
-            assert 'inputs' in sample and 'data_samples' in sample, (
-                config, split)
+            assert 'inputs' in sample and 'data_samples' in sample, (config,
+                                                                     split)
             _BUILT.add(key)
         built += 1
     assert built == 3, f'{config}: expected train/val/test dataloaders'
@@ -106,10 +106,11 @@ def test_every_config_builds_its_datasets(config, mirror, monkeypatch):
 
 # ------------------------------------------------------------- switches
 def _loader_switches(loader: dict) -> dict:
-    return dict(batch_size=loader.get('batch_size'),
-                num_workers=loader.get('num_workers', 0),
-                persistent_workers=loader.get('persistent_workers', False),
-                sampler=loader.get('sampler', {}).get('type'))
+    return dict(
+        batch_size=loader.get('batch_size'),
+        num_workers=loader.get('num_workers', 0),
+        persistent_workers=loader.get('persistent_workers', False),
+        sampler=loader.get('sampler', {}).get('type'))
 
 
 def _switches(cfg: Config) -> dict:
@@ -133,14 +134,13 @@ def _twin_with_shipped_switches(stage: str, work_dir: str) -> Config:
     """The tiny twin with every switch set as in the shipped config."""
     real_name, tiny_name = TWINS[stage]
     real = Config.fromfile(osp.join(REPO, 'configs', real_name))
-    cfg = Config.fromfile(osp.join(REPO, 'configs', tiny_name),
-                          format_python_code=False)
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', tiny_name), format_python_code=False)
     student = cfg.model.student
     if real.model.student.get('with_cp') is not None:
         student.with_cp = real.model.student.with_cp
     if real.model.student.get('video') is not None:
-        student.video.with_cp = real.model.student.video.get(
-            'with_cp', False)
+        student.video.with_cp = real.model.student.video.get('with_cp', False)
     cfg.optim_wrapper.accumulative_counts = \
         real.optim_wrapper.accumulative_counts
     cfg.optim_wrapper.clip_grad = real.optim_wrapper.get('clip_grad')
@@ -149,11 +149,11 @@ def _twin_with_shipped_switches(stage: str, work_dir: str) -> Config:
             cfg[split][key] = real[split][key]
         cfg[split].sampler = real[split].sampler
     # a handful of iterations keeps the test short
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=2)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=2)
     cfg.val_dataloader.dataset.indices = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=2, by_epoch=False)
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = work_dir
     cfg.log_level = 'WARNING'
@@ -177,30 +177,38 @@ def test_tiny_twin_runs_with_the_shipped_switches(stage, tmp_path,
         assert twin[key] == value, (stage, key)
     torch.manual_seed(0)
     runner = Runner.from_cfg(cfg)
-    trainable = {k: v.detach().clone()
-                 for k, v in runner.model.named_parameters()
-                 if v.requires_grad}
+    trainable = {
+        k: v.detach().clone()
+        for k, v in runner.model.named_parameters() if v.requires_grad
+    }
     with torch.autocast(device_type='cpu', dtype=torch.float16):
         runner.train()
-    changed = [k for k, v in runner.model.named_parameters()
-               if k in trainable and not torch.equal(v, trainable[k])]
+    changed = [
+        k for k, v in runner.model.named_parameters()
+        if k in trainable and not torch.equal(v, trainable[k])
+    ]
     assert changed, f'{stage}: no parameter changed in 2 iterations'
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
 
 
 def test_every_shipped_switch_is_covered():
-    """Every switch in which a shipped config differs from its tiny twin is
-    one that ``test_tiny_twin_runs_with_the_shipped_switches`` sets."""
-    covered = {'with_cp', 'accumulative_counts', 'optim_wrapper',
-               'clip_grad'} | {
-                   f'{s}.{k}' for s in SPLITS
-                   for k in ('batch_size', 'num_workers',
-                             'persistent_workers', 'sampler')}
+    """Every switch in which a shipped config differs from its tiny twin is one
+    that ``test_tiny_twin_runs_with_the_shipped_switches`` sets."""
+    covered = {
+        'with_cp', 'accumulative_counts', 'optim_wrapper', 'clip_grad'
+    } | {
+        f'{s}.{k}'
+        for s in SPLITS
+        for k in ('batch_size', 'num_workers', 'persistent_workers', 'sampler')
+    }
     for stage in TWINS:
-        real, tiny = (Config.fromfile(osp.join(REPO, 'configs', name))
-                      for name in TWINS[stage])
-        differ = {k for k, v in _switches(real).items()
-                  if _switches(tiny)[k] != v}
+        real, tiny = (
+            Config.fromfile(osp.join(REPO, 'configs', name))
+            for name in TWINS[stage])
+        differ = {
+            k
+            for k, v in _switches(real).items() if _switches(tiny)[k] != v
+        }
         assert differ, f'{stage}: the twins should differ somewhere'
         assert differ <= covered, (stage, differ - covered)
     for name in CONFIGS:

@@ -29,18 +29,42 @@ def coco_json(repo_root, tmp_path):
     data = dict(
         images=[
             dict(id=11, file_name='images/coins.jpg', height=252, width=320),
-            dict(id=12, height=213, width=320, neg_category_ids=[7],
-                 coco_url='http://images.cocodataset.org/images/chelsea.jpg'),
+            dict(
+                id=12,
+                height=213,
+                width=320,
+                neg_category_ids=[7],
+                coco_url='http://images.cocodataset.org/images/chelsea.jpg'),
         ],
         annotations=[
-            dict(id=1, image_id=11, category_id=1, iscrowd=0,
-                 segmentation=[octagon(28, 38, 14)], bbox=[14, 24, 28, 28]),
-            dict(id=2, image_id=11, category_id=1, iscrowd=0,
-                 segmentation=[octagon(102, 40, 14)], bbox=[88, 26, 28, 28]),
-            dict(id=3, image_id=11, category_id=1, iscrowd=1,
-                 segmentation=crowd, bbox=[100, 0, 20, 252]),
-            dict(id=4, image_id=12, category_id=3, iscrowd=0,
-                 segmentation=cat_rle, bbox=[0, 0, 262, 213]),
+            dict(
+                id=1,
+                image_id=11,
+                category_id=1,
+                iscrowd=0,
+                segmentation=[octagon(28, 38, 14)],
+                bbox=[14, 24, 28, 28]),
+            dict(
+                id=2,
+                image_id=11,
+                category_id=1,
+                iscrowd=0,
+                segmentation=[octagon(102, 40, 14)],
+                bbox=[88, 26, 28, 28]),
+            dict(
+                id=3,
+                image_id=11,
+                category_id=1,
+                iscrowd=1,
+                segmentation=crowd,
+                bbox=[100, 0, 20, 252]),
+            dict(
+                id=4,
+                image_id=12,
+                category_id=3,
+                iscrowd=0,
+                segmentation=cat_rle,
+                bbox=[0, 0, 262, 213]),
         ],
         categories=[
             dict(id=7, name='dog'),
@@ -63,9 +87,14 @@ def build(repo_root, ann_file, test_mode=False, **kwargs):
         dict(type='PackConceptInputs'),
     ]
     return DATASETS.build(
-        dict(type='CocoConceptDataset', data_root=osp.join(repo_root, ROOT),
-             ann_file=ann_file, num_negatives=2, pipeline=pipeline,
-             test_mode=test_mode, **kwargs))
+        dict(
+            type='CocoConceptDataset',
+            data_root=osp.join(repo_root, ROOT),
+            ann_file=ann_file,
+            num_negatives=2,
+            pipeline=pipeline,
+            test_mode=test_mode,
+            **kwargs))
 
 
 def test_positive_per_category_and_negatives(repo_root, coco_json):
@@ -81,8 +110,8 @@ def test_positive_per_category_and_negatives(repo_root, coco_json):
     assert pairs[3] == (12, 'cat', False)
     assert pairs[4] == (12, 'dog', True)  # LVIS neg_category_ids
     coin_negs = {p[1] for p in pairs[1:3]}
-    assert all(p[2] for p in pairs[1:3]) and coin_negs <= {'cat', 'dog',
-                                                           'spray can'}
+    assert all(
+        p[2] for p in pairs[1:3]) and coin_negs <= {'cat', 'dog', 'spray can'}
     coin = samples[0]
     assert len(coin.gt_instances) == 2  # the crowd region is ignored
     assert len(coin.metainfo['gt_rles']) == 2
@@ -95,8 +124,8 @@ def test_positive_per_category_and_negatives(repo_root, coco_json):
         assert len(s.gt_instances) == 0 and s.metainfo['gt_rles'] == []
     # negatives are fixed (seeded)
     again = build(repo_root, coco_json, test_mode=True)
-    assert [again.get_data_info(i)['text'] for i in range(5)] == [
-        p[1] for p in pairs]
+    assert [again.get_data_info(i)['text']
+            for i in range(5)] == [p[1] for p in pairs]
 
 
 def test_synonyms_and_hard_negatives_in_training(repo_root, coco_json):
@@ -104,8 +133,7 @@ def test_synonyms_and_hard_negatives_in_training(repo_root, coco_json):
     ds = build(repo_root, coco_json)
     texts = {ds[0]['data_samples'].metainfo['text'] for _ in range(12)}
     assert texts == {'coin', 'metal coin'}
-    ds = build(repo_root, coco_json, hard_negative_prob=1.0,
-               exemplar_prob=1.0)
+    ds = build(repo_root, coco_json, hard_negative_prob=1.0, exemplar_prob=1.0)
     for _ in range(6):
         meta = ds[0]['data_samples'].metainfo
         assert meta['is_negative'] and meta['text'] in ('cat', 'dog',

@@ -59,26 +59,49 @@ def _mini_json(path, crowd=True, lvis=False):
         image['coco_url'] = 'http://images.cocodataset.org/val2017/x.jpg'
     else:
         image['file_name'] = 'x.jpg'
-    anns = [dict(id=1, image_id=7, category_id=3, bbox=[3, 2, 9, 8],
-                 area=72, iscrowd=0, segmentation=encode_mask(mask)),
-            dict(id=2, image_id=7, category_id=5, bbox=[15, 5, 10, 10],
-                 area=100, iscrowd=0,
-                 segmentation=[[15, 5, 25, 5, 25, 15, 15, 15]])]
+    anns = [
+        dict(
+            id=1,
+            image_id=7,
+            category_id=3,
+            bbox=[3, 2, 9, 8],
+            area=72,
+            iscrowd=0,
+            segmentation=encode_mask(mask)),
+        dict(
+            id=2,
+            image_id=7,
+            category_id=5,
+            bbox=[15, 5, 10, 10],
+            area=100,
+            iscrowd=0,
+            segmentation=[[15, 5, 25, 5, 25, 15, 15, 15]])
+    ]
     if crowd:
-        anns.append(dict(id=3, image_id=7, category_id=3, bbox=[0, 12, 30, 8],
-                         area=240, iscrowd=1,
-                         segmentation=encode_mask(np.ones((h, w), np.uint8))))
-    data = dict(images=[image], annotations=anns,
-                categories=[dict(id=3, name='cup'), dict(id=5, name='box')])
+        anns.append(
+            dict(
+                id=3,
+                image_id=7,
+                category_id=3,
+                bbox=[0, 12, 30, 8],
+                area=240,
+                iscrowd=1,
+                segmentation=encode_mask(np.ones((h, w), np.uint8))))
+    data = dict(
+        images=[image],
+        annotations=anns,
+        categories=[dict(id=3, name='cup'),
+                    dict(id=5, name='box')])
     with open(path, 'w') as f:
         json.dump(data, f)
 
 
 def test_crowd_dropped_and_counted(tmp_path):
     _mini_json(tmp_path / 'ann.json')
-    ds = CocoPromptDataset(ann_file=str(tmp_path / 'ann.json'),
-                           data_prefix=dict(img=str(tmp_path)),
-                           test_mode=True)
+    ds = CocoPromptDataset(
+        ann_file=str(tmp_path / 'ann.json'),
+        data_prefix=dict(img=str(tmp_path)),
+        test_mode=True)
     assert ds.metainfo['classes'] == ('cup', 'box')
     assert ds.skip_counts == dict(crowd_instance=1)
     insts = ds.get_data_info(0)['instances']
@@ -89,10 +112,11 @@ def test_crowd_dropped_and_counted(tmp_path):
 
 def test_user_classes_and_lvis_file_names(tmp_path):
     _mini_json(tmp_path / 'lvis.json', crowd=False, lvis=True)
-    ds = CocoPromptDataset(ann_file=str(tmp_path / 'lvis.json'),
-                           data_prefix=dict(img='/data/coco/'),
-                           metainfo=dict(classes=('box', )),
-                           test_mode=True)
+    ds = CocoPromptDataset(
+        ann_file=str(tmp_path / 'lvis.json'),
+        data_prefix=dict(img='/data/coco/'),
+        metainfo=dict(classes=('box', )),
+        test_mode=True)
     info = ds.get_data_info(0)
     assert info['img_path'] == '/data/coco/val2017/x.jpg'
     assert [i['name'] for i in info['instances']] == ['box']

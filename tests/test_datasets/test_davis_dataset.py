@@ -19,19 +19,21 @@ S = 224
 def pipeline():
     return [
         dict(type='LoadVideoClip'),
-        dict(type='mmcv.TransformBroadcaster', share_random_params=True,
-             transforms=[
-                 dict(type='mmdet.Resize', scale=(S, S), keep_ratio=True),
-                 dict(type='mmdet.Pad', size=(S, S))
-             ]),
+        dict(
+            type='mmcv.TransformBroadcaster',
+            share_random_params=True,
+            transforms=[
+                dict(type='mmdet.Resize', scale=(S, S), keep_ratio=True),
+                dict(type='mmdet.Pad', size=(S, S))
+            ]),
         dict(type='PackVideoInputs'),
     ]
 
 
 def build(**kwargs):
     init_default_scope('esam3')
-    return DATASETS.build(dict(type='DAVISDataset', pipeline=pipeline(),
-                               **kwargs))
+    return DATASETS.build(
+        dict(type='DAVISDataset', pipeline=pipeline(), **kwargs))
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +45,10 @@ def sav_masks(repo_root):
 
 
 def test_full_video_matches_sav_json(repo_root, sav_masks):
-    ds = build(data_root=osp.join(repo_root, 'data/samples/davis'),
-               ann_file='ImageSets/2017/val.txt', test_mode=True)
+    ds = build(
+        data_root=osp.join(repo_root, 'data/samples/davis'),
+        ann_file='ImageSets/2017/val.txt',
+        test_mode=True)
     out = ds[0]
     x, track = out['inputs'], out['data_samples']
     assert x.shape == (48, 3, S, S) and x.dtype == torch.uint8
@@ -57,15 +61,18 @@ def test_full_video_matches_sav_json(repo_root, sav_masks):
         assert f.metainfo['img_shape'] == (183, S)  # 144x176 -> 183x224
     for k, masks in enumerate(sav_masks):  # same masks as the SA-V json
         rles = frames[4 * k].metainfo['gt_rles']
-        assert np.array_equal(mask_utils.decode(rles).transpose(2, 0, 1),
-                              masks)
+        assert np.array_equal(
+            mask_utils.decode(rles).transpose(2, 0, 1), masks)
 
 
 def test_random_training_clips_at_6fps(repo_root):
     np.random.seed(0)
-    ds = build(data_root=osp.join(repo_root, 'data/samples/davis'),
-               clip_mode='random', num_frames=(4, 6), frame_interval=4,
-               max_objects=2)
+    ds = build(
+        data_root=osp.join(repo_root, 'data/samples/davis'),
+        clip_mode='random',
+        num_frames=(4, 6),
+        frame_interval=4,
+        max_objects=2)
     for _ in range(3):
         track = ds[0]['data_samples']
         assert 4 <= len(track) <= 6
@@ -86,10 +93,12 @@ def test_per_object_layout_sav_val(repo_root, tmp_path, sav_masks):
             os.makedirs(d, exist_ok=True)
             Image.fromarray(m * 255).save(d / f'{4 * k:05d}.png')
     (tmp_path / 'sav_val.txt').write_text('sav_000001\n')
-    ds = build(data_root=str(tmp_path), ann_file='sav_val.txt',
-               data_prefix=dict(img='JPEGImages_24fps',
-                                ann='Annotations_6fps'),
-               mask_layout='per_object', test_mode=True)
+    ds = build(
+        data_root=str(tmp_path),
+        ann_file='sav_val.txt',
+        data_prefix=dict(img='JPEGImages_24fps', ann='Annotations_6fps'),
+        mask_layout='per_object',
+        test_mode=True)
     track = ds[0]['data_samples']
     assert len(track) == 12 and track.metainfo['video_length'] == 48
     for k, f in enumerate(track.video_data_samples):
@@ -106,10 +115,11 @@ def test_mask_size_mismatch_names_video(repo_root, tmp_path):
     os.makedirs(img)
     os.makedirs(ann)
     for t in range(3):
-        os.symlink(osp.join(src, f'JPEGImages/480p/carphone/{t:05d}.jpg'),
-                   img / f'{t:05d}.jpg')
-        Image.fromarray(np.ones((72, 88), np.uint8), mode='P').save(
-            ann / f'{t:05d}.png')
+        os.symlink(
+            osp.join(src, f'JPEGImages/480p/carphone/{t:05d}.jpg'),
+            img / f'{t:05d}.jpg')
+        Image.fromarray(
+            np.ones((72, 88), np.uint8), mode='P').save(ann / f'{t:05d}.png')
     with pytest.raises(ValueError, match='carphone'):
         build(data_root=str(tmp_path), on_invalid='raise', test_mode=True)
 
@@ -122,13 +132,19 @@ def test_davis_to_sav_round_trip(repo_root, tmp_path, sav_masks):
         osp.join(repo_root, 'tools/dataset_converters/davis_to_sav.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    names = tool.convert(osp.join(repo_root, 'data/samples/davis'),
-                         str(tmp_path), split='ImageSets/2017/val.txt')
+    names = tool.convert(
+        osp.join(repo_root, 'data/samples/davis'),
+        str(tmp_path),
+        split='ImageSets/2017/val.txt')
     assert names == ['carphone']
     init_default_scope('esam3')
     ds = DATASETS.build(
-        dict(type='SAVDataset', data_root=str(tmp_path), clip_mode='full',
-             test_mode=True, pipeline=pipeline()))
+        dict(
+            type='SAVDataset',
+            data_root=str(tmp_path),
+            clip_mode='full',
+            test_mode=True,
+            pipeline=pipeline()))
     track = ds[0]['data_samples']
     assert len(track) == 12 and track.metainfo['video_length'] == 48
     for k, f in enumerate(track.video_data_samples):

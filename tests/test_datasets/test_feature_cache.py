@@ -9,8 +9,8 @@ import pytest
 import torch
 from mmdet.structures import DetDataSample
 
-from esam3.datasets.cached_feature_dataset import (CacheMismatchError,
-                                                   CachedTeacherFeatureDataset)
+from esam3.datasets.cached_feature_dataset import (CachedTeacherFeatureDataset,
+                                                   CacheMismatchError)
 from esam3.datasets.feature_cache import (ChecksumError, FeatureCache,
                                           FeatureCacheError,
                                           FeatureCacheWriter,
@@ -21,15 +21,20 @@ SHAPE = (8, 4, 4)
 
 
 def _aug(flip: bool = False) -> dict:
-    return dict(img_shape=[20, 16], ori_shape=[40, 32], pad_shape=[20, 20],
-                scale_factor=[0.5, 0.5], flip=flip, flip_direction=None)
+    return dict(
+        img_shape=[20, 16],
+        ori_shape=[40, 32],
+        pad_shape=[20, 20],
+        scale_factor=[0.5, 0.5],
+        flip=flip,
+        flip_direction=None)
 
 
 def _write(out_dir, keys, shard_size=2, rank=0, world_size=1, seed=0):
     rng = np.random.default_rng(seed)
     feats = rng.standard_normal((len(keys), ) + SHAPE).astype(np.float32)
-    writer = FeatureCacheWriter(str(out_dir), rank, world_size, shard_size,
-                                num_items=len(keys))
+    writer = FeatureCacheWriter(
+        str(out_dir), rank, world_size, shard_size, num_items=len(keys))
     for k in range(0, len(keys), shard_size):
         writer.write_shard(k // shard_size, keys[k:k + shard_size],
                            feats[k:k + shard_size],
@@ -50,7 +55,8 @@ def test_round_trip_memmap(cache_dir):
     cache = FeatureCache(str(path), verify=True)
     assert len(cache) == 5 and cache.feature_shape == list(SHAPE)
     assert sorted(os.listdir(path / 'shards')) == [
-        'rank000-00000.npy', 'rank000-00001.npy', 'rank000-00002.npy']
+        'rank000-00000.npy', 'rank000-00001.npy', 'rank000-00002.npy'
+    ]
     for key, ref in feats.items():
         got = cache.get(int(key))  # ids may be ints
         assert got.dtype == np.float16 and got.shape == SHAPE
@@ -101,8 +107,8 @@ def test_writer_refuses_overwrite_and_duplicates(tmp_path):
     with pytest.raises(FileExistsError, match='--resume'):
         FeatureCacheWriter(str(tmp_path), num_items=2)
     with pytest.raises(ValueError, match='shard_size'):
-        FeatureCacheWriter(str(tmp_path), num_items=2, shard_size=4,
-                           resume=True)
+        FeatureCacheWriter(
+            str(tmp_path), num_items=2, shard_size=4, resume=True)
     writer = FeatureCacheWriter(str(tmp_path / 'x'), num_items=2)
     with pytest.raises(ValueError, match="duplicate image key 'a'"):
         writer.write_shard(0, ['a', 'a'], np.zeros((2, ) + SHAPE),
@@ -132,34 +138,34 @@ class _ToyDataset:
         return len(self.ids)
 
     def __getitem__(self, idx):
-        ds = DetDataSample(metainfo=dict(img_id=self.ids[idx],
-                                         img_shape=self.img_shape,
-                                         flip=self.flip))
-        return dict(inputs=torch.zeros(3, 20, 20, dtype=torch.uint8),
-                    data_samples=ds)
+        ds = DetDataSample(
+            metainfo=dict(
+                img_id=self.ids[idx], img_shape=self.img_shape,
+                flip=self.flip))
+        return dict(
+            inputs=torch.zeros(3, 20, 20, dtype=torch.uint8), data_samples=ds)
 
 
 def test_dataset_wrapper_attaches_by_id(cache_dir):
     path, feats = cache_dir
     ids = [9, 1, 7]
-    wrapped = CachedTeacherFeatureDataset(_ToyDataset(ids), str(path),
-                                          verify=True)
+    wrapped = CachedTeacherFeatureDataset(
+        _ToyDataset(ids), str(path), verify=True)
     assert len(wrapped) == 3
     for i, img_id in enumerate(ids):
         ds = wrapped[i]['data_samples']
         assert ds.teacher_trunk.dtype == torch.float16
         assert tuple(ds.teacher_trunk.shape) == SHAPE
-        torch.testing.assert_close(
-            ds.teacher_trunk,
-            torch.from_numpy(feats[str(img_id)]).half())
+        torch.testing.assert_close(ds.teacher_trunk,
+                                   torch.from_numpy(feats[str(img_id)]).half())
         assert ds.teacher_aug['img_shape'] == [20, 16]
         assert getattr(ds, 'teacher_trunk', None) is not None  # distiller
 
 
 def test_dataset_wrapper_rejects_other_geometry(cache_dir):
     path, _ = cache_dir
-    flipped = CachedTeacherFeatureDataset(_ToyDataset([1], flip=True),
-                                          str(path))
+    flipped = CachedTeacherFeatureDataset(
+        _ToyDataset([1], flip=True), str(path))
     with pytest.raises(CacheMismatchError, match='flip'):
         flipped[0]
     resized = CachedTeacherFeatureDataset(

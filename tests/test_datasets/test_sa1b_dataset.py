@@ -73,8 +73,7 @@ def test_train_pipeline_outputs(cfg):
         assert 1 <= n <= 16 and masks.masks.shape == (n, 224, 224)
         assert (masks.areas > 0).all()
         boxes = sample.gt_instances.bboxes.tensor
-        assert torch.allclose(boxes, masks.get_bboxes('hbox').tensor,
-                              atol=1.0)
+        assert torch.allclose(boxes, masks.get_bboxes('hbox').tensor, atol=1.0)
         assert sample.gt_instances.labels.tolist() == [0] * n
         assert len(sample.gt_rles) == n
         assert sample.gt_point_coords.shape == (n, 2)
@@ -90,8 +89,11 @@ def test_train_pipeline_outputs(cfg):
 
 
 def test_test_pipeline_keeps_rles_at_original_size(cfg, sa1b_root):
-    ds = SA1BDataset(data_root=sa1b_root, ann_file='val.txt', test_mode=True,
-                     pipeline=cfg.test_pipeline)
+    ds = SA1BDataset(
+        data_root=sa1b_root,
+        ann_file='val.txt',
+        test_mode=True,
+        pipeline=cfg.test_pipeline)
     for idx in range(len(ds)):
         sample = ds[idx]['data_samples']
         ori_h, ori_w = sample.ori_shape
@@ -112,8 +114,7 @@ def test_test_pipeline_keeps_rles_at_original_size(cfg, sa1b_root):
 
 
 def test_max_instances_sampling(sa1b_root):
-    test_ds = SA1BDataset(data_root=sa1b_root, max_instances=4,
-                          test_mode=True)
+    test_ds = SA1BDataset(data_root=sa1b_root, max_instances=4, test_mode=True)
     a = [i['ann_id'] for i in test_ds.get_data_info(0)['instances']]
     b = [i['ann_id'] for i in test_ds.get_data_info(0)['instances']]
     assert a == b and len(a) == 4
@@ -126,13 +127,13 @@ def test_max_instances_sampling(sa1b_root):
         draws.add(tuple(ids))
     assert len(draws) > 1
     full = SA1BDataset(data_root=sa1b_root, max_instances=None)
-    counts = [len(full.get_data_info(i)['instances'])
-              for i in range(len(full))]
+    counts = [
+        len(full.get_data_info(i)['instances']) for i in range(len(full))
+    ]
     assert max(counts) == 32 and min(counts) == 8
 
 
-def test_invalid_data_is_skipped_and_counted(sa1b_root, tmp_path,
-                                             monkeypatch):
+def test_invalid_data_is_skipped_and_counted(sa1b_root, tmp_path, monkeypatch):
     stems = ['chelsea', 'coffee', 'rocket', 'coins', 'voc', 'camera']
     _copy(sa1b_root, tmp_path, stems)
     (tmp_path / 'chelsea.json').unlink()  # missing json
@@ -155,16 +156,21 @@ def test_invalid_data_is_skipped_and_counted(sa1b_root, tmp_path,
     monkeypatch.setattr(dutils, 'print_log',
                         lambda msg, **kw: logs.append(msg))
     ds = SA1BDataset(data_root=str(tmp_path))
-    assert ds.skip_counts == dict(missing_json=1, rle_size_mismatch=1,
-                                  zero_area_box=1, no_instances=1,
-                                  unreadable_image=1)
-    assert sorted(osp.basename(ds[i]['img_path'])
-                  for i in range(len(ds))) == ['camera.jpg', 'coffee.jpg',
-                                                'voc.jpg']
-    n_coffee = len(json.load(open(osp.join(sa1b_root, 'coffee.json')))
-                   ['annotations'])
-    coffee = [ds.get_data_info(i) for i in range(len(ds))
-              if ds.get_data_info(i)['img_path'].endswith('coffee.jpg')][0]
+    assert ds.skip_counts == dict(
+        missing_json=1,
+        rle_size_mismatch=1,
+        zero_area_box=1,
+        no_instances=1,
+        unreadable_image=1)
+    assert sorted(osp.basename(ds[i]['img_path']) for i in range(len(ds))) == [
+        'camera.jpg', 'coffee.jpg', 'voc.jpg'
+    ]
+    n_coffee = len(
+        json.load(open(osp.join(sa1b_root, 'coffee.json')))['annotations'])
+    coffee = [
+        ds.get_data_info(i) for i in range(len(ds))
+        if ds.get_data_info(i)['img_path'].endswith('coffee.jpg')
+    ][0]
     assert len(coffee['instances']) == min(16, n_coffee - 2)
     assert len(logs) == 1
     for key in ('missing_json=1', 'rle_size_mismatch=1', 'zero_area_box=1',
@@ -193,8 +199,8 @@ def test_malformed_json_names_file_and_field(sa1b_root, tmp_path):
     _copy(sa1b_root, tmp_path, ['voc'])
     _edit_json(tmp_path / 'voc.json',
                lambda d: d['annotations'][2].pop('bbox'))
-    with pytest.raises(SA1BAnnotationError,
-                       match=r'voc\.json.*annotations\[2\]\.bbox'):
+    with pytest.raises(
+            SA1BAnnotationError, match=r'voc\.json.*annotations\[2\]\.bbox'):
         SA1BDataset(data_root=str(tmp_path))
     _copy(sa1b_root, tmp_path, ['voc'])
     _edit_json(tmp_path / 'voc.json',
@@ -203,13 +209,12 @@ def test_malformed_json_names_file_and_field(sa1b_root, tmp_path):
         SA1BDataset(data_root=str(tmp_path))
 
 
-def test_lazy_parse_refetches_images_without_instances(
-        cfg, sa1b_root, tmp_path):
+def test_lazy_parse_refetches_images_without_instances(cfg, sa1b_root,
+                                                       tmp_path):
     _copy(sa1b_root, tmp_path, ['chelsea', 'rocket'])
-    _edit_json(tmp_path / 'rocket.json',
-               lambda d: d.update(annotations=[]))
-    ds = SA1BDataset(data_root=str(tmp_path), lazy_parse=True,
-                     pipeline=cfg.test_pipeline)
+    _edit_json(tmp_path / 'rocket.json', lambda d: d.update(annotations=[]))
+    ds = SA1BDataset(
+        data_root=str(tmp_path), lazy_parse=True, pipeline=cfg.test_pipeline)
     assert len(ds) == 2  # only pairing is checked up front
     idx = [osp.basename(ds.get_data_info(i)['img_path'])
            for i in range(2)].index('rocket.jpg')

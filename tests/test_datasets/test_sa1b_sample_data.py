@@ -57,16 +57,20 @@ def test_sa1b_schema_and_masks_decode(samples_dir):
         assert 8 <= len(anns) <= 32
         masks = decode_rles([a['segmentation'] for a in anns], h, w)
         for ann, mask in zip(anns, masks):
-            assert set(ann) == {'id', 'segmentation', 'bbox', 'area',
-                                'predicted_iou', 'stability_score',
-                                'point_coords', 'crop_box'}
+            assert set(ann) == {
+                'id', 'segmentation', 'bbox', 'area', 'predicted_iou',
+                'stability_score', 'point_coords', 'crop_box'
+            }
             assert isinstance(ann['segmentation']['counts'], str)
             assert ann['segmentation']['size'] == [h, w]
             assert ann['area'] == int(mask.sum()) > 0
             ys, xs = np.nonzero(mask)
             x, y, bw, bh = ann['bbox']
-            assert [x, y, x + bw, y + bh] == [xs.min(), ys.min(),
-                                              xs.max() + 1, ys.max() + 1]
+            assert [x, y, x + bw, y + bh
+                    ] == [xs.min(),
+                          ys.min(),
+                          xs.max() + 1,
+                          ys.max() + 1]
             px, py = ann['point_coords'][0]
             assert mask[int(py), int(px)] == 1, 'point must be interior'
             assert ann['crop_box'] == [0, 0, w, h]
@@ -96,8 +100,9 @@ def test_masks_follow_image_edges(samples_dir):
         img, data = _sa1b(samples_dir, stem)
         h, w = img.shape[:2]
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        grad = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0),
-                        cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+        grad = np.hypot(
+            cv2.Sobel(gray, cv2.CV_32F, 1, 0),
+            cv2.Sobel(gray, cv2.CV_32F, 0, 1))
         masks = decode_rles([a['segmentation'] for a in data['annotations']],
                             h, w)
         true, shifted = [], []
@@ -163,7 +168,8 @@ def test_generator_is_deterministic(samples_dir, repo_root, tmp_path):
     module.main(['--out', str(tmp_path)])
     for rel in [f'sa1b/{s}.json' for s in SA1B_STEMS] + [
             'sa1b/train.txt', 'sa1b/val.txt',
-            'coco/annotations/instances_val.json']:
+            'coco/annotations/instances_val.json'
+    ]:
         with open(osp.join(samples_dir, rel), 'rb') as a, \
                 open(osp.join(tmp_path, rel), 'rb') as b:
             assert a.read() == b.read(), rel

@@ -18,10 +18,13 @@ ROOT = 'data/samples/saco'
 
 
 def pipeline(flip_prob=0.0, train=True):
-    resize = dict(type='mmcv.RandomResize', scale=(S, S),
-                  ratio_range=(0.6, 1.0), keep_ratio=True,
-                  resize_type='mmdet.Resize') if train else dict(
-                      type='mmdet.Resize', scale=(S, S), keep_ratio=True)
+    resize = dict(
+        type='mmcv.RandomResize',
+        scale=(S, S),
+        ratio_range=(0.6, 1.0),
+        keep_ratio=True,
+        resize_type='mmdet.Resize') if train else dict(
+            type='mmdet.Resize', scale=(S, S), keep_ratio=True)
     return [
         dict(type='LoadImageFromFile'),
         dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
@@ -36,9 +39,12 @@ def build(repo_root, flip_prob=0.0, ann_file='annotations.json', **kwargs):
     init_default_scope('esam3')
     train = not kwargs.get('test_mode', False)
     return DATASETS.build(
-        dict(type='SACoDataset', data_root=osp.join(repo_root, ROOT),
-             ann_file=ann_file, pipeline=pipeline(flip_prob, train),
-             **kwargs))
+        dict(
+            type='SACoDataset',
+            data_root=osp.join(repo_root, ROOT),
+            ann_file=ann_file,
+            pipeline=pipeline(flip_prob, train),
+            **kwargs))
 
 
 def test_positive_and_negative_pairs(repo_root):
@@ -93,31 +99,43 @@ def test_exemplars_follow_resize_and_flip(repo_root):
 
 def test_exemplar_boxes_clipped_or_dropped():
     boxes = clip_boxes([[-10, 5, 30, 40], [50, 50, 60, 60], [200, 0, 250, 9]],
-                       height=100, width=120)
+                       height=100,
+                       width=120)
     assert boxes.tolist() == [[0, 5, 30, 40], [50, 50, 60, 60]]
     # after the geometric transforms: mapped, clipped to img_shape, dropped
     img = np.zeros((64, 64, 3), np.uint8)
     results = dict(
-        img=img, img_id=1, img_path='x.jpg', ori_shape=(100, 120),
-        img_shape=(64, 64), pad_shape=(64, 64), scale_factor=(0.5, 0.5),
+        img=img,
+        img_id=1,
+        img_path='x.jpg',
+        ori_shape=(100, 120),
+        img_shape=(64, 64),
+        pad_shape=(64, 64),
+        scale_factor=(0.5, 0.5),
         homography_matrix=np.diag([0.5, 0.5, 1.0]).astype(np.float32),
-        text='cat', is_negative=False,
-        exemplar_boxes=np.array([[100, 10, 140, 30], [130, 90, 150, 99],
-                                 [10, 10, 20, 20]], np.float32))
+        text='cat',
+        is_negative=False,
+        exemplar_boxes=np.array(
+            [[100, 10, 140, 30], [130, 90, 150, 99], [10, 10, 20, 20]],
+            np.float32))
     meta = PackConceptInputs().transform(results)['data_samples'].metainfo
     assert meta['img_shape'] == (50, 60)  # before padding
-    assert meta['exemplar_boxes'].tolist() == [[50, 5, 60, 15], [5, 5, 10,
-                                                                  10]]
+    assert meta['exemplar_boxes'].tolist() == [[50, 5, 60, 15], [5, 5, 10, 10]]
 
 
 def test_hard_negatives(repo_root):
     np.random.seed(0)
-    ds = build(repo_root, hard_negative_prob=1.0, exemplar_prob=1.0,
-               confusable_phrases='confusables.json')
+    ds = build(
+        repo_root,
+        hard_negative_prob=1.0,
+        exemplar_prob=1.0,
+        confusable_phrases='confusables.json')
     with open(osp.join(repo_root, ROOT, 'confusables.json')) as f:
         confusables = json.load(f)
-    positives = {'images/chelsea.jpg': {'cat', 'eye'},
-                 'images/astronaut.jpg': {'person', 'flag', 'helmet'}}
+    positives = {
+        'images/chelsea.jpg': {'cat', 'eye'},
+        'images/astronaut.jpg': {'person', 'flag', 'helmet'}
+    }
     for i in range(len(ds)):
         orig = ds.get_data_info(i)
         meta = ds[i]['data_samples'].metainfo

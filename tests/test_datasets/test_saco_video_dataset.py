@@ -15,9 +15,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ROOT = osp.join(REPO, 'data/samples')
 ANN = osp.join(ROOT, 'saco_video/annotations.json')
 PREFIX = dict(img='davis/JPEGImages/480p/')
-PIPELINE = [dict(type='LoadVideoClip'),
-            dict(type='PackVideoInputs',
-                 meta_keys=('text', 'is_negative', 'label'))]
+PIPELINE = [
+    dict(type='LoadVideoClip'),
+    dict(type='PackVideoInputs', meta_keys=('text', 'is_negative', 'label'))
+]
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +28,15 @@ def scope():
 
 def build(ann_file=ANN, **kw):
     kw.setdefault('pipeline', PIPELINE)
-    return SACoVideoDataset(data_root=ROOT, ann_file=ann_file,
-                            data_prefix=PREFIX, **kw)
+    return SACoVideoDataset(
+        data_root=ROOT, ann_file=ann_file, data_prefix=PREFIX, **kw)
 
 
 def test_bundled_pairs_positive_and_negative():
     ds = build(clip_mode='full', test_mode=True)
     infos = [ds.get_data_info(i) for i in range(len(ds))]
-    assert [i['text'] for i in infos] == ['bow tie', 'head', 'seat cover',
-                                          'dog', 'bicycle']
+    assert [i['text'] for i in infos
+            ] == ['bow tie', 'head', 'seat cover', 'dog', 'bicycle']
     assert [i['is_negative'] for i in infos] == [False] * 3 + [True] * 2
     sample = ds[1]  # "head": whole video, one masklet
     frames = sample['data_samples'].video_data_samples
@@ -43,10 +44,11 @@ def test_bundled_pairs_positive_and_negative():
     assert frames[0].metainfo['text'] == 'head'
     # masks equal the DAVIS palette PNG of that frame (object id 2)
     from PIL import Image
-    png = np.asarray(Image.open(osp.join(
-        ROOT, 'davis/Annotations/480p/carphone/00008.png')))
-    np.testing.assert_array_equal(
-        frames[2].gt_instances.masks.to_ndarray()[0], png == 2)
+    png = np.asarray(
+        Image.open(
+            osp.join(ROOT, 'davis/Annotations/480p/carphone/00008.png')))
+    np.testing.assert_array_equal(frames[2].gt_instances.masks.to_ndarray()[0],
+                                  png == 2)
     neg = ds[3]['data_samples'].video_data_samples
     assert all(len(f.gt_instances) == 0 for f in neg)
     assert neg[0].metainfo['is_negative'] is True
@@ -78,8 +80,10 @@ def _ann():
 def test_wrong_segmentation_count_names_the_video(tmp_path):
     ann = _ann()
     ann['annotations'][0]['segmentations'].pop()
-    with pytest.raises(SAVAnnotationError, match='carphone.*11 segmentations'
-                       ' for 12 frames'):
+    with pytest.raises(
+            SAVAnnotationError,
+            match='carphone.*11 segmentations'
+            ' for 12 frames'):
         build(_write(tmp_path, ann))
 
 
@@ -87,9 +91,11 @@ def test_rle_of_another_size_is_an_error(tmp_path):
     ann = _ann()
     segs = ann['annotations'][1]['segmentations']
     k = next(i for i, s in enumerate(segs) if s is not None)
-    segs[k] = {k2: (v.decode() if isinstance(v, bytes) else v)
-               for k2, v in mask_utils.encode(
-                   np.zeros((10, 10), np.uint8, order='F')).items()}
+    segs[k] = {
+        k2: (v.decode() if isinstance(v, bytes) else v)
+        for k2, v in mask_utils.encode(
+            np.zeros((10, 10), np.uint8, order='F')).items()
+    }
     with pytest.raises(SAVAnnotationError, match=f'frame {k}: RLE size'):
         build(_write(tmp_path, ann))
 

@@ -22,14 +22,20 @@ VID = 'sav_000001'
 
 def pipeline(train=True, flip_prob=0.5):
     geo = [
-        dict(type='mmcv.RandomResize', scale=(S, S), ratio_range=(0.5, 1.0),
-             keep_ratio=True, resize_type='mmdet.Resize'),
+        dict(
+            type='mmcv.RandomResize',
+            scale=(S, S),
+            ratio_range=(0.5, 1.0),
+            keep_ratio=True,
+            resize_type='mmdet.Resize'),
         dict(type='mmdet.RandomFlip', prob=flip_prob)
     ] if train else [dict(type='mmdet.Resize', scale=(S, S), keep_ratio=True)]
     return [
         dict(type='LoadVideoClip'),
-        dict(type='mmcv.TransformBroadcaster', share_random_params=True,
-             transforms=geo + [dict(type='PadBottomRight', size=S)]),
+        dict(
+            type='mmcv.TransformBroadcaster',
+            share_random_params=True,
+            transforms=geo + [dict(type='PadBottomRight', size=S)]),
         dict(type='PackVideoInputs'),
     ]
 
@@ -37,9 +43,12 @@ def pipeline(train=True, flip_prob=0.5):
 def build(data_root, train=True, flip_prob=0.5, **kwargs):
     init_default_scope('esam3')
     return DATASETS.build(
-        dict(type='SAVDataset', data_root=data_root,
-             pipeline=pipeline(train, flip_prob), test_mode=not train,
-             **kwargs))
+        dict(
+            type='SAVDataset',
+            data_root=data_root,
+            pipeline=pipeline(train, flip_prob),
+            test_mode=not train,
+            **kwargs))
 
 
 @pytest.fixture
@@ -125,8 +134,12 @@ def test_masks_follow_image_resize_and_flip(sample_root):
 
 
 def test_max_objects_and_first_clip(sample_root):
-    ds = build(sample_root, train=False, num_frames=(4, 8), max_objects=2,
-               clip_mode='first')
+    ds = build(
+        sample_root,
+        train=False,
+        num_frames=(4, 8),
+        max_objects=2,
+        clip_mode='first')
     track = ds[0]['data_samples']
     assert len(track) == 8  # max T in non-random modes
     assert track.video_data_samples[0].metainfo['frame_id'] == 0

@@ -21,8 +21,7 @@ def sav(repo_root):
     with open(osp.join(repo_root, SAV, 'sav_000001_manual.json')) as f:
         ann = json.load(f)
     masks = np.stack([
-        mask_utils.decode(frame).transpose(2, 0, 1)
-        for frame in ann['masklet']
+        mask_utils.decode(frame).transpose(2, 0, 1) for frame in ann['masklet']
     ]).astype(bool)  # [K, O, H, W]
     return ann, masks
 
@@ -104,8 +103,10 @@ def test_saco_sample_pairs(repo_root):
     counts = {}
     for a in data['annotations']:
         counts[a['image_id']] = counts.get(a['image_id'], 0) + 1
-    pairs = {(im['file_name'], im['text_input']): counts.get(im['id'], 0)
-             for im in data['images']}
+    pairs = {
+        (im['file_name'], im['text_input']): counts.get(im['id'], 0)
+        for im in data['images']
+    }
     assert pairs[('images/coins.jpg', 'coin')] == 24
     assert pairs[('images/chelsea.jpg', 'eye')] == 2
     assert pairs[('images/chelsea.jpg', 'dog')] == 0  # negative pair
@@ -118,5 +119,5 @@ def test_saco_sample_pairs(repo_root):
         x, y, w, h = a['bbox']  # normalised, as in SA-Co/Gold
         assert 0 <= x <= 1 and 0 <= y <= 1 and 0 < w <= 1 and 0 < h <= 1
         assert a['area'] == pytest.approx(m.sum() / m.size)
-        assert cv2.imread(osp.join(root, im['file_name'])).shape[:2] == (
-            im['height'], im['width'])
+        assert cv2.imread(osp.join(
+            root, im['file_name'])).shape[:2] == (im['height'], im['width'])

@@ -21,8 +21,8 @@ class Toy(BaseDataset):
 
 def test_batches_come_from_one_source_with_its_batch_size():
     data = ConcatDataset([Toy(7, 'img'), Toy(3, 'clip')])
-    sampler = SourceBatchSampler(InfiniteSampler(data, seed=0),
-                                 batch_size=[2, 1], num_datasets=2)
+    sampler = SourceBatchSampler(
+        InfiniteSampler(data, seed=0), batch_size=[2, 1], num_datasets=2)
     # one pass: 7 // 2 + 3 // 1 batches; the parent class would iterate the
     # infinite sampler forever here
     assert len(sampler) == 6
@@ -38,7 +38,7 @@ def test_batches_come_from_one_source_with_its_batch_size():
 
 def test_source_count_must_match():
     data = ConcatDataset([Toy(2, 'a'), Toy(2, 'b')])
-    sampler = SourceBatchSampler(InfiniteSampler(data), batch_size=[1, 1, 1],
-                                 num_datasets=3)
+    sampler = SourceBatchSampler(
+        InfiniteSampler(data), batch_size=[1, 1, 1], num_datasets=3)
     with pytest.raises(ValueError, match='num_datasets=3'):
         len(sampler)

@@ -10,19 +10,22 @@ import numpy as np
 import pytest
 import torch
 
+# isort: off
+# yapf: disable
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'test_apis'))
-from api_fixtures import (REPO, SA1B, STAGE1_TINY,  # noqa: E402
-                          stage1_distiller, stage2_distiller)
-
+from api_fixtures import REPO, SA1B, STAGE1_TINY  # noqa: E402
+from api_fixtures import stage1_distiller, stage2_distiller  # noqa: E402
 from esam3.apis import ImagePredictor  # noqa: E402
-from esam3.deploy import (OrtImagePredictor,  # noqa: E402
-                          check_image_parity, check_onnx,
-                          check_perceiver_parity, create_session,
-                          export_model, export_perceiver, load_manifest)
-from esam3.deploy.onnx_export import (DECODER_INPUTS,  # noqa: E402
-                                      manifest_resize_mode)
+from esam3.deploy import OrtImagePredictor, check_image_parity  # noqa: E402
+from esam3.deploy import check_onnx, check_perceiver_parity  # noqa: E402
+from esam3.deploy import create_session, export_model  # noqa: E402
+from esam3.deploy import export_perceiver, load_manifest  # noqa: E402
+from esam3.deploy.onnx_export import DECODER_INPUTS  # noqa: E402
+from esam3.deploy.onnx_export import manifest_resize_mode  # noqa: E402
 from esam3.models.memory import SpatialPerceiver  # noqa: E402
+# yapf: enable
+# isort: on
 
 IMAGES = sorted(glob.glob(osp.join(SA1B, '*.jpg')))[:2]
 
@@ -37,15 +40,18 @@ def _load_tool():
 
 @pytest.fixture(scope='module')
 def exported(tmp_path_factory):
-    """Export through the tool, from a checkpoint of the tiny distiller, so
-    the graphs hold the same weights as ``distiller.student``."""
+    """Export through the tool, from a checkpoint of the tiny distiller, so the
+    graphs hold the same weights as ``distiller.student``."""
     distiller, _ = stage1_distiller()
     tmp = tmp_path_factory.mktemp('onnx')
     ckpt = tmp / 'student.pth'
     torch.save({'state_dict': distiller.state_dict()}, ckpt)
     out = tmp / 'onnx'
-    code = _load_tool().main([STAGE1_TINY, str(ckpt), '--out', str(out),
-                              '--check', '--num-images', '1'])
+    code = _load_tool().main([
+        STAGE1_TINY,
+        str(ckpt), '--out',
+        str(out), '--check', '--num-images', '1'
+    ])
     assert code == 0  # parity within 1e-3 on a bundled image
     return distiller.student, str(out)
 
@@ -53,8 +59,9 @@ def exported(tmp_path_factory):
 def test_files_and_checker(exported):
     _, out = exported
     info = load_manifest(out)
-    assert set(info['files']) == {'image_encoder', 'prompt_decoder',
-                                  'prompt_decoder_single'}
+    assert set(info['files']) == {
+        'image_encoder', 'prompt_decoder', 'prompt_decoder_single'
+    }
     assert info['img_size'] == 224 and info['mean'] == [127.5] * 3
     assert info['mask_input_size'] == [64, 64]
     # how images reach S x S travels with the graphs (ONNX predictor)
@@ -73,8 +80,9 @@ def test_light_encoder_graph_holds_only_the_tracker_levels(exported):
     graph = onnx.load(osp.join(out, info['files']['image_encoder'])).graph
     names = [i.name for i in graph.initializer]
     assert any('outputs.tracker' in n for n in names), names[:20]
-    assert not any('outputs.detector' in n or 'outputs.video' in n or
-                   'fpn_layers' in n for n in names)
+    assert not any(
+        'outputs.detector' in n or 'outputs.video' in n or 'fpn_layers' in n
+        for n in names)
 
 
 def test_parity_on_bundled_images(exported):
@@ -94,20 +102,23 @@ def test_parity_on_bundled_images(exported):
 def test_dynamic_prompt_counts(exported, num_prompts, num_points):
     model, out = exported
     emb_sess = create_session(osp.join(out, 'image_encoder.onnx'))
-    pixels = torch.randn(1, 3, 224, 224, generator=torch.Generator().
-                         manual_seed(1))
+    pixels = torch.randn(
+        1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
     emb = emb_sess.run(None, {'pixel_values': pixels.numpy()})
     gen = np.random.default_rng(num_prompts * 10 + num_points)
-    points = (gen.random((num_prompts, num_points, 2)) * 224).astype(
-        np.float32)
+    points = (gen.random(
+        (num_prompts, num_points, 2)) * 224).astype(np.float32)
     labels = gen.choice([0, 1, 2, 3], (num_prompts, num_points))
     labels[:, -1] = -10 if num_points > 1 else 1  # a padding slot
     for multi, name in ((True, 'prompt_decoder.onnx'),
                         (False, 'prompt_decoder_single.onnx')):
         sess = create_session(osp.join(out, name))
-        feeds = emb + [points, labels.astype(np.int64),
-                       np.zeros((1, 1, 64, 64), np.float32),
-                       np.zeros(1, np.float32)]
+        feeds = emb + [
+            points,
+            labels.astype(np.int64),
+            np.zeros((1, 1, 64, 64), np.float32),
+            np.zeros(1, np.float32)
+        ]
         masks, iou, obj = sess.run(None, dict(zip(DECODER_INPUTS, feeds)))
         k = 3 if multi else 1
         assert masks.shape == (num_prompts, k, 64, 64)
@@ -117,7 +128,8 @@ def test_dynamic_prompt_counts(exported, num_prompts, num_points):
             ref = model.heads.decode_prompts(
                 [torch.from_numpy(e) for e in emb],
                 torch.from_numpy(points)[None],
-                torch.from_numpy(labels)[None], multimask_output=multi)
+                torch.from_numpy(labels)[None],
+                multimask_output=multi)
         scale = float(ref.pred_masks.abs().max())
         assert np.abs(masks - ref.pred_masks[0].numpy()).max() <= 1e-4 * scale
         assert np.abs(iou - ref.iou_scores[0].numpy()).max() <= 1e-5
@@ -130,12 +142,18 @@ def test_ort_predictor_matches_torch(exported):
     for pred in (ort_pred, torch_pred):
         pred.set_image(IMAGES[1], channel_order='bgr')
     assert ort_pred._meta == torch_pred._meta  # same preprocessing
-    prompts = [dict(points=[[256, 200]], labels=[1]),
-               dict(points=[[256, 200], [40, 40]], labels=[1, 0],
-                    multimask_output=False),
-               dict(boxes=[[100, 60, 400, 420], [10, 10, 120, 200]]),
-               dict(points=[[[256, 200]], [[50, 60]]], labels=[[1], [1]],
-                    boxes=[[100, 60, 400, 420], [10, 10, 120, 200]])]
+    prompts = [
+        dict(points=[[256, 200]], labels=[1]),
+        dict(
+            points=[[256, 200], [40, 40]],
+            labels=[1, 0],
+            multimask_output=False),
+        dict(boxes=[[100, 60, 400, 420], [10, 10, 120, 200]]),
+        dict(
+            points=[[[256, 200]], [[50, 60]]],
+            labels=[[1], [1]],
+            boxes=[[100, 60, 400, 420], [10, 10, 120, 200]])
+    ]
     for kwargs in prompts:
         a, b = torch_pred.predict(**kwargs), ort_pred.predict(**kwargs)
         assert a['masks'].shape == b['masks'].shape
@@ -143,16 +161,18 @@ def test_ort_predictor_matches_torch(exported):
         union = (a['masks'] | b['masks']).sum()
         assert union == 0 or inter / union > 0.99
         np.testing.assert_allclose(a['scores'], b['scores'], atol=1e-5)
-        np.testing.assert_allclose(a['object_scores'], b['object_scores'],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            a['object_scores'], b['object_scores'], atol=1e-5)
     # mask-input refinement through the has_mask_input flag
     first = torch_pred.predict(boxes=[100, 60, 400, 420])
     prev = first['low_res_logits'][:, 0]
     a = torch_pred.predict(boxes=[100, 60, 400, 420], mask_input=prev)
     b = ort_pred.predict(boxes=[100, 60, 400, 420], mask_input=prev)
     assert (a['masks'] == b['masks']).mean() > 0.99
-    np.testing.assert_allclose(a['low_res_logits'], b['low_res_logits'],
-                               atol=1e-4 * np.abs(a['low_res_logits']).max())
+    np.testing.assert_allclose(
+        a['low_res_logits'],
+        b['low_res_logits'],
+        atol=1e-4 * np.abs(a['low_res_logits']).max())
     with pytest.raises(NotImplementedError, match='concept prompts'):
         ort_pred.predict_concept(text='cat')
     with pytest.raises(NotImplementedError, match='export_onnx'):
@@ -163,15 +183,17 @@ def test_ort_predictor_matches_torch(exported):
 
 def test_perceiver_graph(tmp_path):
     torch.manual_seed(0)
-    perceiver = SpatialPerceiver(dim=64, num_global_latents=16,
-                                 grid_size=(4, 4)).eval()
+    perceiver = SpatialPerceiver(
+        dim=64, num_global_latents=16, grid_size=(4, 4)).eval()
     path = export_perceiver(perceiver, str(tmp_path / 'perceiver.onnx'), 16)
     rows = check_perceiver_parity(perceiver, path, 16, num_objects=(1, 3))
     assert [r['ok'] for r in rows] == [True, True]
     sess = create_session(path)
-    latents, pos = sess.run(None, dict(
-        memory=np.zeros((2, 64, 16, 16), np.float32),
-        memory_pos=np.zeros((2, 64, 16, 16), np.float32)))
+    latents, pos = sess.run(
+        None,
+        dict(
+            memory=np.zeros((2, 64, 16, 16), np.float32),
+            memory_pos=np.zeros((2, 64, 16, 16), np.float32)))
     assert latents.shape == pos.shape == (2, 32, 64)
 
 

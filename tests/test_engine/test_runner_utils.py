@@ -6,8 +6,8 @@ from mmengine.config import Config
 
 from esam3.engine import runner_utils as ru
 
-no_cuda = pytest.mark.skipif(torch.cuda.is_available(),
-                             reason='CPU fallbacks only apply without CUDA')
+no_cuda = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='CPU fallbacks only apply without CUDA')
 
 
 @no_cuda
@@ -24,8 +24,11 @@ def test_cpu_fallbacks_switch_backend_and_ddp_devices():
 
 
 def test_resume_modes(tmp_path):
-    cfg = Config(dict(load_from='x.pth', resume=False,
-                      work_dir=str(tmp_path / 'empty_work_dir')))
+    cfg = Config(
+        dict(
+            load_from='x.pth',
+            resume=False,
+            work_dir=str(tmp_path / 'empty_work_dir')))
     ru.apply_resume(cfg, None)
     assert cfg.resume is False and cfg.load_from == 'x.pth'
     ru.apply_resume(cfg, 'auto')  # no checkpoint yet: a fresh start
@@ -51,12 +54,18 @@ def test_work_dir_and_auto_scale_lr():
 
 
 def test_data_roots_checked_in_nested_datasets(tmp_path):
-    cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='ConcatDataset', datasets=[
-            dict(type='A', data_root=str(tmp_path)),
-            dict(type='RepeatDataset', dataset=dict(
-                type='B', data_root=str(tmp_path / 'gone'))),
-        ]))))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[
+                        dict(type='A', data_root=str(tmp_path)),
+                        dict(
+                            type='RepeatDataset',
+                            dataset=dict(
+                                type='B', data_root=str(tmp_path / 'gone'))),
+                    ]))))
     with pytest.raises(FileNotFoundError) as info:
         ru.check_data_roots(cfg, 'my_cfg.py')
     msg = str(info.value)

@@ -13,8 +13,10 @@ def test_default_runtime():
     cfg = Config.fromfile(osp.join(BASE, 'default_runtime.py'))
     assert cfg.default_scope == 'esam3'
     types = {h['type'] for h in cfg.default_hooks.values()}
-    assert {'IterTimerHook', 'LoggerHook', 'ParamSchedulerHook',
-            'CheckpointHook', 'DistSamplerSeedHook'} <= types
+    assert {
+        'IterTimerHook', 'LoggerHook', 'ParamSchedulerHook', 'CheckpointHook',
+        'DistSamplerSeedHook'
+    } <= types
     assert cfg.env_cfg.cudnn_benchmark is False
     assert cfg.env_cfg.mp_cfg.mp_start_method == 'fork'
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'
@@ -49,8 +51,8 @@ def test_schedules(stage, lr, warmup_end, batch):
 
 
 def test_stage3_schedule_trains_the_toy_model(tmp_path):
-    """The stage-3 schedule (EMA, grad clipping, warm-up + cosine) builds
-    and runs in a real Runner."""
+    """The stage-3 schedule (EMA, grad clipping, warm-up + cosine) builds and
+    runs in a real Runner."""
     from esam3_toy_helpers import load_tool
     cfg_file = tmp_path / 'toy_stage3.py'
     cfg_file.write_text(
@@ -61,8 +63,8 @@ def test_stage3_schedule_trains_the_toy_model(tmp_path):
         'val_cfg = None\n'
         'custom_hooks = [dict(type="EMAHook", momentum=0.5, priority=49)]\n')
     load_tool('train.py').main([
-        str(cfg_file), '--work-dir', str(tmp_path / 'wd'), '--amp',
-        '--auto-scale-lr', '--cfg-options',
+        str(cfg_file), '--work-dir',
+        str(tmp_path / 'wd'), '--amp', '--auto-scale-lr', '--cfg-options',
         'default_hooks.checkpoint.interval=3',
         f'experiment_name=stage3_{id(cfg_file)}'
     ])

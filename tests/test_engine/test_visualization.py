@@ -14,13 +14,15 @@ from esam3.registry import VISUALIZERS
 def _sample(h=32, w=48):
     mask = torch.zeros(1, h, w, dtype=torch.bool)
     mask[0, 8:20, 10:30] = True
-    sample = BaseDataElement(metainfo=dict(
-        prompt_points=np.array([[15., 12.]]),
-        prompt_point_labels=np.array([1])))
+    sample = BaseDataElement(
+        metainfo=dict(
+            prompt_points=np.array([[15., 12.]]),
+            prompt_point_labels=np.array([1])))
     sample.gt_instances = InstanceData(
         masks=mask, bboxes=torch.tensor([[10., 8., 30., 20.]]))
     sample.pred_instances = InstanceData(
-        masks=mask.clone(), bboxes=torch.tensor([[10., 8., 30., 20.]]),
+        masks=mask.clone(),
+        bboxes=torch.tensor([[10., 8., 30., 20.]]),
         scores=torch.tensor([0.9]))
     return sample
 
@@ -69,15 +71,18 @@ def test_hook_draws_test_outputs_from_inputs(tmp_path):
 
 
 def test_gt_is_mapped_from_the_packed_input_to_the_original_image():
-    """GT in the packed (2x resized, padded) frame lands on the right
-    pixels of the original image; predictions are already original."""
+    """GT in the packed (2x resized, padded) frame lands on the right pixels of
+    the original image; predictions are already original."""
     vis = VISUALIZERS.build(dict(type='Sam3Visualizer', name='vis_test_4'))
     ori = np.zeros((20, 30, 3), np.uint8)
     gt_mask = torch.zeros(1, 64, 64, dtype=torch.bool)
     gt_mask[0, 20:40, 40:60] = True  # original rows 10:20, cols 20:30
-    sample = BaseDataElement(metainfo=dict(
-        ori_shape=(20, 30), img_shape=(40, 60), pad_shape=(64, 64),
-        scale_factor=(2.0, 2.0)))
+    sample = BaseDataElement(
+        metainfo=dict(
+            ori_shape=(20, 30),
+            img_shape=(40, 60),
+            pad_shape=(64, 64),
+            scale_factor=(2.0, 2.0)))
     sample.gt_instances = InstanceData(masks=gt_mask)
     drawn = vis.add_datasample('f', ori, sample, draw_pred=False)
     assert drawn.shape == (20, 30, 3)

@@ -26,16 +26,17 @@ def _rle(mask):
 
 def _pair(gts, preds, scores, presence=None, img_id=0):
     """gts: list of masks; preds: list of masks; scores: list of floats."""
-    sample = DetDataSample(metainfo=dict(img_id=img_id,
-                                         ori_shape=(10, 10),
-                                         text='thing',
-                                         gt_rles=[_rle(g) for g in gts],
-                                         is_negative=len(gts) == 0))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_id=img_id,
+            ori_shape=(10, 10),
+            text='thing',
+            gt_rles=[_rle(g) for g in gts],
+            is_negative=len(gts) == 0))
     masks = torch.stack(preds) if preds else \
         torch.zeros(0, 10, 10, dtype=torch.bool)
-    sample.pred_instances = InstanceData(masks=masks,
-                                         scores=torch.tensor(
-                                             scores, dtype=torch.float32))
+    sample.pred_instances = InstanceData(
+        masks=masks, scores=torch.tensor(scores, dtype=torch.float32))
     if presence is not None:
         sample.presence_score = presence
     return sample.to_dict()

@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""mmdet's CocoMetric works in the esam3 scope on top of mmcv-lite."""
+"""Mmdet's CocoMetric works in the esam3 scope on top of mmcv-lite."""
 import json
 
 import numpy as np
@@ -28,18 +28,20 @@ def _write_coco(path):
         rle = mask_utils.encode(np.asfortranarray(_mask(x0, y0, x1, y1)))
         rle['counts'] = rle['counts'].decode()
         anns.append(
-            dict(id=i + 1,
-                 image_id=img_id,
-                 category_id=1,
-                 bbox=[x0, y0, x1 - x0, y1 - y0],
-                 area=float((x1 - x0) * (y1 - y0)),
-                 iscrowd=0,
-                 segmentation=rle))
-    coco = dict(images=[
-        dict(id=k, file_name=f'{k}.jpg', height=H, width=W) for k in (1, 2)
-    ],
-                annotations=anns,
-                categories=[dict(id=1, name='thing')])
+            dict(
+                id=i + 1,
+                image_id=img_id,
+                category_id=1,
+                bbox=[x0, y0, x1 - x0, y1 - y0],
+                area=float((x1 - x0) * (y1 - y0)),
+                iscrowd=0,
+                segmentation=rle))
+    coco = dict(
+        images=[
+            dict(id=k, file_name=f'{k}.jpg', height=H, width=W) for k in (1, 2)
+        ],
+        annotations=anns,
+        categories=[dict(id=1, name='thing')])
     path.write_text(json.dumps(coco))
 
 
@@ -52,14 +54,14 @@ def _samples(shift=0):
             boxes[0] = (x0 + shift, y0, x1 + shift, y1)
         masks = torch.from_numpy(np.stack([_mask(*b) for b in boxes]))
         out.append(
-            dict(img_id=img_id,
-                 ori_shape=(H, W),
-                 pred_instances=dict(bboxes=torch.tensor(boxes,
-                                                         dtype=torch.float32),
-                                     scores=torch.full((len(boxes), ), 0.9),
-                                     labels=torch.zeros(len(boxes),
-                                                        dtype=torch.long),
-                                     masks=masks.bool())))
+            dict(
+                img_id=img_id,
+                ori_shape=(H, W),
+                pred_instances=dict(
+                    bboxes=torch.tensor(boxes, dtype=torch.float32),
+                    scores=torch.full((len(boxes), ), 0.9),
+                    labels=torch.zeros(len(boxes), dtype=torch.long),
+                    masks=masks.bool())))
     return out
 
 
@@ -68,9 +70,10 @@ def _evaluate(tmp_path, samples):
     _write_coco(ann)
     init_default_scope('esam3')
     metric = METRICS.build(
-        dict(type='mmdet.CocoMetric',
-             ann_file=str(ann),
-             metric=['bbox', 'segm']))
+        dict(
+            type='mmdet.CocoMetric',
+            ann_file=str(ann),
+            metric=['bbox', 'segm']))
     metric.dataset_meta = dict(classes=('thing', ))
     metric.process({}, samples)
     return metric.evaluate(size=len(samples))
@@ -88,8 +91,8 @@ def test_coco_metric_perfect_and_wrong(tmp_path):
     assert 0 < wrong['coco/segm_mAP'] <= 2 / 3
 
 
-@pytest.mark.skipif(has_compiled_mmcv_ops(),
-                    reason='compiled mmcv ops are installed')
+@pytest.mark.skipif(
+    has_compiled_mmcv_ops(), reason='compiled mmcv ops are installed')
 def test_missing_mmcv_op_raises_named_error():
     from mmcv.ops import nms
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])

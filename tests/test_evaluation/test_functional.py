@@ -30,11 +30,12 @@ def test_j_hand_values():
     empty = np.zeros((4, 4), dtype=bool)
     assert db_eval_iou(empty, empty) == 1.0  # DAVIS: both empty -> 1
     assert db_eval_iou(a, empty) == 0.0
-    batch = mask_iou(torch.from_numpy(np.stack([a, empty])),
-                     torch.from_numpy(np.stack([a, a])))
+    batch = mask_iou(
+        torch.from_numpy(np.stack([a, empty])),
+        torch.from_numpy(np.stack([a, a])))
     np.testing.assert_allclose(batch, [1.0, 0.0])
-    pw = pairwise_mask_iou(np.stack([a, np.ones((4, 4))]),
-                           np.stack([a, _box(4, 4, 0, 4, 1, 3)]))
+    pw = pairwise_mask_iou(
+        np.stack([a, np.ones((4, 4))]), np.stack([a, _box(4, 4, 0, 4, 1, 3)]))
     np.testing.assert_allclose(pw, [[1, 1 / 3], [0.5, 0.5]])
 
 

@@ -25,8 +25,10 @@ def _samples():
     gt1 = _mask(0, 5, 0, 10)  # 50 px
     gt2 = _mask(0, 10, 0, 2)  # 20 px
     gt3 = _mask(0, 10, 0, 10)  # 100 px (second image)
-    s1 = DetDataSample(metainfo=dict(
-        img_id=1, ori_shape=(10, 10), gt_rles=[_rle(gt1), _rle(gt2)]))
+    s1 = DetDataSample(
+        metainfo=dict(
+            img_id=1, ori_shape=(10,
+                                 10), gt_rles=[_rle(gt1), _rle(gt2)]))
     s1.prompt_masks = {
         # box: exact (1.0) ; cols 0-3 (40 px) around gt2 -> 20/40 = .5
         'box': torch.stack([gt1, _mask(0, 10, 0, 4)]),

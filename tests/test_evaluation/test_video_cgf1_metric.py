@@ -56,18 +56,20 @@ def run(samples):
 
 
 def masklets(*per_obj):
-    """bool [M, T, H, W] from per-object lists of frame masks."""
-    return torch.from_numpy(np.stack([np.stack(o) for o in per_obj])
-                            .astype(bool))
+    """Bool [M, T, H, W] from per-object lists of frame masks."""
+    return torch.from_numpy(
+        np.stack([np.stack(o) for o in per_obj]).astype(bool))
 
 
 def test_perfect_video_pairs_give_100():
     a = [box(0, 4, 0, 4), box(1, 5, 1, 5)]
     b = [box(6, 9, 6, 9), np.zeros((H, W), np.uint8)]  # leaves frame 1
     gt = [[rle(m) for m in a], [rle(m) for m in b]]
-    res = run([sample(masklets(a, b), [0.9, 0.8], gt),
-               sample(torch.zeros(0, 2, H, W, dtype=torch.bool), [], [],
-                      negative=True)])
+    res = run([
+        sample(masklets(a, b), [0.9, 0.8], gt),
+        sample(
+            torch.zeros(0, 2, H, W, dtype=torch.bool), [], [], negative=True)
+    ])
     assert res['cgF1'] == pytest.approx(100.0)
     assert res['IL_MCC'] == pytest.approx(1.0)
 
@@ -77,8 +79,10 @@ def test_missed_and_false_positive_pairs():
     gt = [[rle(m) for m in a]]
     # positive pair missed (masklet below the score threshold), negative
     # pair with a confident masklet
-    res = run([sample(masklets(a), [0.2], gt),
-               sample(masklets(a), [0.9], [], negative=True)])
+    res = run([
+        sample(masklets(a), [0.2], gt),
+        sample(masklets(a), [0.9], [], negative=True)
+    ])
     assert res['pmF1'] == 0.0 and res['cgF1'] == 0.0
     assert res['IL_MCC'] < 0  # FN + FP, no TP / TN
 
@@ -88,9 +92,11 @@ def test_half_right_masklet_counts_up_to_its_iou():
     # a TP at 0.5 only, so pmF1 = 100 / 10 thresholds = 10
     a = [box(0, 4, 0, 4), box(0, 4, 0, 4)]
     pred = [box(0, 4, 0, 4), np.zeros((H, W), np.uint8)]
-    res = run([sample(masklets(pred), [0.9], [[rle(m) for m in a]]),
-               sample(torch.zeros(0, 2, H, W, dtype=torch.bool), [], [],
-                      negative=True)])
+    res = run([
+        sample(masklets(pred), [0.9], [[rle(m) for m in a]]),
+        sample(
+            torch.zeros(0, 2, H, W, dtype=torch.bool), [], [], negative=True)
+    ])
     assert res['pmF1@0.5'] == pytest.approx(100.0)
     assert res['pmF1@0.75'] == 0.0
     assert res['pmF1'] == pytest.approx(10.0)
@@ -100,5 +106,9 @@ def test_half_right_masklet_counts_up_to_its_iou():
 def test_negative_with_gt_is_rejected():
     gt = [[rle(box(0, 2, 0, 2))]]
     with pytest.raises(ValueError, match='is_negative'):
-        run([sample(torch.zeros(0, 1, H, W, dtype=torch.bool), [], gt,
-                    negative=True)])
+        run([
+            sample(
+                torch.zeros(0, 1, H, W, dtype=torch.bool), [],
+                gt,
+                negative=True)
+        ])

@@ -27,9 +27,8 @@ def _video_b(false_alarm=False):
     pred = gt.clone()
     if false_alarm:
         pred[:, 0, 0:3, 0:3] = True
-    return dict(video_id='b',
-                pred_track_masks=pred.to(torch.uint8),
-                gt_track_masks=gt)
+    return dict(
+        video_id='b', pred_track_masks=pred.to(torch.uint8), gt_track_masks=gt)
 
 
 @pytest.mark.parametrize(

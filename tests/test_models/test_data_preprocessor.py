@@ -37,10 +37,13 @@ def test_normalisation_hand_computed():
 
 def test_stacking_padding_and_samples():
     pre = Sam3DataPreprocessor(pad_size=8)
-    samples = [DetDataSample(metainfo=dict(img_shape=(6, 8))),
-               DetDataSample(metainfo=dict(img_shape=(8, 5)))]
-    out = pre(dict(inputs=[_bgr_image(6, 8), _bgr_image(8, 5)],
-                   data_samples=samples))
+    samples = [
+        DetDataSample(metainfo=dict(img_shape=(6, 8))),
+        DetDataSample(metainfo=dict(img_shape=(8, 5)))
+    ]
+    out = pre(
+        dict(
+            inputs=[_bgr_image(6, 8), _bgr_image(8, 5)], data_samples=samples))
     x = out['inputs']
     assert x.shape == (2, 3, 8, 8)
     # raw 0 padding at bottom/right, as PadBottomRight does -> -1
@@ -76,19 +79,26 @@ def test_video_inputs():
 
 def test_preprocess_image_equals_test_pipeline(repo_root):
     """Deployment preprocessing == test pipeline + data preprocessor."""
-    cfg = Config.fromfile(osp.join(repo_root, 'configs', '_base_',
-                                   'datasets', 'sa1b_tiny.py'))
-    pre = MODELS.build(dict(type='Sam3DataPreprocessor', mean=[127.5] * 3,
-                            std=[127.5] * 3, bgr_to_rgb=True))
-    sa1b = SA1BDataset(data_root=osp.join(repo_root, 'data', 'samples',
-                                          'sa1b'),
-                       ann_file='val.txt', test_mode=True,
-                       pipeline=cfg.test_pipeline)
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs', '_base_', 'datasets', 'sa1b_tiny.py'))
+    pre = MODELS.build(
+        dict(
+            type='Sam3DataPreprocessor',
+            mean=[127.5] * 3,
+            std=[127.5] * 3,
+            bgr_to_rgb=True))
+    sa1b = SA1BDataset(
+        data_root=osp.join(repo_root, 'data', 'samples', 'sa1b'),
+        ann_file='val.txt',
+        test_mode=True,
+        pipeline=cfg.test_pipeline)
     coco = CocoPromptDataset(**{
-        k: v for k, v in cfg.val_dataloader.dataset.items() if k != 'type'})
+        k: v
+        for k, v in cfg.val_dataloader.dataset.items() if k != 'type'
+    })
     for out in (sa1b[0], sa1b[1], coco[1]):
-        batch = pre(dict(inputs=[out['inputs']],
-                         data_samples=[out['data_samples']]))
+        batch = pre(
+            dict(inputs=[out['inputs']], data_samples=[out['data_samples']]))
         sample = batch['data_samples'][0]
         img = cv2.imread(sample.img_path)
         pixels, meta = preprocess_image(img, 224)

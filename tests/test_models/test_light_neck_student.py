@@ -18,8 +18,9 @@ from esam3.models.necks import NeckLevels
 from esam3.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-STUDENTS = sorted(osp.basename(p)[:-3] for p in glob.glob(
-    osp.join(REPO, 'configs/_base_/models/students/*.py')))
+STUDENTS = sorted(
+    osp.basename(p)[:-3]
+    for p in glob.glob(osp.join(REPO, 'configs/_base_/models/students/*.py')))
 
 
 @pytest.fixture(autouse=True)
@@ -33,16 +34,16 @@ def _cfg(path):
 
 @pytest.mark.parametrize('student', STUDENTS)
 def test_every_student_makes_the_read_levels_at_1008(student):
-    """With the shipping neck (configs/_base_/models/sam3.py) each zoo
-    student makes, at 1008 px, exactly the levels SAM3's tracker and
-    detector heads read (meta device: shapes only, no compute)."""
+    """With the shipping neck (configs/_base_/models/sam3.py) each zoo student
+    makes, at 1008 px, exactly the levels SAM3's tracker and detector heads
+    read (meta device: shapes only, no compute)."""
     assert len(STUDENTS) == 9
     neck = _cfg('configs/_base_/models/sam3.py').student_neck
-    backbone = _cfg(f'configs/_base_/models/students/{student}.py'
-                    ).student_backbone
+    backbone = _cfg(
+        f'configs/_base_/models/students/{student}.py').student_backbone
     with torch.device('meta'):
-        trunk = MODELS.build(dict(type='StudentTrunk', backbone=backbone,
-                                  neck=neck))
+        trunk = MODELS.build(
+            dict(type='StudentTrunk', backbone=backbone, neck=neck))
         feats = trunk(torch.empty(1, 3, 1008, 1008))
     assert isinstance(feats, NeckLevels)
     read = read_level_shapes(Sam3Config().vision_config, (72, 72),
@@ -62,16 +63,15 @@ def _tiny_student(**neck):
 
 
 @pytest.mark.parametrize('neck,match', [
-    (dict(level_scales=(4.0, 2.0)),
-     r'tracker heads read 3 levels .* makes 2'),
+    (dict(level_scales=(4.0, 2.0)), r'tracker heads read 3 levels .* makes 2'),
     (dict(out_channels=dict(tracker=16, detector=32, video=128)),
      r'tracker level 0: the student neck makes \(C, h, w\) = '
      r'\(16, 64, 64\), the SAM3 tracker heads read \(32, 64, 64\)'),
     (dict(out_sizes=[64, 32, 8]),
      r'level 2: the student neck makes \(C, h, w\) = \(32, 8, 8\), the SAM3'
      r' tracker heads read \(32, 16, 16\)'),
-    (dict(branches=('tracker', ), out_channels=32),
-     r'makes no levels for the SAM3 detector neck'),
+    (dict(branches=('tracker', ),
+          out_channels=32), r'makes no levels for the SAM3 detector neck'),
 ])
 def test_level_mismatch_fails_at_build_time(neck, match):
     with pytest.raises(ValueError, match=match):
@@ -82,8 +82,10 @@ def test_video_level_mismatch_fails_at_build_time():
     cfg = _cfg('configs/stage3/tiny.py')
     student = cfg.model.student
     student.trunk.neck.out_channels['video'] = 64
-    with pytest.raises(ValueError, match=r"(?s)'video' levels.*"
-                       r'\(64, 64, 64\).*\(128, 64, 64\)'):
+    with pytest.raises(
+            ValueError,
+            match=r"(?s)'video' levels.*"
+            r'\(64, 64, 64\).*\(128, 64, 64\)'):
         MODELS.build(student)
     s2 = _cfg('configs/stage2/tiny.py').model.student
     s2.level_branch = 'tracker'  # 32 wide, the tiny video tracker reads 128
@@ -135,8 +137,7 @@ def test_neck_level_feature_loss_by_hand():
     s[1][..., 1:, :] = -1e3
     feats = NeckLevels([torch.zeros(1)], _FixedNeck(s), (4, 4))
     distiller.teacher_levels = lambda trunk, neck: t
-    losses = distiller.feature_losses(feats, torch.zeros(1), [ds],
-                                      (224, 224))
+    losses = distiller.feature_losses(feats, torch.zeros(1), [ds], (224, 224))
     assert set(losses) == {'loss_feat_tracker0', 'loss_feat_tracker1'}
     assert losses['loss_feat_tracker0'].item() == pytest.approx(0.5 * 1 / 1)
     assert losses['loss_feat_tracker1'].item() == pytest.approx(2.0 * 16 / 4)
@@ -155,11 +156,12 @@ def test_calibration_matches_teacher_level_magnitudes():
     assert bool(neck.calibrated) and feats.computed == ()
     valid = torch.ones(2, 1, 1, 1)
     for branch in ('tracker', 'detector'):
-        for s, t in zip(feats.levels(branch),
-                        distiller.teacher_levels(t_trunk, branch)):
-            ratio = distiller.masked_var(s, valid.expand(2, 1, *s.shape[2:])
-                                         ) / distiller.masked_var(
-                t, valid.expand(2, 1, *t.shape[2:]))
+        for s, t in zip(
+                feats.levels(branch),
+                distiller.teacher_levels(t_trunk, branch)):
+            ratio = distiller.masked_var(s, valid.expand(
+                2, 1, *s.shape[2:])) / distiller.masked_var(
+                    t, valid.expand(2, 1, *t.shape[2:]))
             assert ratio.item() == pytest.approx(1.0, rel=1e-3)
     # the scales are weights: saved, and the training step is connected
     assert 'trunk.neck.level_scale' in distiller.student.state_dict()
@@ -177,19 +179,20 @@ def test_stage1_to_stage2_hand_over_is_strict(tmp_path):
     for k, v in s1.student.trunk.state_dict().items():
         torch.testing.assert_close(tracker.trunk.state_dict()[k], v)
     # the tracker reads the student's 'video' levels, SAM3's neck is gone
-    assert not [n for n, _ in tracker.heads.named_parameters()
-                if n.startswith('vision_encoder.neck')]
+    assert not [
+        n for n, _ in tracker.heads.named_parameters()
+        if n.startswith('vision_encoder.neck')
+    ]
     with torch.no_grad():
         feats = tracker.encode_trunk(torch.randn(1, 3, 224, 224))
         fpn, pos = tracker.frame_features(feats)
     assert feats.computed == ('video', )
     # high-res levels through the tiny tracker's conv_s0 / conv_s1
-    assert [tuple(f.shape) for f in fpn] == [(1, 16, 64, 64),
-                                             (1, 32, 32, 32),
+    assert [tuple(f.shape) for f in fpn] == [(1, 16, 64, 64), (1, 32, 32, 32),
                                              (1, 128, 16, 16)]
-    assert [tuple(p.shape) for p in pos] == [(1, 128, 64, 64),
-                                             (1, 128, 32, 32),
-                                             (1, 128, 16, 16)]
+    assert [tuple(p.shape)
+            for p in pos] == [(1, 128, 64, 64), (1, 128, 32, 32),
+                              (1, 128, 16, 16)]
     # a trunk-mode Stage 1 checkpoint does not load into a light student
     trunk_mode = MODELS.build(_cfg('configs/stage1/tiny_trunk.py').model)
     torch.save(dict(state_dict=trunk_mode.state_dict()), path)
@@ -212,5 +215,6 @@ def test_teacher_shares_frozen_heads_but_keeps_its_necks():
     with torch.no_grad():
         trunk = distiller.teacher.encode_trunk(torch.randn(1, 3, 224, 224))
         levels = distiller.teacher_levels(trunk, 'detector')
-    assert [tuple(lv.shape) for lv in levels] == [
-        (1, 32, 64, 64), (1, 32, 32, 32), (1, 32, 16, 16)]
+    assert [tuple(lv.shape) for lv in levels] == [(1, 32, 64, 64),
+                                                  (1, 32, 32, 32),
+                                                  (1, 32, 16, 16)]

@@ -12,8 +12,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def test_plugin_head_swaps_in_by_config(monkeypatch):
     monkeypatch.syspath_prepend(REPO)
-    cfg = Config.fromfile(osp.join(
-        REPO, 'projects/light_align_head/configs/stage1_tiny_light_head.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO,
+            'projects/light_align_head/configs/stage1_tiny_light_head.py'))
     import_modules_from_strings(**cfg.custom_imports)
     trunk = MODELS.build(cfg.model.student.trunk)
     assert type(trunk.neck).__name__ == 'LightAlignHead'

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""tools/analysis_tools/benchmark.py: attention counted on CPU, light-neck
-rows on the meta device, totals and target rows of the tables."""
+"""tools/analysis_tools/benchmark.py: attention counted on CPU, light-neck rows
+on the meta device, totals and target rows of the tables."""
 import importlib.util
 import os.path as osp
 
@@ -29,9 +29,10 @@ def test_cpu_attention_is_counted(bench):
 
 
 def test_light_neck_rows_on_meta(bench):
-    import esam3  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    import esam3  # noqa: F401
     init_default_scope('esam3')
     neck = Config.fromfile(osp.join(
         REPO, 'configs/_base_/models/sam3.py')).student_neck
@@ -43,18 +44,24 @@ def test_light_neck_rows_on_meta(bench):
     # 288 level: depthwise 3x3 + 1x1 128 -> 256 at 288 x 288
     dw = 2 * 288 * 288 * 128 * 9
     pw = 2 * 288 * 288 * 128 * 256
-    assert [tuple(lv.shape[1:]) for lv in levels] == [
-        (256, 288, 288), (256, 144, 144), (256, 72, 72)]
-    assert g * 1e9 == pytest.approx((dw + pw) * (1 + 1 / 4 + 1 / 16),
-                                    rel=1e-6)
+    assert [tuple(lv.shape[1:]) for lv in levels] == [(256, 288, 288),
+                                                      (256, 144, 144),
+                                                      (256, 72, 72)]
+    assert g * 1e9 == pytest.approx((dw + pw) * (1 + 1 / 4 + 1 / 16), rel=1e-6)
 
 
 def test_tables_totals_ratios_and_targets(bench):
     paths = {
-        'sam3': {p: [('encoder: SAM3 ViT trunk', 900.0, 400.0),
-                     ('head', 100.0, 5.0)] for p in bench.PATHS},
-        'repvit_m1_1': {p: [('encoder: repvit_m1_1 backbone', 15.0, 8.0),
-                            ('head', 5.0, 5.0)] for p in bench.PATHS},
+        'sam3': {
+            p: [('encoder: SAM3 ViT trunk', 900.0, 400.0),
+                ('head', 100.0, 5.0)]
+            for p in bench.PATHS
+        },
+        'repvit_m1_1': {
+            p: [('encoder: repvit_m1_1 backbone', 15.0, 8.0),
+                ('head', 5.0, 5.0)]
+            for p in bench.PATHS
+        },
     }
     text = bench.tables(dict(paths=paths), markdown=False)
     assert '| total | 1000.0 / 405.00 | 20.0 / 13.00 |' in text

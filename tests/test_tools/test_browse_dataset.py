@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""tools/analysis_tools/browse_dataset.py on the bundled data, for every
-esam3 dataset type, and the drawing it relies on."""
+"""tools/analysis_tools/browse_dataset.py on the bundled data, for every esam3
+dataset type, and the drawing it relies on."""
 import os.path as osp
 
 import cv2
@@ -30,21 +30,24 @@ def cfg(path):
     ('stage2/tiny.py', 'train', [], 'SAVDataset', (S, 4 * S)),
     ('stage2/tiny.py', 'val', SHORT + [
         'val_dataloader.dataset.clip_mode=first',
-        'val_dataloader.dataset.num_frames=2'], 'DAVISDataset', (S, 2 * S)),
+        'val_dataloader.dataset.num_frames=2'
+    ], 'DAVISDataset', (S, 2 * S)),
     ('stage3/tiny.py', 'train', [], 'ConcatDataset', (S, S)),
     ('stage3/tiny.py', 'val', [], 'SACoDataset', (S, S)),
     ('stage3/tiny_coco.py', 'val', [], 'CocoConceptDataset', (S, S)),
     ('stage3/tiny_video.py', 'val', SHORT + [
         'val_dataloader.dataset.clip_mode=first',
-        'val_dataloader.dataset.num_frames=2'], 'SACoVideoDataset',
-     (S, 2 * S)),
+        'val_dataloader.dataset.num_frames=2'
+    ], 'SACoVideoDataset', (S, 2 * S)),
 ])
-def test_every_dataset_type(tmp_path, capsys, config, split, options,
-                            dataset, shape):
+def test_every_dataset_type(tmp_path, capsys, config, split, options, dataset,
+                            shape):
     tool = load_tool('analysis_tools/browse_dataset.py')
     out = str(tmp_path / 'browse')
-    files = tool.main([cfg(config), '--split', split, '--output-dir', out,
-                       '--max-samples', '2'] + options)
+    files = tool.main([
+        cfg(config), '--split', split, '--output-dir', out, '--max-samples',
+        '2'
+    ] + options)
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     drawn, _, total = printed.split()[:3]
     assert f'{split} samples of {dataset} drawn to {out}' in printed
@@ -59,11 +62,15 @@ def test_every_dataset_type(tmp_path, capsys, config, split, options,
 
 def _sample(masks, boxes, text='cat', exemplars=None, negative=False):
     img = np.full((3, 64, 80), 90, np.uint8)
-    ds = DetDataSample(metainfo=dict(img_id=7, text=text,
-                                     is_negative=negative,
-                                     exemplar_boxes=exemplars))
+    ds = DetDataSample(
+        metainfo=dict(
+            img_id=7,
+            text=text,
+            is_negative=negative,
+            exemplar_boxes=exemplars))
     ds.gt_instances = InstanceData(
-        masks=torch.as_tensor(masks), bboxes=torch.as_tensor(boxes),
+        masks=torch.as_tensor(masks),
+        bboxes=torch.as_tensor(boxes),
         labels=torch.zeros(len(masks), dtype=torch.long))
     return dict(inputs=torch.from_numpy(img), data_samples=ds)
 
@@ -71,8 +78,9 @@ def _sample(masks, boxes, text='cat', exemplars=None, negative=False):
 def test_masks_boxes_points_exemplars_are_drawn():
     mask = np.zeros((1, 64, 80), bool)
     mask[0, 30:50, 40:70] = True
-    sample = _sample(mask, [[40., 30., 70., 50.]],
-                     exemplars=np.array([[5., 40., 25., 60.]], np.float32))
+    sample = _sample(
+        mask, [[40., 30., 70., 50.]],
+        exemplars=np.array([[5., 40., 25., 60.]], np.float32))
     raw = _rgb(sample['inputs'])
     assert (raw == 90).all()
     drawn = draw_packed_sample(sample)
@@ -103,11 +111,14 @@ def test_caption_names_id_phrase_and_negatives():
 def test_bad_input(tmp_path):
     tool = load_tool('analysis_tools/browse_dataset.py')
     with pytest.raises(KeyError, match='test_dataloader'):
-        tool.main([cfg('stage1/tiny.py'), '--split', 'test',
-                   '--output-dir', str(tmp_path), '--cfg-options',
-                   'test_dataloader=None'])
+        tool.main([
+            cfg('stage1/tiny.py'), '--split', 'test', '--output-dir',
+            str(tmp_path), '--cfg-options', 'test_dataloader=None'
+        ])
     with pytest.raises(ValueError, match='max-samples'):
-        tool.main([cfg('stage1/tiny.py'), '--output-dir', str(tmp_path),
-                   '--max-samples', '0'])
+        tool.main([
+            cfg('stage1/tiny.py'), '--output-dir',
+            str(tmp_path), '--max-samples', '0'
+        ])
     with pytest.raises(KeyError, match='inputs'):
         draw_packed_sample(dict(img=np.zeros((4, 4, 3))))

@@ -38,12 +38,11 @@ tool = _load_tool()
 def cfg_path(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp('cfg') / 'cache_tiny.py'
     base = osp.join(ROOT, 'configs', '_base_')
-    path.write_text(
-        f"_base_ = ['{base}/datasets/sa1b_tiny.py',\n"
-        f"          '{base}/models/sam3_tiny.py']\n"
-        'teacher = {{_base_.teacher_cfg}}\n'
-        'train_dataloader = dict(dataset=dict(\n'
-        f"    data_root='{ROOT}/data/samples/sa1b/'))\n")
+    path.write_text(f"_base_ = ['{base}/datasets/sa1b_tiny.py',\n"
+                    f"          '{base}/models/sam3_tiny.py']\n"
+                    'teacher = {{_base_.teacher_cfg}}\n'
+                    'train_dataloader = dict(dataset=dict(\n'
+                    f"    data_root='{ROOT}/data/samples/sa1b/'))\n")
     return str(path)
 
 
@@ -87,8 +86,8 @@ def test_round_trip_equals_teacher(parts, tmp_path):
     wrapped = CachedTeacherFeatureDataset(dataset, str(tmp_path))
     ds = wrapped[3]['data_samples']
     torch.testing.assert_close(
-        ds.teacher_trunk, torch.from_numpy(np.array(cache.get(
-            ds.metainfo['img_id']))))
+        ds.teacher_trunk,
+        torch.from_numpy(np.array(cache.get(ds.metainfo['img_id']))))
 
 
 class _Killed(Exception):
@@ -114,8 +113,8 @@ def test_kill_then_resume(parts, tmp_path):
 
     first = (shard_dir / 'rank000-00000.npy').stat().st_mtime_ns
     calls = []
-    index = _run(parts, tmp_path, shard_size=2, resume=True,
-                 after_shard=calls.append)
+    index = _run(
+        parts, tmp_path, shard_size=2, resume=True, after_shard=calls.append)
     assert calls == [1, 2]  # verified shard 0 kept, the rest computed
     assert (shard_dir / 'rank000-00000.npy').stat().st_mtime_ns == first
     assert not any(n.endswith('.tmp') for n in os.listdir(shard_dir))
@@ -155,22 +154,24 @@ def test_two_ranks_cover_all_ids_once(parts, tmp_path):
     assert not set(r0['entries']) & set(r1['entries'])
     merged = merge_rank_indices(str(tmp_path))
     assert sorted(merged['entries']) == sorted(ids)
-    assert {e['shard'][:7] for e in merged['entries'].values()} == {
-        'rank000', 'rank001'}
+    assert {e['shard'][:7]
+            for e in merged['entries'].values()} == {'rank000', 'rank001'}
     assert FeatureCache(str(tmp_path), verify=True).verify_all() == []
 
 
 def test_cli_and_pipeline_checks(cfg_path, tmp_path):
     out = str(tmp_path / 'cache')
-    merged = tool.main([cfg_path, '--out', out, '--shard-size', '4',
-                        '--device', 'cpu'])
+    merged = tool.main(
+        [cfg_path, '--out', out, '--shard-size', '4', '--device', 'cpu'])
     assert len(merged['entries']) == N_IMAGES
     assert merged['meta']['teacher']['type'] == 'Sam3Teacher'
     with pytest.raises(FileExistsError):
-        tool.main([cfg_path, '--out', out, '--device', 'cpu',
-                   '--shard-size', '4'])
-    again = tool.main([cfg_path, '--out', out, '--resume', '--device', 'cpu',
-                       '--shard-size', '4'])
+        tool.main(
+            [cfg_path, '--out', out, '--device', 'cpu', '--shard-size', '4'])
+    again = tool.main([
+        cfg_path, '--out', out, '--resume', '--device', 'cpu', '--shard-size',
+        '4'
+    ])
     assert again['entries'] == merged['entries']  # nothing recomputed
 
     cfg = Config.fromfile(cfg_path)
@@ -191,9 +192,11 @@ def test_benchmark_cache_smoke(tmp_path):
         osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_cache.py'))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    res = bench.main(['--tiny-images', '4', '--real-images', '2',
-                      '--repeats', '1', '--dir', str(tmp_path),
-                      '--json', str(tmp_path / 'r.json')])
+    res = bench.main([
+        '--tiny-images', '4', '--real-images', '2', '--repeats', '1', '--dir',
+        str(tmp_path), '--json',
+        str(tmp_path / 'r.json')
+    ])
     real = res['real_size_cache']
     assert real['feature_shape'] == [1024, 72, 72]
     assert 1024 * 72 * 72 * 2 < real['bytes_per_image'] < 1024 * 72 * 72 * 2.01

@@ -24,9 +24,11 @@ def _tool(name: str):
 def test_image_demo_writes_overlay(tmp_path):
     out = tmp_path / 'sub' / 'demo.png'
     code = _tool('image_demo').main([
-        IMAGE, osp.join(REPO, 'configs/stage1/tiny.py'), '--teacher',
-        '--boxes', '154,17,300,189', '--points', '230,100:1', '200,60:0',
-        '--out', str(out)])
+        IMAGE,
+        osp.join(REPO, 'configs/stage1/tiny.py'), '--teacher', '--boxes',
+        '154,17,300,189', '--points', '230,100:1', '200,60:0', '--out',
+        str(out)
+    ])
     assert code == 0 and out.is_file() and out.stat().st_size > 10_000
     drawn = cv2.imread(str(out))
     src = cv2.imread(IMAGE)
@@ -39,9 +41,11 @@ def test_image_demo_writes_overlay(tmp_path):
 def test_video_demo_writes_frames(tmp_path):
     out = tmp_path / 'frames'
     code = _tool('video_demo').main([
-        CLIP, osp.join(REPO, 'configs/stage2/tiny.py'), '--teacher',
-        '--mask-from', osp.join(LABELS, '00000.png'), '--max-frames', '2',
-        '--out', str(out)])
+        CLIP,
+        osp.join(REPO, 'configs/stage2/tiny.py'), '--teacher', '--mask-from',
+        osp.join(LABELS, '00000.png'), '--max-frames', '2', '--out',
+        str(out)
+    ])
     assert code == 0
     files = sorted(p.name for p in out.iterdir())
     assert files == ['00000.png', '00001.png']

@@ -8,8 +8,7 @@ import pickle
 import shutil
 
 import pytest
-from esam3_toy_helpers import (TOOLS, TOY_CONFIG, free_port, run,
-                               tool_env)
+from esam3_toy_helpers import TOOLS, TOY_CONFIG, free_port, run, tool_env
 
 
 @pytest.mark.skipif(shutil.which('bash') is None, reason='needs bash')
@@ -17,9 +16,13 @@ def test_dist_train_and_test_two_processes(tmp_path):
     wd = str(tmp_path / 'dist')
     env = tool_env(dict(PORT=str(free_port())))
     proc = run([
-        'bash', osp.join(TOOLS, 'dist_train.sh'), TOY_CONFIG, '2',
-        '--work-dir', wd, '--cfg-options', 'train_cfg.max_iters=2'
-    ], cwd=str(tmp_path), env=env, timeout=300)
+        'bash',
+        osp.join(TOOLS, 'dist_train.sh'), TOY_CONFIG, '2', '--work-dir', wd,
+        '--cfg-options', 'train_cfg.max_iters=2'
+    ],
+               cwd=str(tmp_path),
+               env=env,
+               timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
 
@@ -35,19 +38,22 @@ def test_dist_train_and_test_two_processes(tmp_path):
         markers[1]['param_checksum'], abs=1e-6)
     # only rank 0 saved, exactly one checkpoint file
     assert [m['checkpoints_saved'] for m in markers] == [1, 0]
-    assert [osp.basename(p) for p in glob.glob(osp.join(wd, '*.pth'))] == [
-        'iter_2.pth'
-    ]
+    assert [osp.basename(p)
+            for p in glob.glob(osp.join(wd, '*.pth'))] == ['iter_2.pth']
 
     # tools/dist_test.sh on the result: strict load on both ranks, the
     # predictions of both ranks collected into one dump
     out = str(tmp_path / 'preds.pkl')
     env = tool_env(dict(PORT=str(free_port())))
     proc = run([
-        'bash', osp.join(TOOLS, 'dist_test.sh'), TOY_CONFIG,
+        'bash',
+        osp.join(TOOLS, 'dist_test.sh'), TOY_CONFIG,
         osp.join(wd, 'iter_2.pth'), '2', '--work-dir',
         str(tmp_path / 'dist_test'), '--out', out
-    ], cwd=str(tmp_path), env=env, timeout=300)
+    ],
+               cwd=str(tmp_path),
+               env=env,
+               timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'toy/mse' in log

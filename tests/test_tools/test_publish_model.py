@@ -20,8 +20,9 @@ def ema_ckpt(tmp_path_factory):
         f'_base_ = [{TOY_CONFIG!r}]\n'
         "custom_hooks = [dict(type='EMAHook', momentum=0.5, priority=49)]\n")
     load_tool('train.py').main([
-        str(cfg), '--work-dir', str(root / 'wd'), '--cfg-options',
-        'train_cfg.max_iters=3', 'default_hooks.checkpoint.interval=3',
+        str(cfg), '--work-dir',
+        str(root / 'wd'), '--cfg-options', 'train_cfg.max_iters=3',
+        'default_hooks.checkpoint.interval=3',
         f'experiment_name=publish_{id(cfg)}'
     ])
     return str(root / 'wd' / 'iter_3.pth')
@@ -33,8 +34,8 @@ def _toy_model():
 
 
 def _check_name(path, stem):
-    match = re.fullmatch(re.escape(stem) + r'-([0-9a-f]{8})\.pth',
-                         osp.basename(path))
+    match = re.fullmatch(
+        re.escape(stem) + r'-([0-9a-f]{8})\.pth', osp.basename(path))
     assert match, path
     digest = hashlib.sha256(open(path, 'rb').read()).hexdigest()
     assert digest.startswith(match.group(1))

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Error paths of tools/train.py and tools/test.py, plus print_config
-(in-process: the tools' ``main`` is the CLI code)."""
+"""Error paths of tools/train.py and tools/test.py, plus print_config (in-
+process: the tools' ``main`` is the CLI code)."""
 import os.path as osp
 
 import pytest
@@ -15,8 +15,8 @@ def test_unknown_model_type_names_type_and_config(tmp_path):
     train = load_tool('train.py')
     with pytest.raises(KeyError) as info:
         train.main([
-            TOY_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-            'model.type=NoSuchToyModel'
+            TOY_CONFIG, '--work-dir',
+            str(tmp_path), '--cfg-options', 'model.type=NoSuchToyModel'
         ])
     assert isinstance(info.value, UnknownTypeError)
     msg = str(info.value)
@@ -30,7 +30,8 @@ def test_unknown_type_built_lazily_at_train_time(tmp_path):
     train = load_tool('train.py')
     with pytest.raises(UnknownTypeError) as info:
         train.main([
-            TOY_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+            TOY_CONFIG, '--work-dir',
+            str(tmp_path), '--cfg-options',
             'train_dataloader.dataset.type=NoSuchToyDataset'
         ])
     assert 'NoSuchToyDataset' in str(info.value)
@@ -42,7 +43,8 @@ def test_missing_data_root_is_file_not_found(tmp_path):
     missing = str(tmp_path / 'no' / 'such' / 'sa1b')
     with pytest.raises(FileNotFoundError) as info:
         train.main([
-            TOY_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+            TOY_CONFIG, '--work-dir',
+            str(tmp_path), '--cfg-options',
             f'train_dataloader.dataset.data_root={missing}'
         ])
     assert missing in str(info.value)
@@ -52,13 +54,16 @@ def test_missing_data_root_is_file_not_found(tmp_path):
 def test_resume_from_missing_file(tmp_path):
     train = load_tool('train.py')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        train.main([TOY_CONFIG, '--work-dir', str(tmp_path), '--resume',
-                    str(tmp_path / 'nope.pth')])
+        train.main([
+            TOY_CONFIG, '--work-dir',
+            str(tmp_path), '--resume',
+            str(tmp_path / 'nope.pth')
+        ])
 
 
 def test_test_tool_rejects_mismatched_checkpoint(tmp_path):
-    """tools/test.py loads strictly: an extra key and a missing key fail
-    with both listed, before any evaluation."""
+    """tools/test.py loads strictly: an extra key and a missing key fail with
+    both listed, before any evaluation."""
     bad = tmp_path / 'bad.pth'
     torch.save(
         dict(state_dict={
@@ -79,8 +84,8 @@ def test_print_config_merges_options(tmp_path, capsys):
     tool = load_tool('misc/print_config.py')
     save = str(tmp_path / 'merged.py')
     text = tool.main([
-        TOY_CONFIG, '--cfg-options', 'train_cfg.max_iters=3',
-        '--save-path', save
+        TOY_CONFIG, '--cfg-options', 'train_cfg.max_iters=3', '--save-path',
+        save
     ])
     out = capsys.readouterr().out
     assert 'max_iters=3' in text and 'max_iters=3' in out

@@ -9,8 +9,7 @@ import sys
 
 import pytest
 import torch
-from esam3_toy_helpers import (TOOLS, TOY_CONFIG, finish, run, start,
-                               train_cmd)
+from esam3_toy_helpers import TOOLS, TOY_CONFIG, finish, run, start, train_cmd
 
 
 @pytest.fixture(scope='module')
@@ -24,24 +23,34 @@ def runs(tmp_path_factory):
     procs = []
     try:
         a = start(train_cmd(['--work-dir', wd['A']]), cwd)
-        b = start(train_cmd(['--work-dir', wd['B'], '--cfg-options',
-                             'train_cfg.max_iters=4']), cwd)
+        b = start(
+            train_cmd([
+                '--work-dir', wd['B'], '--cfg-options', 'train_cfg.max_iters=4'
+            ]), cwd)
         procs += [a, b]
         finish(a)
         finish(b)
         first_b = sorted(glob.glob(osp.join(wd['B'], 'iter_*.pth')))
         resumed = start(train_cmd(['--work-dir', wd['B'], '--resume']), cwd)
-        explicit = start(train_cmd(['--work-dir', wd['C'], '--resume',
-                                    osp.join(wd['B'], 'iter_4.pth')]), cwd)
+        explicit = start(
+            train_cmd([
+                '--work-dir', wd['C'], '--resume',
+                osp.join(wd['B'], 'iter_4.pth')
+            ]), cwd)
         tested = start([
-            sys.executable, osp.join(TOOLS, 'test.py'), TOY_CONFIG,
+            sys.executable,
+            osp.join(TOOLS, 'test.py'), TOY_CONFIG,
             osp.join(wd['A'], 'iter_8.pth'), '--work-dir', wd['T'], '--out',
             osp.join(wd['T'], 'preds.pkl')
         ], cwd)
         procs += [resumed, explicit, tested]
-        return dict(root=cwd, wd=wd, first_b=first_b,
-                    resumed_log=finish(resumed),
-                    explicit_log=finish(explicit), test_log=finish(tested))
+        return dict(
+            root=cwd,
+            wd=wd,
+            first_b=first_b,
+            resumed_log=finish(resumed),
+            explicit_log=finish(explicit),
+            test_log=finish(tested))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -50,8 +59,8 @@ def runs(tmp_path_factory):
 
 
 def _weights(path):
-    return torch.load(path, map_location='cpu', weights_only=False)[
-        'state_dict']
+    return torch.load(
+        path, map_location='cpu', weights_only=False)['state_dict']
 
 
 def test_single_process_training_writes_student_only_checkpoints(runs):
@@ -75,9 +84,8 @@ def test_single_process_training_writes_student_only_checkpoints(runs):
 
 def test_resume_auto_and_explicit_match_uninterrupted(runs):
     wd = runs['wd']
-    assert [osp.basename(p) for p in runs['first_b']] == [
-        'iter_2.pth', 'iter_4.pth'
-    ]
+    assert [osp.basename(p)
+            for p in runs['first_b']] == ['iter_2.pth', 'iter_4.pth']
     assert 'resumed' in runs['resumed_log'].lower()
     assert 'iter_4.pth' in runs['resumed_log']
     ref = _weights(osp.join(wd['A'], 'iter_8.pth'))
@@ -129,6 +137,6 @@ def test_test_tool_loads_strictly_and_dumps_predictions(runs):
     w = _weights(ckpt)
     x = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
     expect = x @ w['student.weight'].T + w['student.bias']
-    got = torch.stack([p['pred'] for p in sorted(
-        preds, key=lambda p: int(p['index']))])
+    got = torch.stack(
+        [p['pred'] for p in sorted(preds, key=lambda p: int(p['index']))])
     assert torch.allclose(got, expect, atol=1e-5)

@@ -24,11 +24,11 @@ class Net(nn.Module):
 
 def test_loads_nested_flat_and_ddp_prefixed(tmp_path):
     src = Net()
+    wrapped = {'module.' + k: v for k, v in src.state_dict().items()}
     for i, ckpt in enumerate([
             dict(state_dict=src.state_dict(), meta=dict(iter=3)),
-            src.state_dict(),
-            {'module.' + k: v for k, v in src.state_dict().items()},
-            dict(model=src.state_dict()),
+            src.state_dict(), wrapped,
+            dict(model=src.state_dict())
     ]):
         path = tmp_path / f'{i}.pth'
         torch.save(ckpt, str(path))
@@ -63,8 +63,10 @@ def test_strict_error_lists_keys_counts_and_path(tmp_path):
 def test_shape_mismatch_is_reported(tmp_path):
     path = str(tmp_path / 'wide.pth')
     torch.save(Net(width=5).state_dict(), path)
-    with pytest.raises(CheckpointMismatchError, match=r'a\.weight: '
-                       r'checkpoint \(2, 5\) vs model \(2, 3\)'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'a\.weight: '
+            r'checkpoint \(2, 5\) vs model \(2, 3\)'):
         load_student_checkpoint(Net(width=3), path)
 
 
@@ -98,8 +100,11 @@ def test_allowlist_loads_numpy_and_history_buffer(tmp_path):
     buf.update(2.5)
     path = str(tmp_path / 'meta.pth')
     torch.save(
-        dict(arr=np.arange(4, dtype=np.float32), scalar=np.float64(0.25),
-             dtype=np.dtype('int64'), buf=buf), path)
+        dict(
+            arr=np.arange(4, dtype=np.float32),
+            scalar=np.float64(0.25),
+            dtype=np.dtype('int64'),
+            buf=buf), path)
     register_mmengine_safe_globals()
     out = load_checkpoint_file(path)
     assert out['arr'].dtype == np.float32 and out['arr'][3] == 3

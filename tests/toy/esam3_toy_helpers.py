@@ -29,15 +29,16 @@ def tool_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     if env.get('PYTHONPATH'):
         paths.append(env['PYTHONPATH'])
     env['PYTHONPATH'] = os.pathsep.join(paths)
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONUNBUFFERED='1')
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERED='1')
     env.pop('LOCAL_RANK', None)
     if extra:
         env.update(extra)
     return env
 
 
-def run(cmd: List[str], cwd: str, timeout: int = 240,
+def run(cmd: List[str],
+        cwd: str,
+        timeout: int = 240,
         env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """Run a command, capturing output.
 
@@ -50,8 +51,13 @@ def run(cmd: List[str], cwd: str, timeout: int = 240,
     Returns:
         The completed process.
     """
-    return subprocess.run(cmd, cwd=cwd, env=env or tool_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env or tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 def run_train(args: List[str], cwd: str) -> subprocess.CompletedProcess:
@@ -64,13 +70,16 @@ def run_train(args: List[str], cwd: str) -> subprocess.CompletedProcess:
     Returns:
         The completed process.
     """
-    proc = run([sys.executable, osp.join(TOOLS, 'train.py'), TOY_CONFIG] +
-               args, cwd=cwd)
+    proc = run(
+        [sys.executable,
+         osp.join(TOOLS, 'train.py'), TOY_CONFIG] + args,
+        cwd=cwd)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
-def start(cmd: List[str], cwd: str,
+def start(cmd: List[str],
+          cwd: str,
           env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
     """Start a command in the background (output captured as text).
 
@@ -82,9 +91,13 @@ def start(cmd: List[str], cwd: str,
     Returns:
         The process; pass it to :func:`finish`.
     """
-    return subprocess.Popen(cmd, cwd=cwd, env=env or tool_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env or tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
 
 
 def finish(proc: subprocess.Popen, timeout: int = 300) -> str:
@@ -131,8 +144,8 @@ def load_tool(relpath: str) -> ModuleType:
     name = 'esam3_tool_' + relpath.replace('/', '_').replace('.py', '')
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(TOOLS, relpath))
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(TOOLS, relpath))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

@@ -44,8 +44,8 @@ class ToyDistiller(BaseModel):
                  out_dim: int = 2,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = nn.Linear(in_dim, out_dim)
         gen = torch.Generator().manual_seed(1234)
         teacher = nn.Linear(in_dim, out_dim)
@@ -67,7 +67,7 @@ class ToyDistiller(BaseModel):
                 inputs: torch.Tensor,
                 data_samples: Optional[dict] = None,
                 mode: str = 'tensor'):
-        """mmengine entry point (``loss`` / ``predict`` / ``tensor``)."""
+        """Mmengine entry point (``loss`` / ``predict`` / ``tensor``)."""
         pred = self.student(inputs)
         if mode == 'tensor':
             return pred
@@ -75,8 +75,9 @@ class ToyDistiller(BaseModel):
             soft = self.teacher(inputs)
         target = data_samples['target']
         if mode == 'loss':
-            return dict(loss_distill=F.mse_loss(pred, soft),
-                        loss_task=0.1 * F.mse_loss(pred, target))
+            return dict(
+                loss_distill=F.mse_loss(pred, soft),
+                loss_task=0.1 * F.mse_loss(pred, target))
         if mode == 'predict':
             return [
                 BaseDataElement(pred=p, target=t, index=i)
@@ -134,8 +135,8 @@ class ToyMSEMetric(BaseMetric):
 
     def compute_metrics(self, results: List[float]) -> Dict[str, float]:
         """Average the stored errors."""
-        return dict(mse=sum(results) / max(len(results), 1),
-                    num_samples=len(results))
+        return dict(
+            mse=sum(results) / max(len(results), 1), num_samples=len(results))
 
 
 @HOOKS.register_module()
@@ -143,8 +144,8 @@ class ToyRankMarkerHook(Hook):
     """Writes ``<work_dir>/rank<r>.json`` after training.
 
     The marker records the world size, the iterations this rank ran, the
-    dataset indices it saw, how many checkpoints it saved and a checksum of
-    the student weights (equal on every rank when DDP synchronises).
+    dataset indices it saw, how many checkpoints it saved and a checksum of the
+    student weights (equal on every rank when DDP synchronises).
     """
 
     priority = 'VERY_LOW'
@@ -154,7 +155,10 @@ class ToyRankMarkerHook(Hook):
         self.indices: List[int] = []
         self.saved = 0
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         """Count iterations and remember the sample indices."""
         self.iters_run += 1

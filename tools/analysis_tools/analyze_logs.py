@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Plot / compare loss and metric curves of mmengine json logs, and report
-the training speed.
+"""Plot / compare loss and metric curves of mmengine json logs, and report the
+training speed.
 
 A LOG is a json-lines scalar file (``<work_dir>/<timestamp>/vis_data/
 scalars.json`` or ``<timestamp>.json``), or a folder searched for them
@@ -40,8 +40,9 @@ def find_log_files(path: str) -> List[str]:
         return [path]
     if not osp.isdir(path):
         raise FileNotFoundError(f'log not found: {path}')
-    files = sorted(glob.glob(osp.join(path, '**', 'vis_data',
-                                      'scalars.json'), recursive=True))
+    files = sorted(
+        glob.glob(
+            osp.join(path, '**', 'vis_data', 'scalars.json'), recursive=True))
     if not files:
         raise FileNotFoundError(
             f'no vis_data/scalars.json under {path} (pass the json file '
@@ -74,8 +75,8 @@ def load_log(path: str) -> Dict[str, Series]:
                                      'needs a "step"')
                 mode = 'train' if 'iter' in row else 'val'
                 merged[(mode, int(row['step']))] = row  # latest wins
-    for (mode, step), row in sorted(merged.items(),
-                                    key=lambda kv: (kv[0][0], kv[0][1])):
+    for (mode, step), row in sorted(
+            merged.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         rows.setdefault(mode, OrderedDict())[(mode, step)] = row
     out: Dict[str, Series] = {'train': {}, 'val': {}}
     for mode, by_step in rows.items():
@@ -90,7 +91,8 @@ def load_log(path: str) -> Dict[str, Series]:
     return out
 
 
-def get_series(log: Dict[str, Series], key: str,
+def get_series(log: Dict[str, Series],
+               key: str,
                where: str = '') -> Tuple[str, List[int], List[float]]:
     """``(mode, steps, values)`` of ``key`` (train first, then val).
 
@@ -105,8 +107,11 @@ def get_series(log: Dict[str, Series], key: str,
                    f'{", ".join(have)}')
 
 
-def plot_curve(logs: List[Dict[str, Series]], names: List[str],
-               keys: List[str], out: str, title: Optional[str] = None,
+def plot_curve(logs: List[Dict[str, Series]],
+               names: List[str],
+               keys: List[str],
+               out: str,
+               title: Optional[str] = None,
                legend: Optional[List[str]] = None) -> str:
     """One panel per key, one line per log; saved to ``out`` (Agg)."""
     import matplotlib
@@ -116,13 +121,17 @@ def plot_curve(logs: List[Dict[str, Series]], names: List[str],
     if len(legend) != len(logs):
         raise ValueError(f'{len(legend)} --legend entries for {len(logs)} '
                          'logs')
-    fig, axes = plt.subplots(len(keys), 1, squeeze=False,
-                             figsize=(7, 3 * len(keys)))
+    fig, axes = plt.subplots(
+        len(keys), 1, squeeze=False, figsize=(7, 3 * len(keys)))
     for ax, key in zip(axes[:, 0], keys):
         for log, name, label in zip(logs, names, legend):
             mode, steps, values = get_series(log, key, name)
-            ax.plot(steps, values, marker='o' if mode == 'val' else None,
-                    markersize=3, label=label)
+            ax.plot(
+                steps,
+                values,
+                marker='o' if mode == 'val' else None,
+                markersize=3,
+                label=label)
         ax.set_xlabel('iteration')
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
@@ -139,10 +148,13 @@ def train_time(log: Dict[str, Series]) -> Dict[str, float]:
     """Mean / slowest / fastest seconds per logged iteration (``time``)."""
     _, steps, times = get_series(log, 'time')
     times_a = np.asarray(times)
-    return dict(mean=float(times_a.mean()), slowest=float(times_a.max()),
-                slowest_step=int(steps[int(times_a.argmax())]),
-                fastest=float(times_a.min()), std=float(times_a.std()),
-                num=len(times))
+    return dict(
+        mean=float(times_a.mean()),
+        slowest=float(times_a.max()),
+        slowest_step=int(steps[int(times_a.argmax())]),
+        fastest=float(times_a.min()),
+        std=float(times_a.std()),
+        num=len(times))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -152,10 +164,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest='task', required=True)
     plot = sub.add_parser('plot_curve', help='plot scalar curves')
     plot.add_argument('logs', nargs='+', help='json logs or work dirs')
-    plot.add_argument('--keys', nargs='+', default=['loss'],
-                      help='scalars to plot, one panel each (default loss)')
-    plot.add_argument('--legend', nargs='+', default=None,
-                      help='one name per log (default: the paths)')
+    plot.add_argument(
+        '--keys',
+        nargs='+',
+        default=['loss'],
+        help='scalars to plot, one panel each (default loss)')
+    plot.add_argument(
+        '--legend',
+        nargs='+',
+        default=None,
+        help='one name per log (default: the paths)')
     plot.add_argument('--title', default=None)
     plot.add_argument('--out', required=True, help='output image file')
     speed = sub.add_parser('cal_train_time', help='seconds per iteration')

@@ -58,47 +58,67 @@ STUDENT_DIR = osp.join(REPO, 'configs', '_base_', 'models', 'students')
 SAM3 = 'sam3'
 PATHS = ('box', 'concept', 'video')
 # targets of issue 12 (FLOP ratios SAM3 / student)
-TARGETS = {('box', 'repvit_m1_1'): 50.0, ('box', 'efficientvit_b0'): 150.0,
-           ('video', 'repvit_m1_1'): 22.0}
+TARGETS = {
+    ('box', 'repvit_m1_1'): 50.0,
+    ('box', 'efficientvit_b0'): 150.0,
+    ('video', 'repvit_m1_1'): 22.0
+}
 
 Row = Tuple[str, float, float]  # component, GFLOPs, params (M)
 
 
 def available_students() -> List[str]:
-    return sorted(osp.splitext(osp.basename(p))[0]
-                  for p in glob.glob(osp.join(STUDENT_DIR, '*.py')))
+    return sorted(
+        osp.splitext(osp.basename(p))[0]
+        for p in glob.glob(osp.join(STUDENT_DIR, '*.py')))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--models', default='repvit_m1_1,efficientvit_b0',
-                   help='comma-separated students (files of configs/_base_/'
-                   'models/students) or "all"')
+    p.add_argument(
+        '--models',
+        default='repvit_m1_1,efficientvit_b0',
+        help='comma-separated students (files of configs/_base_/'
+        'models/students) or "all"')
     p.add_argument('--img-size', type=int, default=1008)
-    p.add_argument('--neck-config', default='configs/_base_/models/sam3.py',
-                   help='config file whose `student_neck` the students use')
-    p.add_argument('--memory-config',
-                   default='configs/_base_/models/perceiver_memory.py',
-                   help='config file whose `memory_bank` the students use')
-    p.add_argument('--mem-latents', default=None, metavar='G,S',
-                   help="override the students' Perceiver: G global "
-                   'latents + an S x S grid of 2D latents (e.g. 64,8 for '
-                   'K = 128)')
+    p.add_argument(
+        '--neck-config',
+        default='configs/_base_/models/sam3.py',
+        help='config file whose `student_neck` the students use')
+    p.add_argument(
+        '--memory-config',
+        default='configs/_base_/models/perceiver_memory.py',
+        help='config file whose `memory_bank` the students use')
+    p.add_argument(
+        '--mem-latents',
+        default=None,
+        metavar='G,S',
+        help="override the students' Perceiver: G global "
+        'latents + an S x S grid of 2D latents (e.g. 64,8 for '
+        'K = 128)')
     p.add_argument('--mem-frames', type=int, default=7)
     p.add_argument('--mem-pointers', type=int, default=16)
-    p.add_argument('--mem-layers', type=int, default=None,
-                   help="students' memory-attention layers (default: "
-                   "the memory config's memory_attention.num_layers, "
-                   "else SAM3's)")
-    p.add_argument('--time', action='store_true',
-                   help='also time the box path (eager CPU, random weights)')
+    p.add_argument(
+        '--mem-layers',
+        type=int,
+        default=None,
+        help="students' memory-attention layers (default: "
+        "the memory config's memory_attention.num_layers, "
+        "else SAM3's)")
+    p.add_argument(
+        '--time',
+        action='store_true',
+        help='also time the box path (eager CPU, random weights)')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--json', default=None, help='write results here')
-    p.add_argument('--markdown', action='store_true',
-                   help='print the tables as markdown')
-    p.add_argument('--table-from', default=None, metavar='JSON',
-                   help='only print the tables of a saved result file')
+    p.add_argument(
+        '--markdown', action='store_true', help='print the tables as markdown')
+    p.add_argument(
+        '--table-from',
+        default=None,
+        metavar='JSON',
+        help='only print the tables of a saved result file')
     return p.parse_args(argv)
 
 
@@ -125,14 +145,16 @@ def gflops(fn: Callable[[], object]) -> Tuple[float, object]:
     return counter.get_total_flops() / 1e9, out
 
 
-def gflops_by_module(fn: Callable[[], object]
-                     ) -> Tuple[Dict[str, float], object]:
+def gflops_by_module(
+        fn: Callable[[], object]) -> Tuple[Dict[str, float], object]:
     """GFLOPs per module name (``Class.attr.sub``) of one call."""
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as counter:
         out = fn()
-    return {k: sum(v.values()) / 1e9
-            for k, v in counter.get_flop_counts().items()}, out
+    return {
+        k: sum(v.values()) / 1e9
+        for k, v in counter.get_flop_counts().items()
+    }, out
 
 
 def params_m(*modules: nn.Module) -> float:
@@ -152,11 +174,11 @@ def _quiet(fn):
 
 
 # -------------------------------------------------------------- models
-def build_sam3(device: str = 'meta', detector_vit: bool = True
-               ) -> Dict[str, nn.Module]:
-    """Real-size SAM3 detector, tracker and video tracker (random
-    weights); one ViT trunk serves all three (``detector_vit=False``: a
-    one-layer stand-in, for running the heads on real tensors)."""
+def build_sam3(device: str = 'meta',
+               detector_vit: bool = True) -> Dict[str, nn.Module]:
+    """Real-size SAM3 detector, tracker and video tracker (random weights); one
+    ViT trunk serves all three (``detector_vit=False``: a one-layer stand-in,
+    for running the heads on real tensors)."""
     from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,
                               Sam3TrackerModel, Sam3TrackerVideoConfig,
                               Sam3TrackerVideoModel)
@@ -191,12 +213,13 @@ def build_student(name: str, neck_cfg: dict, device: str = 'meta'):
                                 f'(available: {available_students()})')
     backbone = Config.fromfile(path).student_backbone
     with torch.device(device):
-        trunk = MODELS.build(dict(type='StudentTrunk', backbone=backbone,
-                                  neck=dict(neck_cfg)))
+        trunk = MODELS.build(
+            dict(type='StudentTrunk', backbone=backbone, neck=dict(neck_cfg)))
     return trunk.eval().requires_grad_(False)
 
 
-def build_perceiver(memory_cfg: str, latents: Optional[str] = None,
+def build_perceiver(memory_cfg: str,
+                    latents: Optional[str] = None,
                     device: str = 'meta') -> nn.Module:
     from mmengine.config import Config
 
@@ -226,10 +249,17 @@ def tracker_head_rows(trk, levels, size: int) -> List[Row]:
 
     def run():
         md = trk.mask_decoder
-        emb = [md.conv_s0(levels[0]), md.conv_s1(levels[1]),
-               levels[2] + trk.no_memory_embedding.view(1, -1, 1, 1)]
-        return trk(image_embeddings=emb, input_points=points,
-                   input_labels=labels, multimask_output=False)
+        emb = [
+            md.conv_s0(levels[0]),
+            md.conv_s1(levels[1]),
+            levels[2] + trk.no_memory_embedding.view(1, -1, 1, 1)
+        ]
+        return trk(
+            image_embeddings=emb,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=False)
+
     g, _ = gflops(run)
     return [('tracker head (conv_s0/s1, prompt enc., mask dec.)', g,
              params_m(trk.mask_decoder, trk.prompt_encoder))]
@@ -244,7 +274,8 @@ def concept_head_rows(det, levels) -> List[Row]:
     transformers' DETR decoder reads its spatial shapes with ``.item()``,
     which the meta device cannot do: these heads run once on real CPU
     tensors (random weights; FLOPs do not depend on values) and the rows
-    are reused for every model with the same level shapes."""
+    are reused for every model with the same level shapes.
+    """
     key = tuple(tuple(lv.shape) for lv in levels)
     if key not in _CONCEPT_ROWS:
         cpu = build_sam3('cpu', detector_vit=False)['detector']
@@ -257,8 +288,7 @@ def concept_head_rows(det, levels) -> List[Row]:
 
 
 def _concept_head_rows(det, levels) -> List[Row]:
-    from transformers.models.sam3.modeling_sam3 import \
-        Sam3VisionEncoderOutput
+    from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
     dev = levels[0].device
     ids = torch.zeros(1, 32, dtype=torch.long, device=dev)
     # no attention mask = all 32 tokens valid (the same FLOPs; a mask
@@ -272,8 +302,8 @@ def _concept_head_rows(det, levels) -> List[Row]:
         fpn_position_encoding=tuple(
             det.vision_encoder.neck.position_encoding(lv.shape, dev, lv.dtype)
             for lv in levels) + (empty, ))
-    per, _ = gflops_by_module(lambda: det(vision_embeds=vis, text_embeds=text,
-                                          attention_mask=mask))
+    per, _ = gflops_by_module(
+        lambda: det(vision_embeds=vis, text_embeds=text, attention_mask=mask))
     enc = per.get('Sam3Model.detr_encoder', 0.0)
     dec = per.get('Sam3Model.detr_decoder', 0.0)
     seg = per.get('Sam3Model.mask_decoder', 0.0)
@@ -286,8 +316,8 @@ def _concept_head_rows(det, levels) -> List[Row]:
             ('scoring + rest', rest, params_m(det.dot_product_scoring))]
 
 
-def video_head_rows(vid, levels, size: int, mem_tokens: int,
-                    pointers: int, dense: bool) -> List[Row]:
+def video_head_rows(vid, levels, size: int, mem_tokens: int, pointers: int,
+                    dense: bool) -> List[Row]:
     """Memory attention over ``mem_tokens`` memory tokens plus the pointer
     tokens, memory encoder, mask decoder (tracked frame, no prompt)."""
     from esam3.models.trackers.tracker_decode import sam_decode
@@ -303,7 +333,8 @@ def video_head_rows(vid, levels, size: int, mem_tokens: int,
     memory = torch.zeros(n_keys, 1, mem_dim, device=dev)
     g_mem, readout = gflops(lambda: vid.memory_attention(
         current_vision_features=feats,
-        current_vision_position_embeddings=pos, memory=memory,
+        current_vision_position_embeddings=pos,
+        memory=memory,
         memory_posision_embeddings=memory,
         num_object_pointer_tokens=ptr_tokens if dense else n_keys))
     readout = readout.reshape(1, h * w, c).transpose(1, 2).reshape(1, c, h, w)
@@ -312,9 +343,11 @@ def video_head_rows(vid, levels, size: int, mem_tokens: int,
     def decode():
         emb = [md.conv_s0(levels[0]), md.conv_s1(levels[1]), readout]
         return sam_decode(vid, emb, multimask_output=False)
+
     g_dec, out = gflops(decode)
     g_enc, _ = gflops(lambda: vid._encode_new_memory(
-        current_vision_feats=feats, pred_masks_high_res=out.high_res_masks,
+        current_vision_feats=feats,
+        pred_masks_high_res=out.high_res_masks,
         object_score_logits=out.object_score_logits.reshape(1, 1, 1),
         is_mask_from_pts=False))
     kind = 'dense' if dense else 'compressed'
@@ -341,8 +374,8 @@ def sam3_paths(models, args) -> Dict[str, List[Row]]:
         for layer in model.vision_encoder.neck.fpn_layers:
             g, lv = gflops(lambda: layer(trunk))
             levels.append(lv)
-            rows.append((f'{label} neck level {lv.shape[-1]}', g,
-                         params_m(layer)))
+            rows.append(
+                (f'{label} neck level {lv.shape[-1]}', g, params_m(layer)))
         return rows, levels[:3]
 
     t_rows, t_lv = neck_rows(trk, 'tracker')
@@ -352,12 +385,11 @@ def sam3_paths(models, args) -> Dict[str, List[Row]]:
     return dict(
         box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
         concept=enc + d_rows + concept_head_rows(det, d_lv),
-        video=enc + v_rows + video_head_rows(vid, v_lv, size, mem,
-                                             args.mem_pointers, True))
+        video=enc + v_rows +
+        video_head_rows(vid, v_lv, size, mem, args.mem_pointers, True))
 
 
-def student_paths(name: str, models, perceiver, args
-                  ) -> Dict[str, List[Row]]:
+def student_paths(name: str, models, perceiver, args) -> Dict[str, List[Row]]:
     from mmengine.config import Config
     neck_cfg = Config.fromfile(osp.join(REPO, args.neck_config)).student_neck
     student = build_student(name, neck_cfg)
@@ -377,8 +409,8 @@ def student_paths(name: str, models, perceiver, args
         # (the resize / add before it count no FLOPs)
         rows = []
         for block, lv in zip(neck.outputs[branch], levels):
-            x = torch.empty(1, block[0].in_channels, *lv.shape[-2:],
-                            device='meta')
+            x = torch.empty(
+                1, block[0].in_channels, *lv.shape[-2:], device='meta')
             rows.append((f'{label} level {lv.shape[-1]} (light neck)',
                          gflops(lambda: block(x))[0], params_m(block)))
         assert abs(sum(r[1] for r in rows) - total) < 1e-6 * max(total, 1)
@@ -387,8 +419,8 @@ def student_paths(name: str, models, perceiver, args
     t_rows, t_lv = branch_rows('tracker', 'tracker')
     d_rows, d_lv = branch_rows('detector', 'detector')
     # the Perceiver compresses the new memory frame once per frame
-    mem_feats = torch.empty(1, int(vid.mem_dim), grid[0], grid[1],
-                            device='meta')
+    mem_feats = torch.empty(
+        1, int(vid.mem_dim), grid[0], grid[1], device='meta')
     g_p, compressed = gflops(lambda: perceiver(mem_feats))
     k = compressed[0].shape[1]
     perc = [(f'Perceiver (new memory frame -> {k} tokens)', g_p,
@@ -397,14 +429,13 @@ def student_paths(name: str, models, perceiver, args
         box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
         concept=enc + d_rows + concept_head_rows(det, d_lv),
         video=enc + t_rows + perc + video_head_rows(
-            vid, t_lv, size, args.mem_frames * k, args.mem_pointers,
-            False))
+            vid, t_lv, size, args.mem_frames * k, args.mem_pointers, False))
 
 
 # -------------------------------------------------------------- timing
 def time_box_path(name: str, args) -> Dict:
-    """Eager CPU wall time of the box path (real tensors, random
-    weights), median of ``--repeats`` runs after one warm-up."""
+    """Eager CPU wall time of the box path (real tensors, random weights),
+    median of ``--repeats`` runs after one warm-up."""
     from mmengine.config import Config
 
     from esam3.models.heads.sam3_heads import Sam3Heads
@@ -418,12 +449,14 @@ def time_box_path(name: str, args) -> Dict:
         def encode(x):
             tok = vit(x).last_hidden_state
             return tok.transpose(1, 2).reshape(1, -1, size // 14, size // 14)
-        levels_of = (lambda t: [layer(t) for layer in
-                                trk.vision_encoder.neck.fpn_layers][:3])
+
+        levels_of = (
+            lambda t:
+            [layer(t) for layer in trk.vision_encoder.neck.fpn_layers][:3])
     else:
         from transformers import Sam3TrackerConfig, Sam3TrackerModel
-        neck_cfg = Config.fromfile(osp.join(REPO, args.neck_config)
-                                   ).student_neck
+        neck_cfg = Config.fromfile(osp.join(REPO,
+                                            args.neck_config)).student_neck
         student = build_student(name, neck_cfg, 'cpu')
         tcfg = Sam3TrackerConfig()
         tcfg.vision_config.backbone_config.num_hidden_layers = 1
@@ -438,10 +471,17 @@ def time_box_path(name: str, args) -> Dict:
     def run():
         lv = levels_of(encode(x))
         md = trk.mask_decoder
-        emb = [md.conv_s0(lv[0]), md.conv_s1(lv[1]),
-               lv[2] + trk.no_memory_embedding.view(1, -1, 1, 1)]
-        return trk(image_embeddings=emb, input_points=points,
-                   input_labels=labels, multimask_output=False)
+        emb = [
+            md.conv_s0(lv[0]),
+            md.conv_s1(lv[1]),
+            lv[2] + trk.no_memory_embedding.view(1, -1, 1, 1)
+        ]
+        return trk(
+            image_embeddings=emb,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=False)
+
     del Sam3Heads
     times = []
     with torch.no_grad():
@@ -476,17 +516,19 @@ def tables(result: Dict, markdown: bool = True) -> str:
         for key in labels:
             cells = []
             for n in names:
-                hit = [r for r in result['paths'][n][path]
-                       if r[0].replace(n, '<student>') == key]
-                cells.append('-' if not hit else
-                             f'{hit[0][1]:.1f} / {hit[0][2]:.2f}')
+                hit = [
+                    r for r in result['paths'][n][path]
+                    if r[0].replace(n, '<student>') == key
+                ]
+                cells.append(
+                    '-' if not hit else f'{hit[0][1]:.1f} / {hit[0][2]:.2f}')
             out.append(f'| {key} | ' + ' | '.join(cells) + ' |')
         totals = [path_total(result['paths'][n][path]) for n in names]
-        out.append('| **total** | ' + ' | '.join(
-            f'**{g:.1f}** / {p:.2f}' for g, p in totals) + ' |')
+        out.append('| **total** | ' + ' | '.join(f'**{g:.1f}** / {p:.2f}'
+                                                 for g, p in totals) + ' |')
         ref = totals[0][0]
-        out.append('| **SAM3 / model (FLOPs)** | ' + ' | '.join(
-            f'**{ref / g:.1f}x**' for g, _ in totals) + ' |')
+        out.append('| **SAM3 / model (FLOPs)** | ' +
+                   ' | '.join(f'**{ref / g:.1f}x**' for g, _ in totals) + ' |')
     out.append('\n### targets (FLOP ratio SAM3 / student)\n')
     out.append('| path | student | target | measured | met |')
     out.append('|---|---|---|---|---|')
@@ -511,31 +553,33 @@ def tables(result: Dict, markdown: bool = True) -> str:
 
 def environment(args) -> Dict:
     import transformers
-    return dict(torch=torch.__version__,
-                transformers=transformers.__version__,
-                python=platform.python_version(),
-                cpu=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
-                command=' '.join([osp.relpath(__file__, REPO)] +
-                                 sys.argv[1:]))
+    return dict(
+        torch=torch.__version__,
+        transformers=transformers.__version__,
+        python=platform.python_version(),
+        cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        command=' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]))
 
 
 def run_benchmark(args) -> Dict:
-    import esam3  # noqa: F401  (registries)
     from mmengine.registry import init_default_scope
+
+    import esam3  # noqa: F401  (registries)
     init_default_scope('esam3')
     register_cpu_attention()
     if args.threads:
         torch.set_num_threads(args.threads)
     names = available_students() if args.models == 'all' else [
-        m.strip() for m in args.models.split(',') if m.strip()]
+        m.strip() for m in args.models.split(',') if m.strip()
+    ]
     models = build_sam3('meta')
     if args.mem_layers is None:  # what the shipped student configs use
         from mmengine.config import Config
         shipped = Config.fromfile(osp.join(REPO, args.memory_config))
-        args.mem_layers = (shipped.get('memory_attention') or {}).get(
-            'num_layers')
+        args.mem_layers = (shipped.get('memory_attention')
+                           or {}).get('num_layers')
     if args.mem_layers is not None:
         layers = models['video'].memory_attention.layers
         if not 0 < args.mem_layers <= len(layers):
@@ -543,6 +587,7 @@ def run_benchmark(args) -> Dict:
         video_student = dict(models)
         # a student video tracker with fewer memory-attention layers
         import copy
+
         # (shallow copies with their own sub-module dicts: SAM3 keeps its
         # layers)
         vid = copy.copy(models['video'])
@@ -560,8 +605,7 @@ def run_benchmark(args) -> Dict:
         result['paths'][name] = student_paths(name, video_student, perceiver,
                                               args)
     if args.time:
-        result['timing'] = {n: time_box_path(n, args)
-                            for n in names + [SAM3]}
+        result['timing'] = {n: time_box_path(n, args) for n in names + [SAM3]}
     result['environment'] = environment(args)
     return result
 

@@ -42,24 +42,31 @@ MB = 1e6
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--tiny-images', type=int, default=32)
-    parser.add_argument('--real-images', type=int, default=16,
-                        help='synthetic real-size features to write/read')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='read passes over the cache (best is kept)')
-    parser.add_argument('--real-trunk', action='store_true',
-                        help='also time one forward of the real-size SAM3 '
-                        'ViT (random weights) at 1008 px')
+    parser.add_argument(
+        '--real-images',
+        type=int,
+        default=16,
+        help='synthetic real-size features to write/read')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='read passes over the cache (best is kept)')
+    parser.add_argument(
+        '--real-trunk',
+        action='store_true',
+        help='also time one forward of the real-size SAM3 '
+        'ViT (random weights) at 1008 px')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--dir', default=None, help='scratch directory')
     parser.add_argument('--json', default=None, help='write results here')
     return parser.parse_args(argv)
 
 
-def write_cache(out_dir: str, features: Callable[[int], np.ndarray],
-                num: int, shard_size: int) -> float:
+def write_cache(out_dir: str, features: Callable[[int], np.ndarray], num: int,
+                shard_size: int) -> float:
     """Write ``num`` items; returns seconds spent writing (not computing)."""
-    writer = FeatureCacheWriter(out_dir, shard_size=shard_size,
-                                num_items=num)
+    writer = FeatureCacheWriter(out_dir, shard_size=shard_size, num_items=num)
     spent = 0.0
     for start in range(0, num, shard_size):
         ids = list(range(start, min(num, start + shard_size)))
@@ -85,9 +92,10 @@ def read_speed(cache_dir: str, verify: bool, repeats: int) -> Dict:
         for key in keys:
             torch.from_numpy(np.array(cache.get(key)))
         best = min(best, time.perf_counter() - t0)
-    return dict(images_per_s=len(keys) / best,
-                mb_per_s=len(keys) * nbytes / MB / best,
-                ms_per_image=1e3 * best / len(keys))
+    return dict(
+        images_per_s=len(keys) / best,
+        mb_per_s=len(keys) * nbytes / MB / best,
+        ms_per_image=1e3 * best / len(keys))
 
 
 def cache_size(cache_dir: str) -> Dict:
@@ -96,8 +104,10 @@ def cache_size(cache_dir: str) -> Dict:
         osp.getsize(osp.join(shards, n)) for n in os.listdir(shards))
     index_bytes = osp.getsize(osp.join(cache_dir, INDEX_FILE))
     n = len(FeatureCache(cache_dir))
-    return dict(images=n, bytes_per_image=(shard_bytes + index_bytes) / n,
-                index_bytes_per_image=index_bytes / n)
+    return dict(
+        images=n,
+        bytes_per_image=(shard_bytes + index_bytes) / n,
+        index_bytes_per_image=index_bytes / n)
 
 
 def time_call(fn: Callable[[], object], repeats: int = 3) -> float:
@@ -132,12 +142,14 @@ def bench_tiny(work: str, args) -> Dict:
     compute_s = time_call(lambda: teacher.encode_trunk(images[:1]),
                           args.repeats)
     shape = FeatureCache(out).feature_shape
-    return dict(feature_shape=shape, **cache_size(out),
-                write_ms_per_image=1e3 * write_s / args.tiny_images,
-                read=read_speed(out, False, args.repeats),
-                read_verified=read_speed(out, True, args.repeats),
-                recompute_ms_per_image=1e3 * compute_s,
-                recompute_images_per_s=1 / compute_s)
+    return dict(
+        feature_shape=shape,
+        **cache_size(out),
+        write_ms_per_image=1e3 * write_s / args.tiny_images,
+        read=read_speed(out, False, args.repeats),
+        read_verified=read_speed(out, True, args.repeats),
+        recompute_ms_per_image=1e3 * compute_s,
+        recompute_images_per_s=1 / compute_s)
 
 
 def bench_real_cache(work: str, args) -> Dict:
@@ -149,10 +161,12 @@ def bench_real_cache(work: str, args) -> Dict:
 
     out = osp.join(work, 'real')
     write_s = write_cache(out, feature, args.real_images, shard_size=4)
-    return dict(feature_shape=list(REAL_SHAPE), **cache_size(out),
-                write_ms_per_image=1e3 * write_s / args.real_images,
-                read=read_speed(out, False, args.repeats),
-                read_verified=read_speed(out, True, args.repeats))
+    return dict(
+        feature_shape=list(REAL_SHAPE),
+        **cache_size(out),
+        write_ms_per_image=1e3 * write_s / args.real_images,
+        read=read_speed(out, False, args.repeats),
+        read_verified=read_speed(out, True, args.repeats))
 
 
 def bench_real_trunk() -> Dict:
@@ -166,8 +180,11 @@ def bench_real_trunk() -> Dict:
         t0 = time.perf_counter()
         out = model(x).last_hidden_state
         forward_s = time.perf_counter() - t0
-    return dict(params_m=params / 1e6, build_s=build_s,
-                forward_s_per_image=forward_s, output=list(out.shape))
+    return dict(
+        params_m=params / 1e6,
+        build_s=build_s,
+        forward_s_per_image=forward_s,
+        output=list(out.shape))
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
@@ -176,10 +193,11 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(dir=args.dir) as work:
         results = dict(
-            machine=dict(platform=platform.platform(),
-                         cpu_count=os.cpu_count(),
-                         torch_threads=torch.get_num_threads(),
-                         torch=torch.__version__),
+            machine=dict(
+                platform=platform.platform(),
+                cpu_count=os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                torch=torch.__version__),
             tiny=bench_tiny(work, args),
             real_size_cache=bench_real_cache(work, args))
     if args.real_trunk:

@@ -38,7 +38,8 @@ Examples::
     python tools/analysis_tools/benchmark_latency.py \\
         --models repvit_m1_1,efficientvit_b0,tinyvit_5m --repeats 3 \\
         --teacher-repeats 1 --threads 2 --json work_dirs/benchmark.json
-    python tools/analysis_tools/benchmark_latency.py --skip-teacher --repeats 10
+    python tools/analysis_tools/benchmark_latency.py --skip-teacher \\
+        --repeats 10
     python tools/analysis_tools/benchmark_latency.py --device cuda --amp
 """
 import argparse
@@ -65,39 +66,58 @@ TEACHER = 'sam3_teacher'
 
 def available_students() -> List[str]:
     """Student zoo names = files in ``configs/_base_/models/students``."""
-    return sorted(osp.splitext(osp.basename(p))[0]
-                  for p in glob.glob(osp.join(STUDENT_DIR, '*.py')))
+    return sorted(
+        osp.splitext(osp.basename(p))[0]
+        for p in glob.glob(osp.join(STUDENT_DIR, '*.py')))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='esam3 speed benchmark')
-    parser.add_argument('--models', default='all',
-                        help='comma-separated student names (files of '
-                        'configs/_base_/models/students) or "all"')
-    parser.add_argument('--img-size', type=int, default=1008,
-                        help='input size (SAM3: 1008 -> 72x72 trunk)')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='timed runs per student measurement')
-    parser.add_argument('--warmup', type=int, default=1,
-                        help='untimed runs before timing')
-    parser.add_argument('--teacher-repeats', type=int, default=1,
-                        help='timed runs of the teacher (~100 s each on a '
-                        '2-core CPU)')
+    parser.add_argument(
+        '--models',
+        default='all',
+        help='comma-separated student names (files of '
+        'configs/_base_/models/students) or "all"')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        default=1008,
+        help='input size (SAM3: 1008 -> 72x72 trunk)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=5,
+        help='timed runs per student measurement')
+    parser.add_argument(
+        '--warmup', type=int, default=1, help='untimed runs before timing')
+    parser.add_argument(
+        '--teacher-repeats',
+        type=int,
+        default=1,
+        help='timed runs of the teacher (~100 s each on a '
+        '2-core CPU)')
     parser.add_argument('--skip-teacher', action='store_true')
     parser.add_argument('--skip-onnx', action='store_true')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch / onnxruntime intra-op threads')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch / onnxruntime intra-op threads')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument('--amp', action='store_true',
-                        help='fp16 autocast (CUDA only)')
+    parser.add_argument(
+        '--amp', action='store_true', help='fp16 autocast (CUDA only)')
     parser.add_argument('--json', default=None, help='write results here')
-    parser.add_argument('--table-from', default=None, metavar='JSON',
-                        help='only print the table of a saved result file')
+    parser.add_argument(
+        '--table-from',
+        default=None,
+        metavar='JSON',
+        help='only print the table of a saved result file')
     return parser.parse_args(argv)
 
 
 # ---------------------------------------------------------------- models
-def build_student_encoder(name: str, img_size: int,
+def build_student_encoder(name: str,
+                          img_size: int,
                           trunk_channels: int = 1024) -> nn.Module:
     """``StudentTrunk`` (timm backbone + ``Sam3AlignHead`` in trunk mode)
     mapping ``[1, 3, S, S]`` to ``[1, 1024, S/14, S/14]``."""
@@ -110,16 +130,24 @@ def build_student_encoder(name: str, img_size: int,
                                 f'(available: {available_students()})')
     backbone = Config.fromfile(path).student_backbone
     grid = img_size // 14
-    return MODELS.build(dict(
-        type='StudentTrunk', backbone=backbone,
-        neck=dict(type='Sam3AlignHead', mode='trunk',
-                  out_channels=trunk_channels, out_size=(grid, grid))))
+    return MODELS.build(
+        dict(
+            type='StudentTrunk',
+            backbone=backbone,
+            neck=dict(
+                type='Sam3AlignHead',
+                mode='trunk',
+                out_channels=trunk_channels,
+                out_size=(grid, grid))))
 
 
 def build_sam3_tracker(with_vit: bool) -> nn.Module:
-    """Real-size ``Sam3TrackerModel`` (``Sam3TrackerConfig()``) with
-    random weights. Without ``with_vit`` the 32-layer ViT is built with
-    one layer and dropped (the neck and heads are unchanged)."""
+    """Real-size ``Sam3TrackerModel`` (``Sam3TrackerConfig()``) with random
+    weights.
+
+    Without ``with_vit`` the 32-layer ViT is built with
+    one layer and dropped (the neck and heads are unchanged).
+    """
     from transformers import Sam3TrackerConfig, Sam3TrackerModel
     cfg = Sam3TrackerConfig()
     if not with_vit:
@@ -150,8 +178,8 @@ class ViTTrunk(nn.Module):
 class TrackerHeads(nn.Module):
     """Trunk map + one box -> mask logits: the SAM3 tracker neck, the
     ``conv_s0`` / ``conv_s1`` projections and no-memory embedding (as
-    :meth:`esam3.models.heads.Sam3Heads.tracker_image_embeddings`), then
-    the prompt encoder and mask decoder (``Sam3Heads.decode_prompts``)."""
+    :meth:`esam3.models.heads.Sam3Heads.tracker_image_embeddings`), then the
+    prompt encoder and mask decoder (``Sam3Heads.decode_prompts``)."""
 
     def __init__(self, tracker: nn.Module) -> None:
         super().__init__()
@@ -165,14 +193,19 @@ class TrackerHeads(nn.Module):
         return sum(p.numel() for p in self.tracker.parameters()
                    if id(p) not in skip)
 
-    def forward(self, trunk: Tensor, points: Tensor,
-                labels: Tensor) -> Tensor:
+    def forward(self, trunk: Tensor, points: Tensor, labels: Tensor) -> Tensor:
         t = self.tracker
         fpn, _ = t.vision_encoder.neck(trunk)
-        emb = [t.mask_decoder.conv_s0(fpn[0]), t.mask_decoder.conv_s1(fpn[1]),
-               fpn[2] + t.no_memory_embedding.view(1, -1, 1, 1)]
-        return t(image_embeddings=emb, input_points=points,
-                 input_labels=labels, multimask_output=False).pred_masks
+        emb = [
+            t.mask_decoder.conv_s0(fpn[0]),
+            t.mask_decoder.conv_s1(fpn[1]),
+            fpn[2] + t.no_memory_embedding.view(1, -1, 1, 1)
+        ]
+        return t(
+            image_embeddings=emb,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=False).pred_masks
 
 
 class PromptToMask(nn.Module):
@@ -265,12 +298,11 @@ def count_gflops(fn: Callable[[], object]) -> float:
 
 def time_runs(fn: Callable[[], object], warmup: int, repeats: int,
               device: torch.device, label: str) -> Dict:
-    """Median / min / mean wall time (ms) of ``repeats`` calls after
-    ``warmup`` calls, with a progress bar, and the peak memory of all the
-    calls (freed heap memory is returned to the OS first)."""
+    """Median / min / mean wall time (ms) of ``repeats`` calls after ``warmup``
+    calls, with a progress bar, and the peak memory of all the calls (freed
+    heap memory is returned to the OS first)."""
     from mmengine.utils import ProgressBar
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (
-        lambda: None)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     print(f'\n{label}: {warmup} warm-up + {repeats} timed run(s)')
     bar = ProgressBar(warmup + repeats)
     times = []
@@ -286,9 +318,13 @@ def time_runs(fn: Callable[[], object], warmup: int, repeats: int,
             sync()
             times.append((time.perf_counter() - start) * 1e3)
             bar.update()
-    return dict(median_ms=statistics.median(times), min_ms=min(times),
-                mean_ms=statistics.fmean(times), runs=len(times),
-                peak_mem_mb=mem.mb, mem_method=mem.method)
+    return dict(
+        median_ms=statistics.median(times),
+        min_ms=min(times),
+        mean_ms=statistics.fmean(times),
+        runs=len(times),
+        peak_mem_mb=mem.mb,
+        mem_method=mem.method)
 
 
 def onnx_encoder_latency(encoder: nn.Module, pixels: Tensor, warmup: int,
@@ -303,9 +339,13 @@ def onnx_encoder_latency(encoder: nn.Module, pixels: Tensor, warmup: int,
         start = time.perf_counter()
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter('ignore')
-            torch.onnx.export(encoder, (pixels, ), path, dynamo=False,
-                              opset_version=17, input_names=['pixels'],
-                              output_names=['trunk'])
+            torch.onnx.export(
+                encoder, (pixels, ),
+                path,
+                dynamo=False,
+                opset_version=17,
+                input_names=['pixels'],
+                output_names=['trunk'])
         check_onnx(path)
         export_s = time.perf_counter() - start
         sess = create_session(path, num_threads=threads)
@@ -329,8 +369,8 @@ def box_prompt(img_size: int, device: torch.device):
 
 
 def bench_one(name: str, encoder: nn.Module, heads: TrackerHeads,
-              args: argparse.Namespace, device: torch.device,
-              repeats: int, is_teacher: bool) -> Dict:
+              args: argparse.Namespace, device: torch.device, repeats: int,
+              is_teacher: bool) -> Dict:
     """All measurements of one model."""
     # inference only; also keeps FlopCounterMode's module tracker away from
     # views of parameters made under no_grad (they claim requires_grad)
@@ -339,9 +379,10 @@ def bench_one(name: str, encoder: nn.Module, heads: TrackerHeads,
     path = PromptToMask(encoder, heads).eval()
     pixels = torch.randn(1, 3, args.img_size, args.img_size, device=device)
     points, labels = box_prompt(args.img_size, device)
-    amp = torch.autocast('cuda', dtype=torch.float16) if (
-        args.amp and device.type == 'cuda') else torch.autocast(
-            'cpu', enabled=False)
+    amp = torch.autocast(
+        'cuda', dtype=torch.float16) if (
+            args.amp and device.type == 'cuda') else torch.autocast(
+                'cpu', enabled=False)
 
     def run_encoder():
         with amp:
@@ -351,10 +392,13 @@ def bench_one(name: str, encoder: nn.Module, heads: TrackerHeads,
         with amp:
             return path(pixels, points, labels)
 
-    row = dict(model=name, device=device.type, amp=bool(args.amp),
-               img_size=args.img_size,
-               params_m=sum(p.numel() for p in encoder.parameters()) / 1e6,
-               heads_params_m=heads.num_params() / 1e6)
+    row = dict(
+        model=name,
+        device=device.type,
+        amp=bool(args.amp),
+        img_size=args.img_size,
+        params_m=sum(p.numel() for p in encoder.parameters()) / 1e6,
+        heads_params_m=heads.num_params() / 1e6)
     # the FLOP-counted call doubles as the encoder's first warm-up run
     print(f'\n{name}: counting FLOPs (one untimed encoder run)...')
     with torch.no_grad():
@@ -392,13 +436,14 @@ def _fmt(value: Optional[float], spec: str) -> str:
 
 
 def results_table(rows: List[Dict]) -> str:
-    """terminaltables summary."""
+    """Terminaltables summary."""
     from terminaltables import AsciiTable
     add_speedups(rows)
-    data = [['model', 'params (M)', 'GFLOPs enc', 'GFLOPs path',
-             'enc eager ms', 'enc ORT ms', 'ORT/eager', 'path ms',
-             'x faster enc', 'x faster path', 'peak mem enc MB',
-             'peak mem path MB']]
+    data = [[
+        'model', 'params (M)', 'GFLOPs enc', 'GFLOPs path', 'enc eager ms',
+        'enc ORT ms', 'ORT/eager', 'path ms', 'x faster enc', 'x faster path',
+        'peak mem enc MB', 'peak mem path MB'
+    ]]
     for r in rows:
         onnx = r.get('encoder_onnx')
         enc = r['encoder']['median_ms']
@@ -406,11 +451,11 @@ def results_table(rows: List[Dict]) -> str:
             r['model'], f"{r['params_m']:.2f}", f"{r['encoder_gflops']:.1f}",
             f"{r['path_gflops']:.1f}", f'{enc:.0f}',
             _fmt(onnx and onnx['median_ms'], '.0f'),
-            _fmt(onnx and onnx['median_ms'] / enc, '.2f'),
-            f"{r['path']['median_ms']:.0f}",
+            _fmt(onnx and onnx['median_ms'] / enc,
+                 '.2f'), f"{r['path']['median_ms']:.0f}",
             _fmt(r['x_faster_encoder'], '.1f'),
-            _fmt(r['x_faster_path'], '.1f'),
-            f"{r['encoder']['peak_mem_mb']:.0f}",
+            _fmt(r['x_faster_path'],
+                 '.1f'), f"{r['encoder']['peak_mem_mb']:.0f}",
             f"{r['path']['peak_mem_mb']:.0f}"
         ])
     return AsciiTable(data).table
@@ -419,15 +464,16 @@ def results_table(rows: List[Dict]) -> str:
 def environment(args: argparse.Namespace) -> Dict:
     import onnxruntime
     import transformers
-    return dict(torch=torch.__version__, onnxruntime=onnxruntime.__version__,
-                transformers=transformers.__version__,
-                python=platform.python_version(),
-                cpu=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
-                loadavg=os.getloadavg() if hasattr(os, 'getloadavg') else None,
-                command=' '.join([osp.relpath(__file__, REPO)] +
-                                 sys.argv[1:]))
+    return dict(
+        torch=torch.__version__,
+        onnxruntime=onnxruntime.__version__,
+        transformers=transformers.__version__,
+        python=platform.python_version(),
+        cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        loadavg=os.getloadavg() if hasattr(os, 'getloadavg') else None,
+        command=' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -436,8 +482,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         with open(args.table_from) as f:
             print(results_table(json.load(f)['results']))
         return 0
-    import esam3  # noqa: F401  (registries)
     from mmengine.registry import init_default_scope
+
+    import esam3  # noqa: F401  (registries)
     init_default_scope('esam3')
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
@@ -449,7 +496,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     names = available_students() if args.models == 'all' else [
-        m.strip() for m in args.models.split(',') if m.strip()]
+        m.strip() for m in args.models.split(',') if m.strip()
+    ]
     torch.manual_seed(0)
     print('building the real-size SAM3 tracker (random weights)...')
     tracker = build_sam3_tracker(with_vit=not args.skip_teacher).to(device)
@@ -457,13 +505,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows = []
     for name in names:
         encoder = build_student_encoder(name, args.img_size)
-        rows.append(bench_one(name, encoder, heads, args, device,
-                              args.repeats, is_teacher=False))
+        rows.append(
+            bench_one(
+                name,
+                encoder,
+                heads,
+                args,
+                device,
+                args.repeats,
+                is_teacher=False))
         del encoder
     if not args.skip_teacher:
         vit = ViTTrunk(tracker.vision_encoder.backbone)
-        rows.append(bench_one(TEACHER, vit, heads, args, device,
-                              args.teacher_repeats, is_teacher=True))
+        rows.append(
+            bench_one(
+                TEACHER,
+                vit,
+                heads,
+                args,
+                device,
+                args.teacher_repeats,
+                is_teacher=True))
     print('\n' + results_table(rows))  # also adds the speed-ups
     env = environment(args)
     print(f"torch {env['torch']}, onnxruntime {env['onnxruntime']}, "

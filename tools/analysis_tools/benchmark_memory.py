@@ -38,37 +38,50 @@ from esam3.models.memory import (DenseMemoryBank, MemoryAttention,
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--frames', type=int, nargs=2, default=[1, 16],
-                   metavar=('MIN', 'MAX'), help='memory frames range')
-    p.add_argument('--map-size', type=int, default=72,
-                   help='memory map / query grid side (SAM3 @1008: 72)')
+    p.add_argument(
+        '--frames',
+        type=int,
+        nargs=2,
+        default=[1, 16],
+        metavar=('MIN', 'MAX'),
+        help='memory frames range')
+    p.add_argument(
+        '--map-size',
+        type=int,
+        default=72,
+        help='memory map / query grid side (SAM3 @1008: 72)')
     p.add_argument('--mem-dim', type=int, default=64)
     p.add_argument('--d-model', type=int, default=256)
     p.add_argument('--num-layers', type=int, default=2)
-    p.add_argument('--num-global', type=int, default=64,
-                   help='Perceiver global latents')
-    p.add_argument('--grid', type=int, default=8,
-                   help='Perceiver 2D window grid side (grid^2 latents)')
-    p.add_argument('--num-ptrs', type=int, default=16,
-                   help='object pointers in the bank')
+    p.add_argument(
+        '--num-global', type=int, default=64, help='Perceiver global latents')
+    p.add_argument(
+        '--grid',
+        type=int,
+        default=8,
+        help='Perceiver 2D window grid side (grid^2 latents)')
+    p.add_argument(
+        '--num-ptrs', type=int, default=16, help='object pointers in the bank')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--no-timing', action='store_true',
-                   help='only count keys and FLOPs (no compute)')
+    p.add_argument(
+        '--no-timing',
+        action='store_true',
+        help='only count keys and FLOPs (no compute)')
     p.add_argument('--target-frames', type=int, default=7)
     p.add_argument('--json', help='write the results to this JSON file')
     p.add_argument('--plot', help='write a PNG plot to this file')
-    p.add_argument('--from-json',
-                   help='re-print / re-plot a saved result, run nothing')
+    p.add_argument(
+        '--from-json', help='re-print / re-plot a saved result, run nothing')
     return p.parse_args()
 
 
-def count_flops(module: nn.Module, *inputs: torch.Tensor,
+def count_flops(module: nn.Module,
+                *inputs: torch.Tensor,
                 suffix: str = '') -> Tuple[int, int]:
-    """FLOPs of ``module(*inputs)``, counted on the meta device (no
-    compute).
+    """FLOPs of ``module(*inputs)``, counted on the meta device (no compute).
 
     Returns:
         ``(total, part)``: all FLOPs, and those of the sub-modules whose name
@@ -109,15 +122,16 @@ def run(args: argparse.Namespace) -> Dict:
     dev, s = args.device, args.map_size
     attn = MemoryAttention(args.d_model, args.mem_dim,
                            args.num_layers).to(dev).eval()
-    perceiver = SpatialPerceiver(args.mem_dim,
-                                 num_global_latents=args.num_global,
-                                 grid_size=args.grid).to(dev).eval()
+    perceiver = SpatialPerceiver(
+        args.mem_dim, num_global_latents=args.num_global,
+        grid_size=args.grid).to(dev).eval()
     n_hist = max(args.frames[1], args.num_ptrs)
-    maps = [torch.randn(1, args.mem_dim, s, s, device=dev)
-            for _ in range(n_hist)]
+    maps = [
+        torch.randn(1, args.mem_dim, s, s, device=dev) for _ in range(n_hist)
+    ]
     ptrs = [torch.randn(1, args.d_model, device=dev) for _ in range(n_hist)]
-    mem_pos = sine_position_encoding_2d(s, s, args.mem_dim,
-                                        device=dev).unsqueeze(0)
+    mem_pos = sine_position_encoding_2d(
+        s, s, args.mem_dim, device=dev).unsqueeze(0)
     queries = torch.randn(1, s * s, args.d_model, device=dev)
     query_pos = sine_position_encoding_2d(
         s, s, args.d_model, device=dev).flatten(1).t().unsqueeze(0)
@@ -137,8 +151,11 @@ def run(args: argparse.Namespace) -> Dict:
 
     rows = []
     for n in range(args.frames[0], args.frames[1] + 1):
-        bank_kw = dict(mem_dim=args.mem_dim, num_maskmem=n,
-                       max_obj_ptrs=args.num_ptrs, ptr_dim=args.d_model)
+        bank_kw = dict(
+            mem_dim=args.mem_dim,
+            num_maskmem=n,
+            max_obj_ptrs=args.num_ptrs,
+            ptr_dim=args.d_model)
         banks = dict(
             dense=DenseMemoryBank(**bank_kw).to(dev),
             perceiver=PerceiverMemoryBank(perceiver=perceiver,
@@ -154,36 +171,41 @@ def run(args: argparse.Namespace) -> Dict:
                 memory, pos = bank.gather()
             gathered[name] = (memory, pos)
             row[f'keys_{name}'] = memory.shape[1]
-            total, cross = count_flops(attn, queries, memory, query_pos,
-                                       pos, suffix='.cross_attn')
+            total, cross = count_flops(
+                attn, queries, memory, query_pos, pos, suffix='.cross_attn')
             row[f'gflops_{name}'] = total / 1e9
             row[f'gflops_cross_{name}'] = cross / 1e9
         with torch.no_grad():
             for _ in range(args.repeats if timing else 0):
                 # dense and Perceiver interleaved against load drift
                 for name, (memory, pos) in gathered.items():
-                    times[name].append(timer(
-                        lambda: attn(queries, memory, query_pos, pos), dev))
+                    times[name].append(
+                        timer(lambda: attn(queries, memory, query_pos, pos),
+                              dev))
         for name in banks:
             row[f'ms_{name}'] = statistics.median(times[name]) \
                 if timing else float('nan')
             row[f'ms_{name}_runs'] = times[name]
         row['key_ratio'] = row['keys_dense'] / row['keys_perceiver']
         row['flop_ratio'] = row['gflops_dense'] / row['gflops_perceiver']
-        row['cross_flop_ratio'] = (row['gflops_cross_dense'] /
-                                   row['gflops_cross_perceiver'])
+        row['cross_flop_ratio'] = (
+            row['gflops_cross_dense'] / row['gflops_cross_perceiver'])
         row['speedup'] = row['ms_dense'] / row['ms_perceiver']
         row['speedup_incl_compression'] = row['ms_dense'] / (
             row['ms_perceiver'] + comp_ms)
         rows.append(row)
-        print(f'[{n} frames] dense {row["ms_dense"]:.0f} ms, perceiver '
-              f'{row["ms_perceiver"]:.0f} ms', flush=True)
+        print(
+            f'[{n} frames] dense {row["ms_dense"]:.0f} ms, perceiver '
+            f'{row["ms_perceiver"]:.0f} ms',
+            flush=True)
 
-    target = next((r for r in rows if r['frames'] == args.target_frames),
-                  None)
+    target = next((r for r in rows if r['frames'] == args.target_frames), None)
     return dict(
-        config={k: v for k, v in vars(args).items()
-                if k not in ('json', 'plot', 'from_json')},
+        config={
+            k: v
+            for k, v in vars(args).items()
+            if k not in ('json', 'plot', 'from_json')
+        },
         latents_per_frame=perceiver.num_latents,
         tokens_per_dense_frame=s * s,
         pointer_tokens=args.num_ptrs * (args.d_model // args.mem_dim),
@@ -196,18 +218,21 @@ def run(args: argparse.Namespace) -> Dict:
             flop_ratio=target['flop_ratio'],
             speedup=target['speedup'],
             speedup_ok=target['speedup'] >= 5),
-        machine=dict(platform=platform.platform(),
-                     processor=platform.processor(),
-                     cpu_count=os.cpu_count(),
-                     torch=torch.__version__,
-                     threads=torch.get_num_threads(),
-                     device=dev))
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor(),
+            cpu_count=os.cpu_count(),
+            torch=torch.__version__,
+            threads=torch.get_num_threads(),
+            device=dev))
 
 
 def print_tables(res: Dict) -> None:
-    header = ['frames', 'keys dense', 'keys perc.', 'keys x', 'GFLOPs dense',
-              'GFLOPs perc.', 'FLOPs x', 'cross-attn GFLOPs dense / perc.',
-              'ms dense', 'ms perc.', 'speed-up']
+    header = [
+        'frames', 'keys dense', 'keys perc.', 'keys x', 'GFLOPs dense',
+        'GFLOPs perc.', 'FLOPs x', 'cross-attn GFLOPs dense / perc.',
+        'ms dense', 'ms perc.', 'speed-up'
+    ]
     data = [header]
     for r in res['rows']:
         data.append([
@@ -220,11 +245,13 @@ def print_tables(res: Dict) -> None:
         ])
     print(AsciiTable(data, 'memory attention per frame and object').table)
     c = res['compression']
-    print(AsciiTable([
-        ['Perceiver compression per new frame', 'GFLOPs', 'ms'],
-        [f'{res["tokens_per_dense_frame"]} -> {res["latents_per_frame"]} '
-         f'tokens', f'{c["gflops"]:.2f}', f'{c["ms"]:.1f}']
-    ]).table)
+    print(
+        AsciiTable([['Perceiver compression per new frame', 'GFLOPs', 'ms'],
+                    [
+                        f'{res["tokens_per_dense_frame"]} -> '
+                        f'{res["latents_per_frame"]} tokens',
+                        f'{c["gflops"]:.2f}', f'{c["ms"]:.1f}'
+                    ]]).table)
     t = res['targets']
     if t:
         timed = t['speedup'] == t['speedup']  # not NaN
@@ -249,22 +276,28 @@ def plot(res: Dict, path: str) -> None:
         panels.append(('ms', 'ms per step (median)', False))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2))
     for ax, (key, title, log) in zip(axes, panels):
-        ax.plot(frames, [r[f'{key}_dense'] for r in res['rows']], 'o-',
-                label='dense (SAM3)')
-        ax.plot(frames, [r[f'{key}_perceiver'] for r in res['rows']], 's-',
-                label=f'Perceiver ({res["latents_per_frame"]}/frame)')
+        ax.plot(
+            frames, [r[f'{key}_dense'] for r in res['rows']],
+            'o-',
+            label='dense (SAM3)')
+        ax.plot(
+            frames, [r[f'{key}_perceiver'] for r in res['rows']],
+            's-',
+            label=f'Perceiver ({res["latents_per_frame"]}/frame)')
         if key == 'gflops':
             for name, style in (('dense', 'C0:'), ('perceiver', 'C1:')):
-                ax.plot(frames,
-                        [r[f'gflops_cross_{name}'] for r in res['rows']],
-                        style, label=f'{name}: cross-attention part')
+                ax.plot(
+                    frames, [r[f'gflops_cross_{name}'] for r in res['rows']],
+                    style,
+                    label=f'{name}: cross-attention part')
         if key == 'ms':
             comp = res['compression']['ms']
-            ax.plot(frames,
-                    [r['ms_perceiver'] + comp for r in res['rows']], '--',
-                    label='Perceiver + compression of the new frame')
-        ax.axvline(res['config']['target_frames'], color='grey', lw=0.8,
-                   ls=':')
+            ax.plot(
+                frames, [r['ms_perceiver'] + comp for r in res['rows']],
+                '--',
+                label='Perceiver + compression of the new frame')
+        ax.axvline(
+            res['config']['target_frames'], color='grey', lw=0.8, ls=':')
         ax.set_xlabel('memory frames')
         ax.set_title(title)
         if log:
@@ -290,8 +323,7 @@ def main() -> None:
         res = run(args)
     print_tables(res)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
-                    exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
             json.dump(res, f, indent=2)
     if args.plot:

@@ -32,18 +32,24 @@ SIZE, GRID, CHANNELS = 1008, 72, 1024
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--student', default='repvit_m1_1',
-                        help='file name in configs/_base_/models/students')
+    parser.add_argument(
+        '--student',
+        default='repvit_m1_1',
+        help='file name in configs/_base_/models/students')
     parser.add_argument('--teacher-runs', type=int, default=1)
     parser.add_argument('--student-runs', type=int, default=5)
-    parser.add_argument('--no-reparameterize', action='store_true',
-                        help='time the training form of the student (by '
-                        'default RepViT-style branches are fused with '
-                        'timm.utils.reparameterize_model, the deployment '
-                        'form)')
-    parser.add_argument('--no-channels-last', action='store_true',
-                        help='keep the student in NCHW (default: '
-                        'channels_last, the faster layout for CPU convs)')
+    parser.add_argument(
+        '--no-reparameterize',
+        action='store_true',
+        help='time the training form of the student (by '
+        'default RepViT-style branches are fused with '
+        'timm.utils.reparameterize_model, the deployment '
+        'form)')
+    parser.add_argument(
+        '--no-channels-last',
+        action='store_true',
+        help='keep the student in NCHW (default: '
+        'channels_last, the faster layout for CPU convs)')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--json', default=None)
     return parser.parse_args(argv)
@@ -56,9 +62,14 @@ def build_student(name: str, reparameterize: bool = True) -> torch.nn.Module:
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', '_base_', 'models', 'students',
                  f'{name}.py'))
-    trunk = dict(type='StudentTrunk', backbone=cfg.student_backbone,
-                 neck=dict(type='Sam3AlignHead', mode='trunk',
-                           out_channels=CHANNELS, out_size=(GRID, GRID)))
+    trunk = dict(
+        type='StudentTrunk',
+        backbone=cfg.student_backbone,
+        neck=dict(
+            type='Sam3AlignHead',
+            mode='trunk',
+            out_channels=CHANNELS,
+            out_size=(GRID, GRID)))
     student = MODELS.build(trunk).eval()
     if reparameterize:
         from timm.utils import reparameterize_model
@@ -81,8 +92,11 @@ def count_gflops(fn, x: torch.Tensor) -> float:
 
 
 def timed(fn, x: torch.Tensor, runs: int, warmup: int) -> Dict:
-    """Wall time and process CPU time (all threads) per run. On a machine
-    shared with other jobs the CPU time is the steadier of the two."""
+    """Wall time and process CPU time (all threads) per run.
+
+    On a machine shared with other jobs the CPU time is the steadier of the
+    two.
+    """
     wall, cpu = [], []
     with torch.no_grad():
         for i in range(warmup + runs):
@@ -93,9 +107,15 @@ def timed(fn, x: torch.Tensor, runs: int, warmup: int) -> Dict:
                 cpu.append(time.process_time() - c0)
     wall.sort()
     cpu.sort()
-    return dict(runs=runs, warmup=warmup, median_s=wall[len(wall) // 2],
-                min_s=wall[0], times_s=wall, cpu_median_s=cpu[len(cpu) // 2],
-                cpu_times_s=cpu, out_shape=list(out.shape))
+    return dict(
+        runs=runs,
+        warmup=warmup,
+        median_s=wall[len(wall) // 2],
+        min_s=wall[0],
+        times_s=wall,
+        cpu_median_s=cpu[len(cpu) // 2],
+        cpu_times_s=cpu,
+        out_shape=list(out.shape))
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
@@ -111,14 +131,16 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         x_s = x.contiguous(memory_format=torch.channels_last)
     # FLOPs: the student on real tensors, the teacher on the meta device
     s_gflops = count_gflops(student, x_s)
-    t_gflops = count_gflops(lambda im: build_teacher('meta')(im),
-                            x.to('meta'))
+    t_gflops = count_gflops(lambda im: build_teacher('meta')(im), x.to('meta'))
     teacher = build_teacher()
     s_params = sum(p.numel() for p in student.parameters()) / 1e6
     t_params = sum(p.numel() for p in teacher.parameters()) / 1e6
     res_s = timed(student, x_s, args.student_runs, warmup=1)
-    res_t = timed(lambda im: teacher(im).last_hidden_state, x,
-                  args.teacher_runs, warmup=0)
+    res_t = timed(
+        lambda im: teacher(im).last_hidden_state,
+        x,
+        args.teacher_runs,
+        warmup=0)
     if res_s['out_shape'] != [1, CHANNELS, GRID, GRID] or \
             res_t['out_shape'] != [1, GRID * GRID, CHANNELS]:
         raise RuntimeError(f'unexpected outputs {res_s["out_shape"]} / '
@@ -126,17 +148,26 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     ratio = res_t['median_s'] / res_s['median_s']
     cpu_ratio = res_t['cpu_median_s'] / res_s['cpu_median_s']
     result = dict(
-        machine=dict(platform=platform.platform(), cpu_count=os.cpu_count(),
-                     torch_threads=torch.get_num_threads(),
-                     torch=torch.__version__),
+        machine=dict(
+            platform=platform.platform(),
+            cpu_count=os.cpu_count(),
+            torch_threads=torch.get_num_threads(),
+            torch=torch.__version__),
         input=[1, 3, SIZE, SIZE],
-        teacher=dict(name='SAM3 ViT (Sam3ViTConfig(), random weights)',
-                     params_m=t_params, gflops=t_gflops, **res_t),
-        student=dict(name=f'StudentTrunk({args.student}) + Sam3AlignHead',
-                     reparameterized=not args.no_reparameterize,
-                     channels_last=not args.no_channels_last,
-                     params_m=s_params, gflops=s_gflops, **res_s),
-        latency_ratio=ratio, cpu_time_ratio=cpu_ratio,
+        teacher=dict(
+            name='SAM3 ViT (Sam3ViTConfig(), random weights)',
+            params_m=t_params,
+            gflops=t_gflops,
+            **res_t),
+        student=dict(
+            name=f'StudentTrunk({args.student}) + Sam3AlignHead',
+            reparameterized=not args.no_reparameterize,
+            channels_last=not args.no_channels_last,
+            params_m=s_params,
+            gflops=s_gflops,
+            **res_s),
+        latency_ratio=ratio,
+        cpu_time_ratio=cpu_ratio,
         flop_ratio=t_gflops / s_gflops)
     print(f'machine: {result["machine"]}')
     print(f'teacher  {t_params:7.1f}M params {t_gflops:7.0f} GFLOPs: '

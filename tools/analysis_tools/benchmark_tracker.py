@@ -40,22 +40,30 @@ from esam3.registry import MODELS
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size', type=int, default=1008,
-                        help='input size S (multiple of 14)')
-    parser.add_argument('--frames', type=int, default=8,
-                        help='frames per run (frame 0 = prompt)')
+    parser.add_argument(
+        '--size', type=int, default=1008, help='input size S (multiple of 14)')
+    parser.add_argument(
+        '--frames',
+        type=int,
+        default=8,
+        help='frames per run (frame 0 = prompt)')
     parser.add_argument('--objects', type=int, default=1)
     parser.add_argument('--student-backbone', default='repvit_m1_1')
     parser.add_argument('--global-latents', type=int, default=256)
-    parser.add_argument('--grid', type=int, default=16,
-                        help='2D latents per side (one per window)')
-    parser.add_argument('--tracking-only', action='store_true',
-                        help='encode one frame per model and reuse its '
-                        'features for every frame (transformers session: '
-                        'its vision-feature cache; student: trunk map), so '
-                        'the per-frame loop times tracking only; the '
-                        'encoder is timed once apart (for the full SAM3 '
-                        'teacher at 1008 px on a CPU)')
+    parser.add_argument(
+        '--grid',
+        type=int,
+        default=16,
+        help='2D latents per side (one per window)')
+    parser.add_argument(
+        '--tracking-only',
+        action='store_true',
+        help='encode one frame per model and reuse its '
+        'features for every frame (transformers session: '
+        'its vision-feature cache; student: trunk map), so '
+        'the per-frame loop times tracking only; the '
+        'encoder is timed once apart (for the full SAM3 '
+        'teacher at 1008 px on a CPU)')
     parser.add_argument('--skip-teacher', action='store_true')
     parser.add_argument('--skip-student', action='store_true')
     parser.add_argument('--threads', type=int, default=None)
@@ -87,7 +95,8 @@ class _Stopwatch:
         self.fixed = None  # (wall, cpu) of a one-off encoder run
         self._handles = [] if module is None else [
             module.register_forward_pre_hook(self._start),
-            module.register_forward_hook(self._stop)]
+            module.register_forward_hook(self._stop)
+        ]
 
     def _start(self, *args) -> None:
         self._t0, self._c0 = time.perf_counter(), time.process_time()
@@ -107,8 +116,8 @@ def _mean(x: List[float]) -> float:
 
 def _summary(name: str, timings: List[tuple], watch: _Stopwatch,
              keys: List[int], params: int, attn: _Stopwatch) -> Dict:
-    """Per-frame ``(wall, cpu)`` timings and the encoder's share of them;
-    frame 0 (the prompt) is reported apart."""
+    """Per-frame ``(wall, cpu)`` timings and the encoder's share of them; frame
+    0 (the prompt) is reported apart."""
     wall = [t[0] for t in timings]
     cpu = [t[1] for t in timings]
     mean, mean_cpu = _mean(wall[1:]), _mean(cpu[1:])
@@ -116,20 +125,22 @@ def _summary(name: str, timings: List[tuple], watch: _Stopwatch,
     if watch.fixed is not None:  # tracking-only loop + one encoder run
         enc, enc_cpu = watch.fixed
         mean, mean_cpu = mean + enc, mean_cpu + enc_cpu
-    return dict(model=name, params_m=round(params / 1e6, 2),
-                prompt_frame_s=round(wall[0], 3),
-                tracked_frame_s=round(mean, 3),
-                encoder_s=round(enc, 3),
-                tracking_s=round(mean - enc, 3),
-                tracked_frame_cpu_s=round(mean_cpu, 3),
-                encoder_cpu_s=round(enc_cpu, 3),
-                tracking_cpu_s=round(mean_cpu - enc_cpu, 3),
-                # memory attention share of the tracked frames (one call
-                # per frame and object)
-                memory_attention_cpu_s=round(
-                    sum(attn.cpu_laps) / max(len(timings) - 1, 1), 3),
-                memory_keys_last=keys[-1] if keys else 0,
-                per_frame_s=[round(t, 3) for t in wall])
+    return dict(
+        model=name,
+        params_m=round(params / 1e6, 2),
+        prompt_frame_s=round(wall[0], 3),
+        tracked_frame_s=round(mean, 3),
+        encoder_s=round(enc, 3),
+        tracking_s=round(mean - enc, 3),
+        tracked_frame_cpu_s=round(mean_cpu, 3),
+        encoder_cpu_s=round(enc_cpu, 3),
+        tracking_cpu_s=round(mean_cpu - enc_cpu, 3),
+        # memory attention share of the tracked frames (one call
+        # per frame and object)
+        memory_attention_cpu_s=round(
+            sum(attn.cpu_laps) / max(len(timings) - 1, 1), 3),
+        memory_keys_last=keys[-1] if keys else 0,
+        per_frame_s=[round(t, 3) for t in wall])
 
 
 def prompt_masks(n: int, size: int) -> torch.Tensor:
@@ -141,8 +152,8 @@ def prompt_masks(n: int, size: int) -> torch.Tensor:
 
 
 def _encoder_once(watch: '_Stopwatch', fn: Callable, *args):
-    """Run ``fn`` once (encoder), recording its time as every frame's
-    encoder share; returns its output."""
+    """Run ``fn`` once (encoder), recording its time as every frame's encoder
+    share; returns its output."""
     out, wall, cpu = _timed(fn, *args)
     watch.fixed = (wall, cpu)
     return out
@@ -150,22 +161,26 @@ def _encoder_once(watch: '_Stopwatch', fn: Callable, *args):
 
 def _teacher_neck(tracker, trunk: torch.Tensor) -> Dict:
     """What ``Sam3TrackerVideoModel.get_image_features`` does after the ViT:
-    neck, decoder projections of the high-res levels, sequence-first
-    layout; the session's vision-feature cache format."""
+
+    neck, decoder projections of the high-res levels, sequence-first layout;
+    the session's vision-feature cache format.
+    """
     fpn, pos = tracker.vision_encoder.neck(trunk)
     fpn, pos = list(fpn[:-1]), list(pos[:-1])
     fpn[0] = tracker.mask_decoder.conv_s0(fpn[0])
     fpn[1] = tracker.mask_decoder.conv_s1(fpn[1])
-    return dict(vision_feats=[f.flatten(2).permute(2, 0, 1) for f in fpn],
-                vision_pos_embeds=[p.flatten(2).permute(2, 0, 1)
-                                   for p in pos])
+    return dict(
+        vision_feats=[f.flatten(2).permute(2, 0, 1) for f in fpn],
+        vision_pos_embeds=[p.flatten(2).permute(2, 0, 1) for p in pos])
 
 
 @torch.no_grad()
-def run_teacher(frames: torch.Tensor, masks: torch.Tensor,
+def run_teacher(frames: torch.Tensor,
+                masks: torch.Tensor,
                 tracking_only: bool = False) -> Dict:
-    teacher = MODELS.build(dict(type='Sam3VideoTeacher', config=dict(
-        image_size=frames.shape[-1])))
+    teacher = MODELS.build(
+        dict(
+            type='Sam3VideoTeacher', config=dict(image_size=frames.shape[-1])))
     keys, handle = _memory_keys(teacher.tracker.memory_attention)
     attn = _Stopwatch(teacher.tracker.memory_attention)
     session = teacher.start_session(masks)
@@ -184,14 +199,13 @@ def run_teacher(frames: torch.Tensor, masks: torch.Tensor,
     else:
         watch = _Stopwatch(teacher.trunk)
         # the session encodes each frame once (vision features are cached)
-        timings = [_timed(teacher.track_frame, session, f)[1:]
-                   for f in frames]
+        timings = [_timed(teacher.track_frame, session, f)[1:] for f in frames]
     handle.remove()
     watch.remove()
     attn.remove()
     params = sum(p.numel() for p in teacher.parameters())
-    return _summary('SAM3 tracker (ViT-L, dense memory)', timings, watch,
-                    keys, params, attn), teacher
+    return _summary('SAM3 tracker (ViT-L, dense memory)', timings, watch, keys,
+                    params, attn), teacher
 
 
 def student_cfg(size: int, backbone: str, global_latents: int,
@@ -202,27 +216,38 @@ def student_cfg(size: int, backbone: str, global_latents: int,
         trunk=dict(
             type='StudentTrunk',
             backbone=dict(type='TimmBackbone', model_name=backbone),
-            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=1024,
-                      out_size=(g, g))),
+            neck=dict(
+                type='Sam3AlignHead',
+                mode='trunk',
+                out_channels=1024,
+                out_size=(g, g))),
         # SAM3 tracker heads; its ViT trunk is dropped, so one layer is
         # enough to build them (same neck / heads as the full model)
-        sam3_video=dict(config=dict(
-            image_size=size,
-            vision_config=dict(backbone_config=dict(
-                num_hidden_layers=1, global_attn_indexes=[0])))),
+        sam3_video=dict(
+            config=dict(
+                image_size=size,
+                vision_config=dict(
+                    backbone_config=dict(
+                        num_hidden_layers=1, global_attn_indexes=[0])))),
         memory_bank=dict(
             type='PerceiverMemoryBank',
-            perceiver=dict(type='SpatialPerceiver', dim=64,
-                           num_global_latents=global_latents,
-                           grid_size=(grid, grid), depth=2, dropout=0.1)))
+            perceiver=dict(
+                type='SpatialPerceiver',
+                dim=64,
+                num_global_latents=global_latents,
+                grid_size=(grid, grid),
+                depth=2,
+                dropout=0.1)))
 
 
 @torch.no_grad()
-def run_student(frames: torch.Tensor, masks: torch.Tensor, args,
+def run_student(frames: torch.Tensor,
+                masks: torch.Tensor,
+                args,
                 teacher=None) -> Dict:
-    student = MODELS.build(student_cfg(frames.shape[-1],
-                                       args.student_backbone,
-                                       args.global_latents, args.grid))
+    student = MODELS.build(
+        student_cfg(frames.shape[-1], args.student_backbone,
+                    args.global_latents, args.grid))
     if teacher is not None:
         student.load_heads(teacher.heads_state_dict())
     student.eval()
@@ -254,14 +279,19 @@ def machine() -> Dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
-            names = [ln.split(':', 1)[1].strip() for ln in f
-                     if ln.startswith('model name')]
+            names = [
+                ln.split(':', 1)[1].strip() for ln in f
+                if ln.startswith('model name')
+            ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    return dict(cpu=cpu, cores=os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
-                torch=torch.__version__, python=platform.python_version())
+    return dict(
+        cpu=cpu,
+        cores=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version())
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
@@ -281,9 +311,13 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         rows.append(run_student(frames, masks, args, teacher))
     for r in rows:
         assert len(r['per_frame_s']) == args.frames
-    result = dict(size=args.size, frames=args.frames, objects=args.objects,
-                  tracking_only=args.tracking_only, machine=machine(),
-                  results=rows)
+    result = dict(
+        size=args.size,
+        frames=args.frames,
+        objects=args.objects,
+        tracking_only=args.tracking_only,
+        machine=machine(),
+        results=rows)
     if len(rows) == 2:
         for key in ('tracked_frame_s', 'tracking_s', 'tracked_frame_cpu_s',
                     'tracking_cpu_s', 'memory_attention_cpu_s'):
@@ -308,8 +342,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         if key.startswith('speedup_'):
             print(f'{key}: {value}x')
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)),
-                    exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
     return result

@@ -35,23 +35,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Draw the pipeline output of a config\'s dataset')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--output-dir', required=True,
-                        help='folder for the drawn samples (created)')
-    parser.add_argument('--split', choices=SPLITS, default='train',
-                        help='which <split>_dataloader.dataset (default '
-                        'train)')
-    parser.add_argument('--max-samples', type=int, default=20,
-                        help='draw the first N samples (default 20)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='numpy seed for the random augmentations')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value pairs')
+    parser.add_argument(
+        '--output-dir',
+        required=True,
+        help='folder for the drawn samples (created)')
+    parser.add_argument(
+        '--split',
+        choices=SPLITS,
+        default='train',
+        help='which <split>_dataloader.dataset (default '
+        'train)')
+    parser.add_argument(
+        '--max-samples',
+        type=int,
+        default=20,
+        help='draw the first N samples (default 20)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='numpy seed for the random augmentations')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs')
     return parser.parse_args(argv)
 
 
 def build_dataset(cfg, split: str):
-    """The split's dataset; a teacher-feature cache wrapper is removed (it
-    only adds features, and needs the cache)."""
+    """The split's dataset; a teacher-feature cache wrapper is removed (it only
+    adds features, and needs the cache)."""
     from esam3.registry import DATASETS
     loader = cfg.get(f'{split}_dataloader', None)
     if not loader or 'dataset' not in loader:

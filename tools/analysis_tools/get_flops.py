@@ -64,10 +64,13 @@ def build_student_trunk(student: str,
     import esam3  # noqa: F401  (registers the modules)
     from esam3.registry import MODELS
     cfg = Config.fromfile(student_config_path(student))
-    trunk = MODELS.build(dict(
-        type='StudentTrunk', backbone=cfg.student_backbone,
-        neck=dict(type='Sam3AlignHead', mode=mode, out_channels=out_channels),
-        patch_size=PATCH))
+    trunk = MODELS.build(
+        dict(
+            type='StudentTrunk',
+            backbone=cfg.student_backbone,
+            neck=dict(
+                type='Sam3AlignHead', mode=mode, out_channels=out_channels),
+            patch_size=PATCH))
     return trunk.eval()
 
 
@@ -85,7 +88,8 @@ def count_flops(module: nn.Module, size: int) -> int:
     return counter.get_total_flops()
 
 
-def measure(student: str, size: int = 1008,
+def measure(student: str,
+            size: int = 1008,
             out_channels: int = 1024) -> Dict[str, float]:
     """Parameter counts (M) and GFLOPs / GMACs of a student encoder.
 
@@ -102,23 +106,33 @@ def measure(student: str, size: int = 1008,
     flops = count_flops(trunk, size)
     flops_backbone = count_flops(trunk.backbone, size)
     return dict(
-        student=student, size=size,
+        student=student,
+        size=size,
         params_backbone_m=count_params(trunk.backbone) / 1e6,
         params_head_m=count_params(trunk.neck) / 1e6,
         params_m=count_params(trunk) / 1e6,
-        gflops=flops / 1e9, gmacs=flops / 2e9,
+        gflops=flops / 1e9,
+        gmacs=flops / 2e9,
         gflops_backbone=flops_backbone / 1e9)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Params and FLOPs of a student encoder')
-    parser.add_argument('student', help='student name (file in '
-                        'configs/_base_/models/students) or config path')
-    parser.add_argument('--size', type=int, default=1008,
-                        help='square input size (default 1008 = SAM3)')
-    parser.add_argument('--out-channels', type=int, default=1024,
-                        help='trunk channels of the alignment head')
+    parser.add_argument(
+        'student',
+        help='student name (file in '
+        'configs/_base_/models/students) or config path')
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=1008,
+        help='square input size (default 1008 = SAM3)')
+    parser.add_argument(
+        '--out-channels',
+        type=int,
+        default=1024,
+        help='trunk channels of the alignment head')
     parser.add_argument('--threads', type=int, default=None)
     return parser.parse_args(argv)
 
@@ -129,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         torch.set_num_threads(args.threads)
     res = measure(args.student, args.size, args.out_channels)
     print(f"student        : {res['student']}\n"
-          f"input          : {args.size}x{args.size} "
+          f'input          : {args.size}x{args.size} '
           f'(trunk grid {args.size // PATCH}x{args.size // PATCH})\n'
           f"params (M)     : {res['params_m']:.2f} (backbone "
           f"{res['params_backbone_m']:.2f} + head "

@@ -1,11 +1,12 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""Does Stage 1 learn? Train a Stage 1 config and track, on held-out
-images, the student-vs-teacher mask fidelity (mIoU for the same box and
-point prompts) and the masked feature MSE (trunk map in trunk mode, mean
-over the neck levels with the light neck).
+"""Does Stage 1 learn? Train a Stage 1 config and track, on held-out images,
+the student-vs-teacher mask fidelity (mIoU for the same box and point prompts)
+and the masked feature MSE (trunk map in trunk mode, mean over the neck levels
+with the light neck).
 
 Example (bundled images, tiny random teacher, CPU):
-    python tools/analysis_tools/stage1_learning_curve.py configs/stage1/tiny.py \
+    python tools/analysis_tools/stage1_learning_curve.py \
+        configs/stage1/tiny.py \
         --iters 300 --eval-every 50 --out docs/stage1_learning_curve
 writes ``<out>.json`` and ``<out>.png``.
 """
@@ -30,12 +31,14 @@ def parse_args():
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--eval-every', type=int, default=50)
     p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--val-split', default='val.txt',
-                   help='held-out split file of the training dataset '
-                   '(images never seen in training), read with the test '
-                   "pipeline; 'config' uses the config's val dataloader; "
-                   "'train' re-reads the training images with the test "
-                   'pipeline (measures fitting, not generalisation)')
+    p.add_argument(
+        '--val-split',
+        default='val.txt',
+        help='held-out split file of the training dataset '
+        '(images never seen in training), read with the test '
+        "pipeline; 'config' uses the config's val dataloader; "
+        "'train' re-reads the training images with the test "
+        'pipeline (measures fitting, not generalisation)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--out', default='stage1_learning_curve')
@@ -54,9 +57,9 @@ def evaluate(model, val_batches) -> dict:
         x, samples = data['inputs'], data['data_samples']
         # masked feature MSE: of the trunk map (trunk mode), or the mean
         # over the neck levels (light neck; per-level weights of the config)
-        feat = model.feature_losses(model.extract_feat(x),
-                                    model.teacher_trunk(x, samples), samples,
-                                    x.shape[-2:])
+        feat = model.feature_losses(
+            model.extract_feat(x), model.teacher_trunk(x, samples), samples,
+            x.shape[-2:])
         mse.append(float(np.mean([float(v) for v in feat.values()])))
         for ds in model.predict(x, samples):
             for mode in ious:
@@ -85,22 +88,28 @@ def main():
         val_set = DATASETS.build(cfg.val_dataloader.dataset)
     elif args.val_split == 'train':
         val_set = DATASETS.build(
-            dict(cfg.train_dataloader.dataset, test_mode=True,
-                 pipeline=cfg.test_pipeline))
+            dict(
+                cfg.train_dataloader.dataset,
+                test_mode=True,
+                pipeline=cfg.test_pipeline))
     else:
         val_set = DATASETS.build(
-            dict(cfg.train_dataloader.dataset, ann_file=args.val_split,
-                 test_mode=True, pipeline=cfg.test_pipeline))
-    held_out, seen = (
-        {osp.basename(d.get_data_info(i)['img_path']) for i in range(len(d))}
-        for d in (val_set, train_set))
+            dict(
+                cfg.train_dataloader.dataset,
+                ann_file=args.val_split,
+                test_mode=True,
+                pipeline=cfg.test_pipeline))
+    held_out, seen = ({
+        osp.basename(d.get_data_info(i)['img_path'])
+        for i in range(len(d))
+    } for d in (val_set, train_set))
     if held_out & seen and args.val_split != 'train':
         raise ValueError(f'validation images also in training: '
                          f'{sorted(held_out & seen)}')
     val_batches = [pseudo_collate([val_set[i]]) for i in range(len(val_set))]
     params = [p for p in model.parameters() if p.requires_grad]
-    optim = OPTIMIZERS.build(dict(type='AdamW', params=params, lr=args.lr,
-                                  weight_decay=0.05))
+    optim = OPTIMIZERS.build(
+        dict(type='AdamW', params=params, lr=args.lr, weight_decay=0.05))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         optim, T_max=args.iters, eta_min=args.lr * 0.01)
     bs = cfg.train_dataloader.batch_size
@@ -124,10 +133,14 @@ def main():
             print(curve[-1], f'{time.time() - t0:.0f}s')
     first, last = curve[0], curve[-1]
     summary = dict(
-        config=args.config, iters=args.iters, lr=args.lr,
+        config=args.config,
+        iters=args.iters,
+        lr=args.lr,
         eval_on=args.val_split,
-        train_images=sorted(seen), val_images=sorted(held_out),
-        seconds=time.time() - t0, curve=curve,
+        train_images=sorted(seen),
+        val_images=sorted(held_out),
+        seconds=time.time() - t0,
+        curve=curve,
         fidelity_box_final=last['fidelity_box'],
         fidelity_point_final=last['fidelity_point'],
         feat_mse_reduction=first['feat_mse'] / max(last['feat_mse'], 1e-12))
@@ -135,8 +148,12 @@ def main():
         json.dump(summary, f, indent=1)
     plot(curve, args.out + '.png',
          'training images' if args.val_split == 'train' else 'held-out')
-    print(json.dumps({k: v for k, v in summary.items() if k != 'curve'},
-                     indent=1))
+    print(
+        json.dumps({
+            k: v
+            for k, v in summary.items() if k != 'curve'
+        },
+                   indent=1))
 
 
 def plot(curve, path, split='held-out'):
@@ -148,12 +165,17 @@ def plot(curve, path, split='held-out'):
     ax[0].plot(its, [c['fidelity_box'] for c in curve], 'o-', label='box')
     ax[0].plot(its, [c['fidelity_point'] for c in curve], 's-', label='point')
     ax[0].axhline(0.8, ls='--', c='gray', lw=1)
-    ax[0].set(xlabel='iteration', ylabel='student vs teacher mIoU',
-              title=f'mask fidelity ({split})', ylim=(0, 1))
+    ax[0].set(
+        xlabel='iteration',
+        ylabel='student vs teacher mIoU',
+        title=f'mask fidelity ({split})',
+        ylim=(0, 1))
     ax[0].legend()
     ax[1].semilogy(its, [c['feat_mse'] for c in curve], 'o-')
-    ax[1].set(xlabel='iteration', ylabel='masked feature MSE',
-              title=f'feature distillation loss ({split})')
+    ax[1].set(
+        xlabel='iteration',
+        ylabel='masked feature MSE',
+        title=f'feature distillation loss ({split})')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""How much of a teacher's trunk features is a linear function of each
-input patch?
+"""How much of a teacher's trunk features is a linear function of each input
+patch?
 
 Draws training crops of a Stage 1 config, computes the teacher trunk map
 and fits (least squares, 80/20 split of the valid tokens) one affine map
@@ -45,8 +45,8 @@ def main():
                 pseudo_collate([data[k % len(data)]]), False)
             x, samples = batch['inputs'], batch['data_samples']
             t = model.teacher_trunk(x, samples)
-            valid = model.valid_token_mask(samples, t.shape[-2:],
-                                           x.shape[-2:], x.device)
+            valid = model.valid_token_mask(samples, t.shape[-2:], x.shape[-2:],
+                                           x.device)
             valid = valid[0, 0].flatten() > 0
             patches = F.unfold(x, args.patch, stride=args.patch)[0].T
             xs.append(patches[valid])

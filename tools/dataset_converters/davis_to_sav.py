@@ -30,8 +30,12 @@ from esam3.datasets.video_io import (list_frame_files, probe_video,
                                      read_frame_files)
 
 
-def convert_video(img_dir: str, ann_dir: str, out_dir: str, name: str,
-                  stride: int = 4, fps: int = 24) -> dict:
+def convert_video(img_dir: str,
+                  ann_dir: str,
+                  out_dir: str,
+                  name: str,
+                  stride: int = 4,
+                  fps: int = 24) -> dict:
     """Write ``<name>.mp4`` and ``<name>_manual.json``; return the json."""
     files = list_frame_files(img_dir)
     frames = read_frame_files([osp.join(img_dir, f) for f in files])
@@ -47,10 +51,10 @@ def convert_video(img_dir: str, ann_dir: str, out_dir: str, name: str,
             raise ValueError(f'{name}: mask {path} is {index.shape[:2]}, '
                              f'frames are {(h, w)}')
         index_maps.append(index)
-    obj_ids = sorted(
-        set(np.unique(np.stack(index_maps)).tolist()) - {0, 255})
-    masks = np.stack([np.stack([m == o for o in obj_ids]) for m in index_maps
-                      ]) if obj_ids else np.zeros((len(annotated), 0, h, w))
+    obj_ids = sorted(set(np.unique(np.stack(index_maps)).tolist()) - {0, 255})
+    masks = np.stack([np.stack([m == o for o in obj_ids])
+                      for m in index_maps]) if obj_ids else np.zeros(
+                          (len(annotated), 0, h, w))
     os.makedirs(out_dir, exist_ok=True)
     video = osp.join(out_dir, f'{name}.mp4')
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), fps,
@@ -73,8 +77,9 @@ def convert_video(img_dir: str, ann_dir: str, out_dir: str, name: str,
         masklet=[[encode_mask(m) for m in frame] for frame in masks],
         masklet_id=obj_ids,
         masklet_size_abs=[
-            float(areas[visible[:, o], o].mean()) if visible[:, o].any() else
-            0.0 for o in range(len(obj_ids))
+            float(areas[visible[:, o], o].mean()) if visible[:,
+                                                             o].any() else 0.0
+            for o in range(len(obj_ids))
         ],
         masklet_first_appeared_frame=[
             int(np.argmax(visible[:, o])) for o in range(len(obj_ids))
@@ -89,8 +94,11 @@ def convert_video(img_dir: str, ann_dir: str, out_dir: str, name: str,
     return ann
 
 
-def convert(root: str, out_dir: str, split: Optional[str] = None,
-            resolution: str = '480p', stride: int = 4,
+def convert(root: str,
+            out_dir: str,
+            split: Optional[str] = None,
+            resolution: str = '480p',
+            stride: int = 4,
             fps: int = 24) -> List[str]:
     """Convert every video of ``split`` (or of the image folder)."""
     img_root = osp.join(root, 'JPEGImages', resolution)
@@ -101,8 +109,9 @@ def convert(root: str, out_dir: str, split: Optional[str] = None,
     else:
         names = sorted(os.listdir(img_root))
     for name in names:
-        convert_video(osp.join(img_root, name), osp.join(ann_root, name),
-                      out_dir, name, stride, fps)
+        convert_video(
+            osp.join(img_root, name), osp.join(ann_root, name), out_dir, name,
+            stride, fps)
     return names
 
 
@@ -110,9 +119,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('root', help='DAVIS root (JPEGImages/, Annotations/)')
     parser.add_argument('out_dir', help='output folder (SA-V layout)')
-    parser.add_argument('--split', default=None,
-                        help='video list relative to root, e.g. '
-                        'ImageSets/2017/train.txt')
+    parser.add_argument(
+        '--split',
+        default=None,
+        help='video list relative to root, e.g. '
+        'ImageSets/2017/train.txt')
     parser.add_argument('--resolution', default='480p')
     parser.add_argument('--stride', type=int, default=4)
     parser.add_argument('--fps', type=int, default=24)

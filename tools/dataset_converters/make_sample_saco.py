@@ -42,8 +42,7 @@ PAIRS: Dict[str, List[Tuple[str, object]]] = {
                 ('eye', [(96, 56, 150, 104), (203, 74, 246, 120)]),
                 ('dog', [])],
     'coffee': [('spoon', [(164, 118, 218, 176)]), ('fork', [])],
-    'astronaut': [('person', [(12, 8, 238, 320)]),
-                  ('flag', [(0, 0, 64, 215)]),
+    'astronaut': [('person', [(12, 8, 238, 320)]), ('flag', [(0, 0, 64, 215)]),
                   ('helmet', [(178, 212, 305, 320)]), ('car', [])],
     'coins': [('coin', 'coins'), ('banknote', [])],
 }
@@ -66,8 +65,9 @@ def load_image(name: str) -> np.ndarray:
         img = np.stack([img] * 3, -1)
     h, w = img.shape[:2]
     s = MAX_SIDE / max(h, w)
-    img = cv2.resize(img, (int(round(w * s)), int(round(h * s))),
-                     interpolation=cv2.INTER_AREA)
+    img = cv2.resize(
+        img, (int(round(w * s)), int(round(h * s))),
+        interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(img[..., ::-1])
 
 
@@ -79,8 +79,9 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return labels == int(np.argmax(sizes)) + 1
 
 
-def grabcut(bgr: np.ndarray, rect: Sequence[int], iters: int = 5
-            ) -> np.ndarray:
+def grabcut(bgr: np.ndarray,
+            rect: Sequence[int],
+            iters: int = 5) -> np.ndarray:
     """Foreground of a GrabCut initialised with a rectangle."""
     cv2.setRNGSeed(0)
     x0, y0, x1, y1 = rect
@@ -104,8 +105,9 @@ def segment_coins(bgr: np.ndarray, min_area: int = 300) -> List[np.ndarray]:
     masks = [m for m in masks if m.sum() >= min_area]
     # reading order (rows of coins, then left to right)
     cents = [ndi.center_of_mass(m) for m in masks]
-    order = sorted(range(len(masks)),
-                   key=lambda i: (round(cents[i][0] / 50), cents[i][1]))
+    order = sorted(
+        range(len(masks)),
+        key=lambda i: (round(cents[i][0] / 50), cents[i][1]))
     return [masks[i] for i in order]
 
 
@@ -119,13 +121,19 @@ def build(out_dir: str) -> dict:
         bgr = load_image(name)
         h, w = bgr.shape[:2]
         file_name = f'images/{name}.jpg'
-        cv2.imwrite(osp.join(out_dir, file_name), bgr,
-                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(
+            osp.join(out_dir, file_name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
         for phrase, spec in pairs:
             images.append(
-                dict(id=pair_id, file_name=file_name, text_input=phrase,
-                     width=w, height=h, queried_category=phrase,
-                     is_instance_exhaustive=1, is_pixel_exhaustive=1))
+                dict(
+                    id=pair_id,
+                    file_name=file_name,
+                    text_input=phrase,
+                    width=w,
+                    height=h,
+                    queried_category=phrase,
+                    is_instance_exhaustive=1,
+                    is_pixel_exhaustive=1))
             masks = segment_coins(bgr) if spec == 'coins' else [
                 grabcut(bgr, r) for r in spec
             ]
@@ -133,18 +141,23 @@ def build(out_dir: str) -> dict:
                 rle = encode_mask(m)
                 x, y, bw, bh = mask_utils.toBbox(rle).tolist()
                 annotations.append(
-                    dict(id=ann_id, image_id=pair_id,
-                         source='classical_segmentation',
-                         area=float(m.sum()) / (h * w),
-                         bbox=[x / w, y / h, bw / w, bh / h],
-                         segmentation=rle, category_id=1, iscrowd=0))
+                    dict(
+                        id=ann_id,
+                        image_id=pair_id,
+                        source='classical_segmentation',
+                        area=float(m.sum()) / (h * w),
+                        bbox=[x / w, y / h, bw / w, bh / h],
+                        segmentation=rle,
+                        category_id=1,
+                        iscrowd=0))
                 ann_id += 1
             pair_id += 1
     return dict(
         info=dict(description='esam3 bundled SA-Co-format sample: '
                   'scikit-image photos, classical segmentation masks '
                   '(tools/dataset_converters/make_sample_saco.py)'),
-        images=images, annotations=annotations,
+        images=images,
+        annotations=annotations,
         categories=[dict(id=1, name='object')])
 
 
@@ -166,9 +179,9 @@ def main() -> None:
     counts = {}
     for a in data['annotations']:
         counts[a['image_id']] = counts.get(a['image_id'], 0) + 1
-    print('\n'.join(
-        f"{im['file_name']:>22} '{im['text_input']}': "
-        f"{counts.get(im['id'], 0)} instance(s)" for im in data['images']))
+    print('\n'.join(f"{im['file_name']:>22} '{im['text_input']}': "
+                    f"{counts.get(im['id'], 0)} instance(s)"
+                    for im in data['images']))
 
 
 if __name__ == '__main__':

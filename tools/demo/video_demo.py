@@ -34,26 +34,47 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='esam3 video demo')
     parser.add_argument('video', help='.mp4 file or frame folder')
     parser.add_argument('config', help='esam3 Stage 2 config')
-    parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='Stage 2 student checkpoint (strict)')
-    parser.add_argument('--box', nargs='+', default=[],
-                        metavar='X1,Y1,X2,Y2', help='one box per object')
-    parser.add_argument('--points', nargs='+', default=[],
-                        metavar='X,Y[:LABEL]', help='clicks of one object')
-    parser.add_argument('--mask-from', default=None,
-                        help='mask / palette PNG: one object per value')
-    parser.add_argument('--frame', type=int, default=0,
-                        help='frame the prompts refer to')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        default=None,
+        help='Stage 2 student checkpoint (strict)')
+    parser.add_argument(
+        '--box',
+        nargs='+',
+        default=[],
+        metavar='X1,Y1,X2,Y2',
+        help='one box per object')
+    parser.add_argument(
+        '--points',
+        nargs='+',
+        default=[],
+        metavar='X,Y[:LABEL]',
+        help='clicks of one object')
+    parser.add_argument(
+        '--mask-from',
+        default=None,
+        help='mask / palette PNG: one object per value')
+    parser.add_argument(
+        '--frame', type=int, default=0, help='frame the prompts refer to')
     parser.add_argument('--max-frames', type=int, default=None)
-    parser.add_argument('--out', required=True,
-                        help='output .mp4, or a folder for PNG frames')
-    parser.add_argument('--teacher', action='store_true',
-                        help="use the config's SAM3 video teacher")
+    parser.add_argument(
+        '--out', required=True, help='output .mp4, or a folder for PNG frames')
+    parser.add_argument(
+        '--teacher',
+        action='store_true',
+        help="use the config's SAM3 video teacher")
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='torch seed before building the model')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='key=value overrides of the config')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='torch seed before building the model')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='key=value overrides of the config')
     args = parser.parse_args(argv)
     if not (args.box or args.points or args.mask_from):
         parser.error('give --box, --points and/or --mask-from')
@@ -81,8 +102,9 @@ class _Writer:
         self.out, self.fps = out, fps
         self.video = None
         self.is_video = out.lower().endswith(('.mp4', '.avi'))
-        os.makedirs(osp.dirname(osp.abspath(out)) if self.is_video else out,
-                    exist_ok=True)
+        os.makedirs(
+            osp.dirname(osp.abspath(out)) if self.is_video else out,
+            exist_ok=True)
         self.count = 0
 
     def write(self, frame_idx: int, rgb: np.ndarray) -> None:
@@ -104,20 +126,18 @@ class _Writer:
 
 def run(args: argparse.Namespace) -> dict:
     """Prompt, propagate and write the overlays."""
-    import esam3  # noqa: F401
     from mmengine.utils import ProgressBar
 
-    from esam3.apis.demo_drawing import (draw_overlay, parse_box,
-                                         parse_point)
+    import esam3  # noqa: F401
+    from esam3.apis.demo_drawing import draw_overlay, parse_box, parse_point
     from esam3.apis.model_loading import load_config
     from esam3.apis.video_predictor import VideoPredictor
     cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     torch.manual_seed(args.seed)
-    predictor = VideoPredictor.from_config(cfg, args.checkpoint,
-                                           use_teacher=args.teacher,
-                                           device=args.device)
+    predictor = VideoPredictor.from_config(
+        cfg, args.checkpoint, use_teacher=args.teacher, device=args.device)
     info = predictor.init_state(args.video)
     obj = 0
     for text in args.box:
@@ -126,34 +146,39 @@ def run(args: argparse.Namespace) -> dict:
     if args.points:
         clicks = [parse_point(p) for p in args.points]
         obj += 1
-        predictor.add_prompt(args.frame, obj,
-                             points=[c[:2] for c in clicks],
-                             labels=[c[2] for c in clicks])
+        predictor.add_prompt(
+            args.frame,
+            obj,
+            points=[c[:2] for c in clicks],
+            labels=[c[2] for c in clicks])
     if args.mask_from:
         for mask in read_mask_objects(args.mask_from,
                                       (info['height'], info['width'])):
             obj += 1
             predictor.add_prompt(args.frame, obj, mask=mask)
     writer = _Writer(args.out, info['fps'])
-    total = min(info['num_frames'] - args.frame,
-                args.max_frames or info['num_frames'])
+    total = min(info['num_frames'] - args.frame, args.max_frames
+                or info['num_frames'])
     bar = ProgressBar(total)
     areas = []
     name = 'teacher' if args.teacher else 'student'
     try:
-        for f, ids, masks in predictor.propagate(args.frame,
-                                                 max_frames=args.max_frames):
+        for f, ids, masks in predictor.propagate(
+                args.frame, max_frames=args.max_frames):
             rgb = predictor.frames[f][..., ::-1]
-            drawn = draw_overlay(rgb, masks=masks,
-                                 caption=f'esam3 {name} frame {f}')
+            drawn = draw_overlay(
+                rgb, masks=masks, caption=f'esam3 {name} frame {f}')
             writer.write(f, drawn)
             areas.append(masks.reshape(len(ids), -1).mean(1))
             bar.update()
     finally:
         writer.close()
     sys.stdout.write('\n')
-    return dict(num_frames=writer.count, obj_ids=predictor.obj_ids,
-                areas=np.array(areas), out=args.out)
+    return dict(
+        num_frames=writer.count,
+        obj_ids=predictor.obj_ids,
+        areas=np.array(areas),
+        out=args.out)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

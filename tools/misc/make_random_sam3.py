@@ -71,8 +71,12 @@ def make_random_sam3(out: str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='output folder')
-    parser.add_argument('--parts', nargs='+', default=list(PARTS),
-                        choices=PARTS, help='models to write (default: all)')
+    parser.add_argument(
+        '--parts',
+        nargs='+',
+        default=list(PARTS),
+        choices=PARTS,
+        help='models to write (default: all)')
     args = parser.parse_args()
     make_random_sam3(args.out, args.parts)
     print(f'random real-size SAM3 written to {args.out} ({args.parts})')

@@ -25,10 +25,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Print the full config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--save-path', help='also write the merged config '
-                        '(.py / .json / .yaml)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--save-path',
+        help='also write the merged config '
+        '(.py / .json / .yaml)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, key=value pairs')
     return parser.parse_args(argv)
 

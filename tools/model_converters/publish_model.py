@@ -43,8 +43,8 @@ def _strip_module(state: Dict[str, torch.Tensor]) -> 'OrderedDict':
     return OrderedDict(state)
 
 
-def select_weights(checkpoint: dict, use_ema: bool
-                   ) -> Tuple['OrderedDict', str]:
+def select_weights(checkpoint: dict,
+                   use_ema: bool) -> Tuple['OrderedDict', str]:
     """Pick raw or EMA weights from a training checkpoint.
 
     Args:
@@ -79,8 +79,8 @@ def select_weights(checkpoint: dict, use_ema: bool
         return state, 'state_dict (raw weights)'
     ema_keys = {k for k in state if k.startswith('ema_')}
     if ema_keys:
-        raw = OrderedDict((k, v) for k, v in state.items()
-                          if k not in ema_keys)
+        raw = OrderedDict(
+            (k, v) for k, v in state.items() if k not in ema_keys)
         if not use_ema:
             return raw, 'state_dict without ema_ buffers (raw weights)'
         averaged = OrderedDict()
@@ -94,7 +94,9 @@ def select_weights(checkpoint: dict, use_ema: bool
     return state, 'state_dict'
 
 
-def publish(in_file: str, out_file: str, use_ema: bool = False,
+def publish(in_file: str,
+            out_file: str,
+            use_ema: bool = False,
             drop_prefixes: Tuple[str, ...] = DROP_PREFIXES) -> str:
     """Write the release checkpoint.
 
@@ -112,8 +114,8 @@ def publish(in_file: str, out_file: str, use_ema: bool = False,
     if not isinstance(checkpoint, dict):
         raise TypeError(f'{in_file} is not a checkpoint dict')
     weights, source = select_weights(checkpoint, use_ema)
-    weights = OrderedDict((k, v) for k, v in weights.items()
-                          if not k.startswith(drop_prefixes))
+    weights = OrderedDict(
+        (k, v) for k, v in weights.items() if not k.startswith(drop_prefixes))
     meta = dict(esam3_version=esam3.__version__, ema=use_ema)
     old_meta = checkpoint.get('meta') or {}
     config = old_meta.get('cfg', old_meta.get('config')) \
@@ -148,10 +150,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Strip a training checkpoint for release')
     parser.add_argument('in_file', help='input checkpoint')
-    parser.add_argument('out_file', help='output checkpoint (a -<sha8> '
-                        'suffix is added)')
-    parser.add_argument('--ema', action='store_true',
-                        help='publish the EMA weights instead of the raw')
+    parser.add_argument(
+        'out_file', help='output checkpoint (a -<sha8> '
+        'suffix is added)')
+    parser.add_argument(
+        '--ema',
+        action='store_true',
+        help='publish the EMA weights instead of the raw')
     return parser.parse_args(argv)
 
 

@@ -14,13 +14,20 @@ memory_bank = dict(
     type='PerceiverMemoryBank',
     max_cond_frames=1,
     perceiver=dict(
-        type='SpatialPerceiver', dim=64, num_global_latents=128,
-        grid_size=(18, 18), depth=2, num_heads=1, ff_mult=4, dropout=0.1))
+        type='SpatialPerceiver',
+        dim=64,
+        num_global_latents=128,
+        grid_size=(18, 18),
+        depth=2,
+        num_heads=1,
+        ff_mult=4,
+        dropout=0.1))
 memory_attention = dict(num_layers=2)
 # Tracker modules that stay as in the teacher: the SAM3 neck and prompt
 # encoder; the IoU head and the no-memory token get no gradient from
 # mask-prompted clips. Trained: Perceiver bank, memory attention, memory
 # encoder, mask decoder, object-pointer projection.
-video_frozen_heads = ['vision_encoder', 'prompt_encoder',
-                      'no_memory_embedding',
-                      'mask_decoder.iou_prediction_head']
+video_frozen_heads = [
+    'vision_encoder', 'prompt_encoder', 'no_memory_embedding',
+    'mask_decoder.iou_prediction_head'
+]

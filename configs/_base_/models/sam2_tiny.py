@@ -8,7 +8,8 @@ sam2_cfg = dict(
         vision_config=dict(
             backbone_config=dict(
                 model_type='sam2_hiera_det_model',
-                hidden_size=16, num_attention_heads=1,
+                hidden_size=16,
+                num_attention_heads=1,
                 image_size=[sam2_image_size, sam2_image_size],
                 blocks_per_stage=[1, 1, 2, 1],
                 embed_dim_per_stage=[16, 32, 64, 128],
@@ -20,10 +21,14 @@ sam2_cfg = dict(
             backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]],
             fpn_hidden_size=sam2_embed_dim),
         prompt_encoder_config=dict(
-            hidden_size=sam2_embed_dim, image_size=sam2_image_size,
-            patch_size=16, mask_input_channels=4),
+            hidden_size=sam2_embed_dim,
+            image_size=sam2_image_size,
+            patch_size=16,
+            mask_input_channels=4),
         mask_decoder_config=dict(
-            hidden_size=sam2_embed_dim, mlp_dim=64, num_attention_heads=2,
+            hidden_size=sam2_embed_dim,
+            mlp_dim=64,
+            num_attention_heads=2,
             iou_head_hidden_dim=32)))
 # Memory sizes for the optional Sam2VideoModel (Sam2Teacher(with_video=True)).
 sam2_video_cfg = dict(

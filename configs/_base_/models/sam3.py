@@ -10,13 +10,18 @@ fpn_channels = 256  # width of the FPN levels SAM3's heads read
 # The student's light neck (default): it makes the levels SAM3's tracker and
 # detector heads read (288/144/72 px at 1008 px, 256 channels each).
 student_neck = dict(
-    type='Sam3LightFPN', branches=('tracker', 'detector'),
-    out_channels=fpn_channels, out_size=(trunk_grid, trunk_grid))
+    type='Sam3LightFPN',
+    branches=('tracker', 'detector'),
+    out_channels=fpn_channels,
+    out_size=(trunk_grid, trunk_grid))
 # Trunk mode, for comparison: the student imitates the ViT trunk and SAM3's
 # own necks run on it. One line in a stage config switches to it:
 #   model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))
-trunk_neck = dict(_delete_=True, type='Sam3AlignHead', mode='trunk',
-                  out_channels=trunk_channels,
-                  out_size=(trunk_grid, trunk_grid))
+trunk_neck = dict(
+    _delete_=True,
+    type='Sam3AlignHead',
+    mode='trunk',
+    out_channels=trunk_channels,
+    out_size=(trunk_grid, trunk_grid))
 sam3_cfg = dict(pretrained='facebook/sam3')
 teacher_cfg = dict(type='Sam3Teacher', **sam3_cfg)

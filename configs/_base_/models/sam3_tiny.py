@@ -15,10 +15,13 @@ fpn_channels = 32  # width of the tiny detector / tracker FPN levels
 # video tracker shares the tracker neck, so real configs need no such branch.
 video_tracker_width = 128
 student_neck = dict(
-    type='Sam3LightFPN', branches=('tracker', 'detector', 'video'),
-    out_channels=dict(tracker=fpn_channels, detector=fpn_channels,
-                      video=video_tracker_width),
-    out_size=(trunk_grid, trunk_grid), embed_dims=256,
+    type='Sam3LightFPN',
+    branches=('tracker', 'detector', 'video'),
+    out_channels=dict(
+        tracker=fpn_channels, detector=fpn_channels,
+        video=video_tracker_width),
+    out_size=(trunk_grid, trunk_grid),
+    embed_dims=256,
     patch_size=align_patch_size)
 # Stage 1 feature weights of the tiny light neck, per level (64/32/16 px):
 # the random teacher's finer levels carry 1e-5 / 1e-2 of the variance of
@@ -27,33 +30,52 @@ student_neck = dict(
 feat_level_weights = dict(tracker=(0.1, 0.1, 1.0), detector=(0.1, 0.1, 1.0))
 # Trunk mode, for comparison (configs/stage1/tiny_trunk.py):
 #   model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))
-trunk_neck = dict(_delete_=True, type='Sam3AlignHead', mode='trunk',
-                  out_channels=trunk_channels,
-                  out_size=(trunk_grid, trunk_grid),
-                  patch_size=align_patch_size)
+trunk_neck = dict(
+    _delete_=True,
+    type='Sam3AlignHead',
+    mode='trunk',
+    out_channels=trunk_channels,
+    out_size=(trunk_grid, trunk_grid),
+    patch_size=align_patch_size)
 sam3_cfg = dict(
     config=dict(
         vision_config=dict(
             backbone_config=dict(
-                hidden_size=trunk_channels, intermediate_size=64,
-                num_hidden_layers=2, num_attention_heads=2,
-                image_size=224, patch_size=14, window_size=8,
-                global_attn_indexes=[1], pretrain_image_size=224),
+                hidden_size=trunk_channels,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                image_size=224,
+                patch_size=14,
+                window_size=8,
+                global_attn_indexes=[1],
+                pretrain_image_size=224),
             fpn_hidden_size=32,
             backbone_feature_sizes=[[64, 64], [32, 32], [16, 16]]),
         text_config=dict(
-            vocab_size=49408, hidden_size=32, intermediate_size=64,
-            num_hidden_layers=1, num_attention_heads=2,
-            max_position_embeddings=32, projection_dim=32),
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=32,
+            projection_dim=32),
         geometry_encoder_config=dict(
-            hidden_size=32, num_layers=1, num_attention_heads=2,
+            hidden_size=32,
+            num_layers=1,
+            num_attention_heads=2,
             intermediate_size=64),
         detr_encoder_config=dict(
-            hidden_size=32, num_layers=1, num_attention_heads=2,
+            hidden_size=32,
+            num_layers=1,
+            num_attention_heads=2,
             intermediate_size=64),
         detr_decoder_config=dict(
-            hidden_size=32, num_layers=1, num_attention_heads=2,
-            intermediate_size=64, num_queries=20),
+            hidden_size=32,
+            num_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            num_queries=20),
         mask_decoder_config=dict(
             hidden_size=32, num_upsampling_stages=3, num_attention_heads=2),
         tracker_config=dict(

@@ -14,14 +14,21 @@ video_tracker_cfg = dict(
         image_size=image_size,
         vision_config=dict(
             backbone_config=dict(
-                hidden_size={{_base_.trunk_channels}}, intermediate_size=64,
-                num_hidden_layers=2, num_attention_heads=2,
-                image_size=image_size, patch_size=14, window_size=8,
-                global_attn_indexes=[1], pretrain_image_size=image_size),
+                hidden_size={{_base_.trunk_channels}},
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                image_size=image_size,
+                patch_size=14,
+                window_size=8,
+                global_attn_indexes=[1],
+                pretrain_image_size=image_size),
             fpn_hidden_size=tracker_width),
         prompt_encoder_config=dict(hidden_size=tracker_width),
         mask_decoder_config=dict(
-            hidden_size=tracker_width, mlp_dim=128, num_attention_heads=2,
+            hidden_size=tracker_width,
+            mlp_dim=128,
+            num_attention_heads=2,
             iou_head_hidden_dim=32),
         memory_attention_hidden_size=tracker_width,
         memory_attention_num_layers=2,
@@ -34,5 +41,5 @@ video_tracker_cfg = dict(
 video_teacher_cfg = dict(type='Sam3VideoTeacher', **video_tracker_cfg)
 # Perceiver of the tiny students: 16 global + 4x4 window latents = 32 tokens
 # per memory frame (the dense tiny bank stores 16x16 = 256)
-tiny_memory_bank = dict(perceiver=dict(num_global_latents=16,
-                                       grid_size=(4, 4)))
+tiny_memory_bank = dict(
+    perceiver=dict(num_global_latents=16, grid_size=(4, 4)))

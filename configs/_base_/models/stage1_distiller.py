@@ -4,7 +4,9 @@
 model = dict(
     type='Stage1Distiller',
     data_preprocessor=dict(
-        type='Sam3DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+        type='Sam3DataPreprocessor',
+        mean=[127.5] * 3,
+        std=[127.5] * 3,
         bgr_to_rgb=True),
     student=dict(
         type='EfficientSAM3',
@@ -15,21 +17,30 @@ model = dict(
             neck=dict(type='Sam3LightFPN')),
         # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
         # necks stay as in the teacher; concept heads are unused in Stage 1.
-        frozen_heads=['detector', 'tracker.vision_encoder',
-                      'tracker.prompt_encoder',
-                      'tracker.no_memory_embedding']),
+        frozen_heads=[
+            'detector', 'tracker.vision_encoder', 'tracker.prompt_encoder',
+            'tracker.no_memory_embedding'
+        ]),
     # feature term at the light neck's outputs: per SAM3 neck, one weight
     # per level (finest first: 288/144/72 at 1008 px) against the teacher's
     # neck outputs; a trunk-mode student gets trunk MSE instead
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
-    feat_level_weights=dict(tracker=(1.0, 1.0, 1.0),
-                            detector=(1.0, 1.0, 1.0)),
+    feat_level_weights=dict(tracker=(1.0, 1.0, 1.0), detector=(1.0, 1.0, 1.0)),
     # mmdet's Dice / focal losses, set to equal esam3's numerically
     # (esam3/models/losses/mmdet_loss_cfgs.py)
-    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True,
-                   naive_dice=True, eps=1.0, loss_weight=1.0),
-    loss_focal=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
-                    alpha=0.25, loss_weight=20.0),
+    loss_dice=dict(
+        type='mmdet.DiceLoss',
+        use_sigmoid=True,
+        activate=True,
+        naive_dice=True,
+        eps=1.0,
+        loss_weight=1.0),
+    loss_focal=dict(
+        type='mmdet.FocalLoss',
+        use_sigmoid=True,
+        gamma=2.0,
+        alpha=0.25,
+        loss_weight=20.0),
     # EdgeSAM: distil all 4 mask tokens (single + multimask) and regress the
     # teacher's predicted IoUs with the IoU head
     mask_tokens='all',

@@ -6,7 +6,9 @@ _base_ = ['./perceiver_memory.py']
 model = dict(
     type='Stage2Distiller',
     data_preprocessor=dict(
-        type='Sam3DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+        type='Sam3DataPreprocessor',
+        mean=[127.5] * 3,
+        std=[127.5] * 3,
         bgr_to_rgb=True),
     student=dict(
         type='Sam3VideoTrackerStudent',
@@ -26,12 +28,21 @@ model = dict(
         trunk_checkpoint=None),
     # mmdet's Dice / focal / BCE losses, set to equal esam3's numerically
     # (esam3/models/losses/mmdet_loss_cfgs.py)
-    loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True, activate=True,
-                   naive_dice=True, eps=1.0, loss_weight=1.0),
-    loss_focal=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
-                    alpha=0.25, loss_weight=20.0),
-    loss_score=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
-                    loss_weight=1.0),
+    loss_dice=dict(
+        type='mmdet.DiceLoss',
+        use_sigmoid=True,
+        activate=True,
+        naive_dice=True,
+        eps=1.0,
+        loss_weight=1.0),
+    loss_focal=dict(
+        type='mmdet.FocalLoss',
+        use_sigmoid=True,
+        gamma=2.0,
+        alpha=0.25,
+        loss_weight=20.0),
+    loss_score=dict(
+        type='mmdet.CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
     # feature match on the memory readout (off by default)
     loss_readout=None,
     max_objects=8)

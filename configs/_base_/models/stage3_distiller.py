@@ -6,7 +6,9 @@ _base_ = ['./perceiver_memory.py']
 model = dict(
     type='Stage3Distiller',
     data_preprocessor=dict(
-        type='Sam3DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+        type='Sam3DataPreprocessor',
+        mean=[127.5] * 3,
+        std=[127.5] * 3,
         bgr_to_rgb=True),
     student=dict(
         type='EfficientSAM3',
@@ -33,7 +35,12 @@ model = dict(
         #   --cfg-options model.student.stage2_checkpoint=work_dirs/s2/it.pth
         stage2_checkpoint=None),
     tokenizer=dict(type='Sam3Tokenizer', context_length=32),
-    matcher=dict(type='HungarianMaskMatcher', cost_cls=2.0, cost_box=5.0,
-                 cost_giou=2.0, cost_dice=1.0, cost_focal=1.0),
+    matcher=dict(
+        type='HungarianMaskMatcher',
+        cost_cls=2.0,
+        cost_box=5.0,
+        cost_giou=2.0,
+        cost_dice=1.0,
+        cost_focal=1.0),
     distill_weight=1.0,
     score_thr=0.5)

@@ -7,10 +7,9 @@ from esam3.registry import DATA_SAMPLERS
 
 @DATA_SAMPLERS.register_module()
 class SourceBatchSampler(MultiDataAspectRatioBatchSampler):
-    """mmdet's :class:`MultiDataAspectRatioBatchSampler` (one batch size per
-    source of an mmdet ``ConcatDataset``; a batch holds samples of one
-    source and one aspect-ratio group), usable with mmengine's
-    ``InfiniteSampler``.
+    """Mmdet's :class:`MultiDataAspectRatioBatchSampler` (one batch size per
+    source of an mmdet ``ConcatDataset``; a batch holds samples of one source
+    and one aspect-ratio group), usable with mmengine's ``InfiniteSampler``.
 
     The parent's ``__len__`` iterates the sampler to count samples per
     source, which never ends on an infinite sampler (mmengine asks for the

@@ -24,8 +24,8 @@ def _unpadded_shape(results: dict) -> Tuple[int, int]:
             int(s) for s in pad[:2]):
         return img_shape
     ori = results['ori_shape']
-    return (min(int(ori[0] * scale[1] + 0.5), int(pad[0])),
-            min(int(ori[1] * scale[0] + 0.5), int(pad[1])))
+    return (min(int(ori[0] * scale[1] + 0.5),
+                int(pad[0])), min(int(ori[1] * scale[0] + 0.5), int(pad[1])))
 
 
 def map_boxes(boxes: np.ndarray, results: dict,
@@ -53,23 +53,26 @@ def map_boxes(boxes: np.ndarray, results: dict,
     if hom is not None:
         x1, y1, x2, y2 = boxes.T
         corners = np.stack([
-            np.stack([x1, y1]), np.stack([x2, y1]),
-            np.stack([x1, y2]), np.stack([x2, y2])
+            np.stack([x1, y1]),
+            np.stack([x2, y1]),
+            np.stack([x1, y2]),
+            np.stack([x2, y2])
         ], 0)  # [4, 2, E]
         pts = np.concatenate([corners, np.ones_like(corners[:, :1])], 1)
         warped = np.einsum('ij,cje->cie', np.asarray(hom, np.float64), pts)
         xy = warped[:, :2] / warped[:, 2:3]
-        boxes = np.stack([xy[:, 0].min(0), xy[:, 1].min(0),
-                          xy[:, 0].max(0), xy[:, 1].max(0)], 1)
+        boxes = np.stack([
+            xy[:, 0].min(0), xy[:, 1].min(0), xy[:, 0].max(0), xy[:, 1].max(0)
+        ], 1)
     else:
         sx, sy = results.get('scale_factor', (1.0, 1.0))[:2]
         boxes = boxes * np.array([sx, sy, sx, sy], np.float32)
         direction = results.get('flip_direction')
-        if results.get('flip', False) and direction in ('horizontal',
-                                                        'diagonal'):
+        if results.get('flip',
+                       False) and direction in ('horizontal', 'diagonal'):
             boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
-        if results.get('flip', False) and direction in ('vertical',
-                                                        'diagonal'):
+        if results.get('flip',
+                       False) and direction in ('vertical', 'diagonal'):
             boxes[:, [1, 3]] = h - boxes[:, [3, 1]]
     boxes = boxes.astype(np.float32)
     boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
@@ -97,9 +100,9 @@ class PackConceptInputs(PackDetInputs):
     """
 
     DEFAULT_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape',
-                         'pad_shape', 'scale_factor', 'flip',
-                         'flip_direction', 'text', 'is_negative', 'label',
-                         'exemplar_boxes', 'gt_rles', 'hard_negative')
+                         'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                         'text', 'is_negative', 'label', 'exemplar_boxes',
+                         'gt_rles', 'hard_negative')
 
     def __init__(self, meta_keys: Optional[Sequence[str]] = None) -> None:
         super().__init__(meta_keys=tuple(meta_keys or self.DEFAULT_META_KEYS))

@@ -30,7 +30,9 @@ class FilterEmptyInstances(BaseTransform):
             sample in training) when no instance is left. Defaults to True.
     """
 
-    def __init__(self, min_mask_area: int = 1, min_box_size: float = 0.,
+    def __init__(self,
+                 min_mask_area: int = 1,
+                 min_box_size: float = 0.,
                  drop_empty: bool = True) -> None:
         self.min_mask_area = min_mask_area
         self.min_box_size = min_box_size

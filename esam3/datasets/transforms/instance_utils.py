@@ -63,8 +63,8 @@ def sync_instance_extras(results: dict) -> dict:
     return results
 
 
-def select_instances(results: dict,
-                     keep: Union[np.ndarray, Sequence[int]]) -> dict:
+def select_instances(results: dict, keep: Union[np.ndarray,
+                                                Sequence[int]]) -> dict:
     """Keep only the instances ``keep`` (bool mask or indices), in place.
 
     Filters every mmdet per-instance key and the esam3 extras.

@@ -14,7 +14,7 @@ from .instance_utils import EXTRA_IDS_KEY
 
 @TRANSFORMS.register_module(name='LoadImageFromFile')
 class LoadImageFromFile(MMCVLoadImageFromFile):
-    """mmcv's ``LoadImageFromFile`` whose decode failure is typed.
+    """Mmcv's ``LoadImageFromFile`` whose decode failure is typed.
 
     Registered in the esam3 scope under mmcv's name, so every esam3 config
     gets it: a file that exists but does not decode (truncated or corrupt
@@ -85,9 +85,13 @@ class LoadRLEAnnotations(LoadAnnotations):
                  with_names: bool = True,
                  box_type: str = 'hbox',
                  **kwargs) -> None:
-        super().__init__(with_bbox=with_bbox, with_label=with_label,
-                         with_mask=with_mask, poly2mask=True,
-                         box_type=box_type, **kwargs)
+        super().__init__(
+            with_bbox=with_bbox,
+            with_label=with_label,
+            with_mask=with_mask,
+            poly2mask=True,
+            box_type=box_type,
+            **kwargs)
         self.with_rles = with_rles
         self.with_points = with_points
         self.with_names = with_names
@@ -101,11 +105,13 @@ class LoadRLEAnnotations(LoadAnnotations):
 
     @staticmethod
     def _points(instances: List[dict]) -> Optional[np.ndarray]:
-        if not instances or any(
-                not inst.get('point_coords') for inst in instances):
+        if not instances or any(not inst.get('point_coords')
+                                for inst in instances):
             return None
-        pts = [np.asarray(inst['point_coords'], np.float32).reshape(-1, 2)[0]
-               for inst in instances]
+        pts = [
+            np.asarray(inst['point_coords'], np.float32).reshape(-1, 2)[0]
+            for inst in instances
+        ]
         return np.stack(pts).astype(np.float32)
 
     def transform(self, results: dict) -> dict:
@@ -147,7 +153,7 @@ class LoadRLEAnnotations(LoadAnnotations):
         if self.with_points and points is not None:
             results['gt_point_coords'] = points
         if self.with_names and instances and all('name' in inst
-                                                  for inst in instances):
+                                                 for inst in instances):
             results['gt_names'] = [inst['name'] for inst in instances]
         return results
 
@@ -159,5 +165,5 @@ class LoadRLEAnnotations(LoadAnnotations):
                 f'with_names={self.with_names}, box_type={self.box_type})')
 
 
-TRANSFORMS.register_module(name='LoadSA1BAnnotations',
-                           module=LoadRLEAnnotations)
+TRANSFORMS.register_module(
+    name='LoadSA1BAnnotations', module=LoadRLEAnnotations)

@@ -9,8 +9,8 @@ from esam3.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class PadBottomRight(Pad):
-    """mmdet :class:`~mmdet.datasets.transforms.Pad` to a fixed size that
-    keeps ``img_shape`` as the unpadded shape.
+    """Mmdet :class:`~mmdet.datasets.transforms.Pad` to a fixed size that keeps
+    ``img_shape`` as the unpadded shape.
 
     mmdet's ``Pad`` pads image, masks and seg map at the bottom/right but
     then overwrites ``img_shape`` with the padded shape. esam3's contract
@@ -28,18 +28,19 @@ class PadBottomRight(Pad):
             ``dict(img=0, masks=0, seg=255)``.
     """
 
-    def __init__(self,
-                 size: Union[int, Tuple[int, int]],
-                 pad_val: Union[dict, float] = dict(img=0, masks=0, seg=255)
-                 ) -> None:
+    def __init__(
+        self,
+        size: Union[int, Tuple[int, int]],
+        pad_val: Union[dict, float] = dict(img=0, masks=0, seg=255)
+    ) -> None:
         hw = (size, size) if isinstance(size, int) else tuple(size)
-        if isinstance(pad_val, dict) and isinstance(pad_val.get('img'),
-                                                    float):
+        if isinstance(pad_val, dict) and isinstance(pad_val.get('img'), float):
             img_val = pad_val['img']
-            pad_val = dict(pad_val, img=int(img_val) if float(
-                img_val).is_integer() else img_val)
-        super().__init__(size=(hw[1], hw[0]), pad_val=pad_val,
-                         padding_mode='constant')
+            pad_val = dict(
+                pad_val,
+                img=int(img_val) if float(img_val).is_integer() else img_val)
+        super().__init__(
+            size=(hw[1], hw[0]), pad_val=pad_val, padding_mode='constant')
         self.out_hw = hw
 
     def transform(self, results: dict) -> dict:

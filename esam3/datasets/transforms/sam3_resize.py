@@ -19,8 +19,8 @@ from mmdet.datasets.transforms import Resize
 from esam3.registry import TRANSFORMS
 
 
-def resize_square(img: np.ndarray, size: Union[int, Tuple[int, int]]
-                  ) -> np.ndarray:
+def resize_square(img: np.ndarray, size: Union[int, Tuple[int,
+                                                          int]]) -> np.ndarray:
     """Resize an ``[H, W, C]`` uint8 image like ``Sam3ImageProcessor``.
 
     Bilinear with antialiasing (torchvision's uint8 kernel, the one the
@@ -46,10 +46,14 @@ def resize_square(img: np.ndarray, size: Union[int, Tuple[int, int]]
     if tuple(img.shape[:2]) == hw:
         return img
     squeeze = img.ndim == 2
-    chw = torch.from_numpy(np.ascontiguousarray(
-        img[..., None] if squeeze else img)).permute(2, 0, 1)
-    out = tvF.resize(chw, list(hw), interpolation=tvF.InterpolationMode.
-                     BILINEAR, antialias=True)
+    chw = torch.from_numpy(
+        np.ascontiguousarray(img[...,
+                                 None] if squeeze else img)).permute(2, 0, 1)
+    out = tvF.resize(
+        chw,
+        list(hw),
+        interpolation=tvF.InterpolationMode.BILINEAR,
+        antialias=True)
     out = out.permute(1, 2, 0).numpy()
     return out[..., 0] if squeeze else out
 
@@ -82,8 +86,10 @@ class Sam3Resize(Resize):
                  size: Union[int, Tuple[int, int]],
                  clip_object_border: bool = True) -> None:
         hw = (size, size) if isinstance(size, int) else tuple(size)
-        super().__init__(scale=(hw[1], hw[0]), keep_ratio=False,
-                         clip_object_border=clip_object_border)
+        super().__init__(
+            scale=(hw[1], hw[0]),
+            keep_ratio=False,
+            clip_object_border=clip_object_border)
         self.out_hw = hw
 
     def _resize_img(self, results: dict) -> None:

@@ -32,8 +32,10 @@ def _decode_frame(rles: Sequence[Optional[dict]],
                   shape: Tuple[int, int]) -> Tuple[np.ndarray, List[dict]]:
     """Masks ``[N, H, W]`` of one frame; absent (None) objects -> empty."""
     h, w = shape
-    rles = [encode_mask(np.zeros(shape, np.uint8)) if r is None else
-            to_compressed_rle(r, h, w) for r in rles]
+    rles = [
+        encode_mask(np.zeros(shape, np.uint8))
+        if r is None else to_compressed_rle(r, h, w) for r in rles
+    ]
     return decode_rles(rles, h, w), rles
 
 
@@ -76,18 +78,20 @@ class LoadVideoClip(BaseTransform):
         self.with_masks = with_masks
         self.num_threads = num_threads
 
-    def _load_frames(self, results: dict) -> Tuple[List[np.ndarray],
-                                                   List[str]]:
+    def _load_frames(self,
+                     results: dict) -> Tuple[List[np.ndarray], List[str]]:
         if results.get('frame_paths') is not None:
             paths = list(results['frame_paths'])
             return read_frame_files(paths), paths
         path = results['video_path']
-        frames = read_video_frames(path, results['frame_ids'],
-                                   num_threads=self.num_threads)
+        frames = read_video_frames(
+            path, results['frame_ids'], num_threads=self.num_threads)
         return frames, [path] * len(frames)
 
-    def _load_masks(self, results: dict, shape: Tuple[int, int]
-                    ) -> Tuple[List[np.ndarray], List[List[dict]]]:
+    def _load_masks(
+            self, results: dict,
+            shape: Tuple[int,
+                         int]) -> Tuple[List[np.ndarray], List[List[dict]]]:
         """Per frame: uint8 masks ``[N, H, W]`` and their RLEs."""
         ids = np.asarray(results['instances_ids'])
         num_frames = len(results['frame_ids'])
@@ -125,10 +129,9 @@ class LoadVideoClip(BaseTransform):
     @staticmethod
     def _check_shape(results: dict, shape: Sequence[int], what: str) -> None:
         if tuple(shape[:2]) != tuple(results['ori_shape'][:2]):
-            raise ValueError(
-                f'video {results["video_id"]}: {what} has size '
-                f'{tuple(shape[:2])}, the annotation says '
-                f'{tuple(results["ori_shape"][:2])}')
+            raise ValueError(f'video {results["video_id"]}: {what} has size '
+                             f'{tuple(shape[:2])}, the annotation says '
+                             f'{tuple(results["ori_shape"][:2])}')
 
     def transform(self, results: dict) -> dict:
         """Decode frames/masks and turn every field into per-frame lists."""
@@ -146,8 +149,10 @@ class LoadVideoClip(BaseTransform):
             img=frames,
             img_path=paths,
             frame_id=[int(i) for i in results['frame_ids']],
-            img_id=[f'{results["video_id"]}/{int(i):05d}'
-                    for i in results['frame_ids']],
+            img_id=[
+                f'{results["video_id"]}/{int(i):05d}'
+                for i in results['frame_ids']
+            ],
             ori_shape=[shape] * num_frames,
             img_shape=[shape] * num_frames,
             gt_instances_ids=[ids.copy() for _ in range(num_frames)],
@@ -187,19 +192,17 @@ class PackVideoInputs(PackTrackInputs):
     """
 
     DEFAULT_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape',
-                         'pad_shape', 'scale_factor', 'flip',
-                         'flip_direction', 'frame_id', 'video_id',
-                         'video_length', 'gt_rles')
+                         'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                         'frame_id', 'video_id', 'video_length', 'gt_rles')
 
     def __init__(self, meta_keys: Optional[tuple] = None) -> None:
-        super().__init__(meta_keys=meta_keys,
-                         default_meta_keys=self.DEFAULT_META_KEYS)
+        super().__init__(
+            meta_keys=meta_keys, default_meta_keys=self.DEFAULT_META_KEYS)
 
     @staticmethod
     def _unpadded_shape(ori_shape: Sequence[int], img_shape: Sequence[int],
                         scale_factor: Optional[Sequence[float]],
-                        pad_shape: Optional[Sequence[int]]
-                        ) -> Tuple[int, int]:
+                        pad_shape: Optional[Sequence[int]]) -> Tuple[int, int]:
         """Image shape before padding, recovered after mmcv's ``Pad``.
 
         Kept as is when it differs from the padded shape (e.g. after
@@ -238,6 +241,7 @@ class PackVideoInputs(PackTrackInputs):
             if 'instances_ids' in inst:
                 inst.instances_ids = inst.instances_ids.long()
         track.set_metainfo(
-            dict(video_id=results['video_id'][0],
-                 video_length=int(results['video_length'][0])))
+            dict(
+                video_id=results['video_id'][0],
+                video_length=int(results['video_length'][0])))
         return packed

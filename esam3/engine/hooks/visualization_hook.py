@@ -29,8 +29,8 @@ def _sample_image(sample, inputs, index: int) -> Optional[np.ndarray]:
     if not isinstance(img, torch.Tensor) or img.dim() != 3 or \
             img.shape[0] != 3:
         return None
-    return img.detach().cpu().permute(1, 2, 0).numpy()[..., ::-1].astype(
-        np.uint8)
+    return img.detach().cpu().permute(1, 2,
+                                      0).numpy()[..., ::-1].astype(np.uint8)
 
 
 @HOOKS.register_module()
@@ -83,11 +83,19 @@ class Sam3VisualizationHook(Hook):
                                     f'{name}.jpg')
             self._test_index += 1
             visualizer.add_datasample(
-                name, image, data_sample=sample, show=self.show,
-                wait_time=self.wait_time, out_file=out_file,
-                pred_score_thr=self.score_thr, step=step)
+                name,
+                image,
+                data_sample=sample,
+                show=self.show,
+                wait_time=self.wait_time,
+                out_file=out_file,
+                pred_score_thr=self.score_thr,
+                step=step)
 
-    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx: int,
+                       data_batch=None,
                        outputs=None) -> None:
         """Send every ``interval``-th batch to the visualisation backends."""
         if not self.draw or outputs is None or batch_idx % self.interval:
@@ -98,7 +106,10 @@ class Sam3VisualizationHook(Hook):
         """Reset the image counter."""
         self._test_index = 0
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch=None,
                         outputs=None) -> None:
         """Write every test prediction to ``test_out_dir``."""
         if not self.draw or outputs is None:

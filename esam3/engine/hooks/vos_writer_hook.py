@@ -32,8 +32,8 @@ def davis_palette(num_colors: int = 256) -> List[int]:
 
 
 def index_map(masks: np.ndarray, obj_ids: Sequence[int]) -> np.ndarray:
-    """Bool masks ``[N, H, W]`` -> uint8 index map (later objects drawn on
-    top where masks overlap; 0 = background)."""
+    """Bool masks ``[N, H, W]`` -> uint8 index map (later objects drawn on top
+    where masks overlap; 0 = background)."""
     out = np.zeros(masks.shape[1:], np.uint8)
     for m, oid in zip(masks, obj_ids):
         out[m] = oid
@@ -43,8 +43,8 @@ def index_map(masks: np.ndarray, obj_ids: Sequence[int]) -> np.ndarray:
 @HOOKS.register_module()
 class VOSPaletteWriterHook(Hook):
     """Save ``pred_track_masks`` of test (optionally val) videos as
-    ``<out_dir>/<video_id>/<frame>.png`` palette PNGs, the layout the
-    DAVIS / SA-V evaluation toolkits read.
+    ``<out_dir>/<video_id>/<frame>.png`` palette PNGs, the layout the DAVIS /
+    SA-V evaluation toolkits read.
 
     Pixel value = object id (the dataset's ``instances_ids`` when they fit
     in 1..255, else 1..N in order). The frame name is the stem of the
@@ -88,8 +88,8 @@ class VOSPaletteWriterHook(Hook):
         for t in range(num_frames):
             meta = frames[t].metainfo if t < len(frames) else {}
             path = meta.get('img_path')
-            if path and not str(path).lower().endswith(
-                    ('.mp4', '.avi', '.mov', '.mkv', '.webm')):
+            video_exts = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+            if path and not str(path).lower().endswith(video_exts):
                 names.append(osp.splitext(osp.basename(str(path)))[0])
             else:
                 names.append(f'{int(meta.get("frame_id", t)):05d}')
@@ -129,7 +129,10 @@ class VOSPaletteWriterHook(Hook):
             if hasattr(sample, 'pred_track_masks'):
                 self.write_sample(sample, out_dir)
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch=None,
                         outputs=None) -> None:
         """Write every test video."""
         if not self.draw:
@@ -138,10 +141,14 @@ class VOSPaletteWriterHook(Hook):
             osp.join(runner.work_dir, runner.timestamp, self.test_out_dir)
         self._write(outputs, out_dir)
 
-    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx: int,
+                       data_batch=None,
                        outputs=None) -> None:
         """Write validation videos when ``write_val`` is set."""
         if not self.write_val:
             return
-        self._write(outputs, osp.join(runner.work_dir, 'vos_val',
-                                      f'iter_{runner.iter}'))
+        self._write(
+            outputs, osp.join(runner.work_dir, 'vos_val',
+                              f'iter_{runner.iter}'))

@@ -46,7 +46,7 @@ def boundary_tolerance(height: int,
 
 
 def disk_kernel(radius: int) -> np.ndarray:
-    """uint8 disk ``x^2 + y^2 <= radius^2`` of size ``2 radius + 1``."""
+    """Uint8 disk ``x^2 + y^2 <= radius^2`` of size ``2 radius + 1``."""
     r = int(radius)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     return (xx * xx + yy * yy <= r * r).astype(np.uint8)

@@ -70,12 +70,13 @@ def cgf1_pair_counts(ious: np.ndarray,
     else:
         tp = np.zeros(len(thrs), dtype=np.int64)
     tp = tp.astype(np.int64)
-    return dict(il=il,
-                num_dt=num_dt,
-                num_gt=num_gt,
-                tp=tp,
-                fp=num_dt - tp,
-                fn=num_gt - tp)
+    return dict(
+        il=il,
+        num_dt=num_dt,
+        num_gt=num_gt,
+        tp=tp,
+        fp=num_dt - tp,
+        fn=num_gt - tp)
 
 
 def cgf1_summary(pairs: List[Dict],
@@ -95,8 +96,8 @@ def cgf1_summary(pairs: List[Dict],
         thresholds are used, image-level counts ``IL_TP``, ``IL_FP``,
         ``IL_TN``, ``IL_FN`` and ``positive_pairs``/``negative_pairs``.
     """
-    thrs = np.asarray(COCO_IOU_THRS if iou_thrs is None else iou_thrs,
-                      dtype=np.float64)
+    thrs = np.asarray(
+        COCO_IOU_THRS if iou_thrs is None else iou_thrs, dtype=np.float64)
     il = {k: 0 for k in ('TP', 'FP', 'TN', 'FN')}
     tp = np.zeros(len(thrs), dtype=np.int64)
     fp = np.zeros_like(tp)
@@ -110,12 +111,13 @@ def cgf1_summary(pairs: List[Dict],
     denom = 2 * tp + fp + fn
     pmf1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
     il_mcc = mcc(il['TP'], il['FP'], il['TN'], il['FN'])
-    out = dict(cgF1=100.0 * il_mcc * float(pmf1.mean()) if len(thrs) else 0.0,
-               IL_MCC=il_mcc,
-               pmF1=100.0 * float(pmf1.mean()) if len(thrs) else 0.0,
-               pmF1_per_thr=pmf1,
-               positive_pairs=il['TP'] + il['FN'],
-               negative_pairs=il['FP'] + il['TN'])
+    out = dict(
+        cgF1=100.0 * il_mcc * float(pmf1.mean()) if len(thrs) else 0.0,
+        IL_MCC=il_mcc,
+        pmF1=100.0 * float(pmf1.mean()) if len(thrs) else 0.0,
+        pmF1_per_thr=pmf1,
+        positive_pairs=il['TP'] + il['FN'],
+        negative_pairs=il['FP'] + il['TN'])
     for t in (0.5, 0.75):
         hit = np.flatnonzero(np.isclose(thrs, t))
         if hit.size:

@@ -11,8 +11,8 @@ ArrayLike = Union[np.ndarray, torch.Tensor]
 def to_bool_array(masks: ArrayLike) -> np.ndarray:
     """Convert a numpy array / torch tensor of masks to a numpy bool array.
 
-    Non-bool inputs are thresholded at > 0 (so uint8 {0, 1} and {0, 255}
-    masks and logits all work).
+    Non-bool inputs are thresholded at > 0 (so uint8 {0, 1} and {0, 255} masks
+    and logits all work).
     """
     if isinstance(masks, torch.Tensor):
         masks = masks.detach().cpu().numpy()

@@ -41,8 +41,9 @@ def masklet_iou(dt: Sequence[Sequence[Optional[Dict]]],
         area_g[g_idx] += a_g
         if not d_rle or not g_rle:
             continue
-        iou = np.asarray(mask_utils.iou(d_rle, g_rle, [0] * len(g_rle)),
-                         dtype=float).reshape(len(d_rle), len(g_rle))
+        iou = np.asarray(
+            mask_utils.iou(d_rle, g_rle, [0] * len(g_rle)),
+            dtype=float).reshape(len(d_rle), len(g_rle))
         # |A n B| = IoU (|A| + |B|) / (1 + IoU)
         frame_inter = iou * (a_d[:, None] + a_g[None]) / (1.0 + iou)
         inter[np.ix_(d_idx, g_idx)] += frame_inter

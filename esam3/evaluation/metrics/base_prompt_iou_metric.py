@@ -43,8 +43,8 @@ class BasePromptIoUMetric(BaseMetric):
 
     def reference_masks(self, sample: Any, mode: str,
                         shape: Sequence[int]) -> Optional[np.ndarray]:
-        """Reference masks ``[N, H, W]`` of ``sample`` for ``mode`` (None =
-        not available, the mode is skipped for this sample)."""
+        """Reference masks ``[N, H, W]`` of ``sample`` for ``mode`` (None = not
+        available, the mode is skipped for this sample)."""
         raise NotImplementedError
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:

@@ -102,9 +102,9 @@ class CGF1Metric(BaseMetric):
                 shape = tuple(ori[:2]) if ori is not None else None
             dt_rles = self._kept_rles(sample, shape)
             if dt_rles and gt_rles:
-                ious = np.asarray(mask_utils.iou(dt_rles, gt_rles,
-                                                 [0] * len(gt_rles)),
-                                  dtype=float)
+                ious = np.asarray(
+                    mask_utils.iou(dt_rles, gt_rles, [0] * len(gt_rles)),
+                    dtype=float)
                 ious = ious.reshape(len(dt_rles), len(gt_rles))
             else:
                 ious = np.zeros((len(dt_rles), len(gt_rles)))

@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""mIoU of promptable segmentation (GT box / point / point+k prompts)."""
+"""MIoU of promptable segmentation (GT box / point / point+k prompts)."""
 from typing import Any, Optional, Sequence
 
 import numpy as np

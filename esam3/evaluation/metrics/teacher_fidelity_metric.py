@@ -36,10 +36,11 @@ class TeacherFidelityMetric(BasePromptIoUMetric):
                  teacher_key: str = 'teacher_prompt_masks',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(modes=modes,
-                         pred_key=pred_key,
-                         collect_device=collect_device,
-                         prefix=prefix)
+        super().__init__(
+            modes=modes,
+            pred_key=pred_key,
+            collect_device=collect_device,
+            prefix=prefix)
         self.teacher_key = teacher_key
 
     def reference_masks(self, sample: Any, mode: str,

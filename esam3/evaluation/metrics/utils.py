@@ -110,7 +110,7 @@ def log_table(title: str, header: Sequence[str],
     Returns:
         str: The table text.
     """
-    table = AsciiTable([list(header)] + [[str(c) for c in r] for r in rows],
-                       title=title)
+    table = AsciiTable(
+        [list(header)] + [[str(c) for c in r] for r in rows], title=title)
     print_log('\n' + table.table, logger='current')
     return table.table

@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""cgF1 / IL_MCC / pmF1 of video promptable concept segmentation."""
+"""CgF1 / IL_MCC / pmF1 of video promptable concept segmentation."""
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -14,7 +14,7 @@ from .utils import encode_masks, get_field, normalize_rle, to_numpy
 
 @METRICS.register_module()
 class VideoCGF1Metric(CGF1Metric):
-    """cgF1 on video / noun-phrase pairs (SA-Co/VEval style).
+    """CgF1 on video / noun-phrase pairs (SA-Co/VEval style).
 
     Same counting as :class:`CGF1Metric` (IL_MCC over pairs, pmF1 over
     positive pairs averaged over IoU thresholds 0.50:0.05:0.95, cgF1 =
@@ -42,9 +42,12 @@ class VideoCGF1Metric(CGF1Metric):
                  iou_thrs: Optional[Sequence[float]] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(score_thr=score_thr, iou_thrs=iou_thrs,
-                         multiply_presence=False,
-                         collect_device=collect_device, prefix=prefix)
+        super().__init__(
+            score_thr=score_thr,
+            iou_thrs=iou_thrs,
+            multiply_presence=False,
+            collect_device=collect_device,
+            prefix=prefix)
 
     def _kept_masklets(self, sample: Any) -> List[List[Optional[Dict]]]:
         scores = to_numpy(get_field(sample, 'pred_masklet_scores',
@@ -59,15 +62,17 @@ class VideoCGF1Metric(CGF1Metric):
         for i in keep:
             m = masklets[i]
             if isinstance(m, (list, tuple)):
-                out.append([None if r is None else normalize_rle(r)
-                            for r in m])
+                out.append(
+                    [None if r is None else normalize_rle(r) for r in m])
             else:
                 m = to_bool_array(m)
                 if m.ndim != 3:
                     raise ValueError('VideoCGF1Metric: a masklet must be '
                                      f'[T, H, W], got {m.shape}')
-                out.append([r if m[t].any() else None
-                            for t, r in enumerate(encode_masks(m))])
+                out.append([
+                    r if m[t].any() else None
+                    for t, r in enumerate(encode_masks(m))
+                ])
         return out
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
@@ -80,9 +85,10 @@ class VideoCGF1Metric(CGF1Metric):
                 raise ValueError('VideoCGF1Metric: a pair marked is_negative'
                                  f' has {len(gt)} GT masklets')
             # a GT masklet empty on every frame is no instance
-            gt = [m for m in gt
-                  if any(r is not None and mask_utils.area(r) > 0
-                         for r in m)]
+            gt = [
+                m for m in gt if any(
+                    r is not None and mask_utils.area(r) > 0 for r in m)
+            ]
             dt = self._kept_masklets(sample)
             ious = masklet_iou(dt, gt) if dt and gt else np.zeros(
                 (len(dt), len(gt)))

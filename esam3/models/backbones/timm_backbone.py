@@ -133,10 +133,14 @@ class TimmBackbone(BaseModule):
         """
         ckpt = load_state_dict_file(path)
         model_state = self.timm_model.state_dict()
-        buffers = [n for n, _ in self.timm_model.named_buffers()
-                   if n not in model_state]
+        buffers = [
+            n for n, _ in self.timm_model.named_buffers()
+            if n not in model_state
+        ]
         weights, report = match_state_dict(
-            ckpt, model_state, dropped_keys=self._classifier_keys(),
+            ckpt,
+            model_state,
+            dropped_keys=self._classifier_keys(),
             ignored_buffers=buffers)
         if not report.ok:
             message = report.format(path, self.max_report_keys)
@@ -148,7 +152,9 @@ class TimmBackbone(BaseModule):
         print_log(
             f'TimmBackbone({self.model_name}): loaded {len(weights)} tensors '
             f'from {path} ({len(report.ignored)} classifier/buffer keys '
-            'ignored)', logger='current', level=logging.INFO)
+            'ignored)',
+            logger='current',
+            level=logging.INFO)
 
     def _classifier_keys(self) -> List[str]:
         """Keys of the full classifier model (built on the meta device)."""
@@ -163,8 +169,10 @@ class TimmBackbone(BaseModule):
             return names
         if self.frozen_stages < 0:
             return []
-        stages = [fi['module'].replace('.', '_')
-                  for fi in self.timm_model.feature_info.info]
+        stages = [
+            fi['module'].replace('.', '_')
+            for fi in self.timm_model.feature_info.info
+        ]
         if self.frozen_stages > len(stages):
             raise ValueError(f'frozen_stages={self.frozen_stages} but '
                              f'{self.model_name} has {len(stages)} stages')

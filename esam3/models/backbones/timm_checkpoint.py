@@ -60,8 +60,10 @@ class KeyReport:
                 if len(keys) > max_keys else ''
             return f'  {what} ({len(keys)}): [{shown}{more}]'
 
-        mism = [f'{k}: checkpoint {tuple(a)} vs model {tuple(b)}'
-                for k, a, b in self.mismatched]
+        mism = [
+            f'{k}: checkpoint {tuple(a)} vs model {tuple(b)}'
+            for k, a, b in self.mismatched
+        ]
         return '\n'.join([
             f'checkpoint {path} does not match the model:',
             _list(self.missing, 'missing keys'),
@@ -125,10 +127,10 @@ def _canonical_index(keys: Iterable[str]) -> Dict[str, str]:
 
 
 def match_state_dict(
-        ckpt: Mapping[str, Tensor],
-        model_state: Mapping[str, Tensor],
-        dropped_keys: Iterable[str] = (),
-        ignored_buffers: Iterable[str] = ()
+    ckpt: Mapping[str, Tensor],
+    model_state: Mapping[str, Tensor],
+    dropped_keys: Iterable[str] = (),
+    ignored_buffers: Iterable[str] = ()
 ) -> Tuple[Dict[str, Tensor], KeyReport]:
     """Rename checkpoint keys to the model's names and report mismatches.
 
@@ -160,7 +162,9 @@ def match_state_dict(
                 (key, tuple(value.shape), tuple(model_state[target].shape)))
         else:
             renamed[target] = value
-    matched = set(renamed) | {model_index[_canonical(k)]
-                              for k, _, _ in report.mismatched}
+    matched = set(renamed) | {
+        model_index[_canonical(k)]
+        for k, _, _ in report.mismatched
+    }
     report.missing = [k for k in model_state if k not in matched]
     return renamed, report

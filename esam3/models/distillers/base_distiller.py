@@ -13,7 +13,7 @@ from ..heads.sam3_heads import Sam3Heads
 
 
 def as_bool_masks(masks, device) -> Tensor:
-    """mmdet ``BitmapMasks``, a tensor or an array -> bool tensor."""
+    """Mmdet ``BitmapMasks``, a tensor or an array -> bool tensor."""
     if hasattr(masks, 'to_tensor'):
         return masks.to_tensor(torch.bool, device)
     return torch.as_tensor(masks, device=device).bool()
@@ -21,8 +21,8 @@ def as_bool_masks(masks, device) -> Tensor:
 
 class BaseDistiller(BaseModel):
     """Holds ``self.student`` (a registered sub-module) and ``self.teacher``
-    (attached with ``object.__setattr__``, like mmdet's KD detectors, so it
-    is not a sub-module).
+    (attached with ``object.__setattr__``, like mmdet's KD detectors, so it is
+    not a sub-module).
 
     Args:
         student: student config (or module).
@@ -46,8 +46,8 @@ class BaseDistiller(BaseModel):
                  init_student_heads_from_teacher: bool = True,
                  init_cfg: Optional[dict] = None,
                  share_frozen_heads: bool = True) -> None:
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = student if isinstance(student, nn.Module) \
             else MODELS.build(student)
         teacher_module = None
@@ -66,8 +66,8 @@ class BaseDistiller(BaseModel):
     @torch.no_grad()
     def copy_teacher_heads(self) -> None:
         """Initialise the student's SAM3 heads from the teacher's, strictly
-        (the two must describe the same SAM3 head architecture; the SAM3
-        neck convolutions a light-neck student dropped are not copied)."""
+        (the two must describe the same SAM3 head architecture; the SAM3 neck
+        convolutions a light-neck student dropped are not copied)."""
         heads = self.student.heads
         state = self.teacher.heads.state_dict()
         if hasattr(heads, 'state_dict_from'):  # a light-neck student has
@@ -84,8 +84,8 @@ class BaseDistiller(BaseModel):
             carried()
 
     def share_frozen_heads(self) -> List[str]:
-        """Point the teacher's SAM3 head modules that the student keeps
-        frozen at the student's copies (identical right after
+        """Point the teacher's SAM3 head modules that the student keeps frozen
+        at the student's copies (identical right after
         :meth:`copy_teacher_heads`), so they are held once in memory.
 
         The teacher stays out of ``state_dict()``; the student's checkpoint
@@ -110,8 +110,9 @@ class BaseDistiller(BaseModel):
         for name, module in student.shareable_frozen_modules():
             if any(p.requires_grad for p in module.parameters()):
                 continue
-            if any(c == name or c.startswith(name + '.')
-                   or name.startswith(c + '.') for c in carried):
+            if any(c == name or c.startswith(name +
+                                             '.') or name.startswith(c + '.')
+                   for c in carried):
                 continue
             parent_name, _, leaf = name.rpartition('.')
             parent = teacher.get_submodule(parent_name) if parent_name \
@@ -125,8 +126,8 @@ class BaseDistiller(BaseModel):
         feature cache filled every sample, else from the live teacher."""
         cached = [getattr(ds, 'teacher_trunk', None) for ds in data_samples]
         if all(c is not None for c in cached):
-            return torch.stack([c.to(inputs.device, torch.float32)
-                                for c in cached])
+            return torch.stack(
+                [c.to(inputs.device, torch.float32) for c in cached])
         if self.teacher is None:
             raise RuntimeError('no teacher and no cached teacher features')
         return self.teacher.encode_trunk(inputs)
@@ -138,8 +139,8 @@ class BaseDistiller(BaseModel):
 
     @staticmethod
     def gt_masks_boxes(ds, device) -> Tuple[Tensor, Tensor]:
-        """GT instance masks (bool ``[N, S, S]``) and xyxy boxes (float
-        ``[N, 4]``, input pixels) of a packed sample as tensors."""
+        """GT instance masks (bool ``[N, S, S]``) and xyxy boxes (float ``[N,
+        4]``, input pixels) of a packed sample as tensors."""
         inst = ds.gt_instances
         masks = BaseDistiller.gt_masks(ds, device)
         boxes = inst.bboxes

@@ -34,7 +34,8 @@ def clip_gt_masks(sample, size: Tuple[int, int], device) -> Tensor:
     return torch.stack(masks)
 
 
-def clip_objects(inputs: Tensor, data_samples: Sequence,
+def clip_objects(inputs: Tensor,
+                 data_samples: Sequence,
                  max_objects: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """GT masks of the objects visible on each clip's first frame.
 

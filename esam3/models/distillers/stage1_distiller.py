@@ -19,8 +19,8 @@ from .outputs import paste_masks_to_original
 
 @MODELS.register_module()
 class Stage1Distiller(BaseDistiller):
-    """Train the student encoder so that, through the SAM3 heads, it
-    answers geometric prompts like the teacher.
+    """Train the student encoder so that, through the SAM3 heads, it answers
+    geometric prompts like the teacher.
 
     Per image, up to ``max_instances`` GT instances each get a first prompt
     (its box with probability ``box_prob``, else its mask-centre point).
@@ -92,9 +92,11 @@ class Stage1Distiller(BaseDistiller):
                  teacher: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  loss_feat: dict = dict(type='MaskedMSELoss', loss_weight=1.0),
-                 feat_level_weights: Optional[Dict[str, Sequence[float]]] = (
-                     dict(tracker=(1.0, 1.0, 1.0),
-                          detector=(1.0, 1.0, 1.0))),
+                 feat_level_weights: Optional[Dict[str,
+                                                   Sequence[float]]] = (dict(
+                                                       tracker=(1.0, 1.0, 1.0),
+                                                       detector=(1.0, 1.0,
+                                                                 1.0))),
                  feat_normalize: bool = True,
                  calibrate_levels: bool = True,
                  loss_dice: dict = mmdet_dice_loss(1.0),
@@ -114,15 +116,20 @@ class Stage1Distiller(BaseDistiller):
                  init_student_heads_from_teacher: bool = True,
                  init_cfg: Optional[dict] = None,
                  share_frozen_heads: bool = True) -> None:
-        super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg,
-                         share_frozen_heads=share_frozen_heads)
+        super().__init__(
+            student,
+            teacher,
+            data_preprocessor,
+            init_student_heads_from_teacher,
+            init_cfg,
+            share_frozen_heads=share_frozen_heads)
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_feat = MODELS.build(loss_feat) if loss_feat else None
         self.feat_level_weights = {
             k: [float(w) for w in v]
-            for k, v in (feat_level_weights or {}).items()}
+            for k, v in (feat_level_weights or {}).items()
+        }
         unknown = set(self.feat_level_weights) - {'tracker', 'detector'}
         if unknown:
             raise ValueError(f'feat_level_weights: unknown SAM3 necks '
@@ -156,10 +163,10 @@ class Stage1Distiller(BaseDistiller):
     def feature_losses(self, s_feats: Union[Tensor, NeckLevels],
                        t_trunk: Tensor, data_samples,
                        input_size: Tuple[int, int]) -> Dict[str, Tensor]:
-        """Feature-distillation term, padding excluded per level: per-level
-        MSE against the teacher's neck outputs (light neck; one loss per
-        neck and level, e.g. ``loss_feat_tracker0`` for the finest tracker
-        level) or trunk MSE (trunk mode, ``loss_feat``)."""
+        """Feature-distillation term, padding excluded per level: per-level MSE
+        against the teacher's neck outputs (light neck; one loss per neck and
+        level, e.g. ``loss_feat_tracker0`` for the finest tracker level) or
+        trunk MSE (trunk mode, ``loss_feat``)."""
         device = t_trunk.device
         if not isinstance(s_feats, NeckLevels):
             valid = self.valid_token_mask(data_samples, s_feats.shape[-2:],
@@ -193,8 +200,8 @@ class Stage1Distiller(BaseDistiller):
 
     @staticmethod
     def masked_var(x: Tensor, valid: Tensor) -> Tensor:
-        """Mean over channels of each channel's variance over the valid
-        pixels (``x`` ``[B, C, h, w]``, ``valid`` ``[B, 1, h, w]``)."""
+        """Mean over channels of each channel's variance over the valid pixels
+        (``x`` ``[B, C, h, w]``, ``valid`` ``[B, 1, h, w]``)."""
         n = valid.sum().clamp(min=1.0)
         mean = (x * valid).sum((0, 2, 3), keepdim=True) / n
         return ((x - mean).pow(2) * valid).sum((0, 2, 3)).mean() / n
@@ -202,14 +209,17 @@ class Stage1Distiller(BaseDistiller):
     @torch.no_grad()
     def calibrate_neck(self, s_feats: NeckLevels, t_trunk: Tensor,
                        data_samples, input_size: Tuple[int, int]) -> None:
-        """Scale each light-neck level so that its magnitude (per-channel
-        std on valid pixels) equals the teacher level's; factors averaged
-        over ranks. Done once: the neck's ``calibrated`` flag is saved."""
+        """Scale each light-neck level so that its magnitude (per-channel std
+        on valid pixels) equals the teacher level's; factors averaged over
+        ranks.
+
+        Done once: the neck's ``calibrated`` flag is saved.
+        """
         factors = {}
         for neck in self.feat_level_weights:
             row = []
-            for s, t in zip(s_feats.levels(neck),
-                            self.teacher_levels(t_trunk, neck)):
+            for s, t in zip(
+                    s_feats.levels(neck), self.teacher_levels(t_trunk, neck)):
                 valid = self.valid_token_mask(data_samples, s.shape[-2:],
                                               input_size, s.device)
                 ratio = self.masked_var(t, valid) / self.masked_var(
@@ -223,8 +233,8 @@ class Stage1Distiller(BaseDistiller):
 
     @staticmethod
     def _graph_anchor(s_feats: Union[Tensor, NeckLevels]) -> Tensor:
-        """A zero connected to every student output (DDP needs all
-        parameters in the graph)."""
+        """A zero connected to every student output (DDP needs all parameters
+        in the graph)."""
         if not isinstance(s_feats, NeckLevels):
             return s_feats.sum() * 0
         return sum(lv.sum() * 0 for neck in s_feats.branches
@@ -232,27 +242,26 @@ class Stage1Distiller(BaseDistiller):
 
     @staticmethod
     def valid_token_mask(data_samples, grid: Tuple[int, int],
-                         input_size: Tuple[int, int],
-                         device) -> Tensor:
-        """[B, 1, h, w] mask of the cells of an ``h x w`` grid over the
-        input (trunk tokens, low-res mask pixels) that see image pixels,
-        not the bottom/right padding (all ones after SAM3's square
-        resize)."""
+                         input_size: Tuple[int, int], device) -> Tensor:
+        """[B, 1, h, w] mask of the cells of an ``h x w`` grid over the input
+        (trunk tokens, low-res mask pixels) that see image pixels, not the
+        bottom/right padding (all ones after SAM3's square resize)."""
         h, w = grid
         mask = torch.zeros(len(data_samples), 1, h, w, device=device)
         for i, ds in enumerate(data_samples):
             img_h, img_w = ds.metainfo.get('img_shape', input_size)[:2]
-            mask[i, :, :math.ceil(img_h * h / input_size[0]),
-                 :math.ceil(img_w * w / input_size[1])] = 1
+            mask[i, :, :math.ceil(img_h * h / input_size[0]), :math.
+                 ceil(img_w * w / input_size[1])] = 1
         return mask
 
     # ------------------------------------------------------------ prompts
-    def _batch_prompts(self, data_samples, device, training: bool
-                       ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _batch_prompts(
+            self, data_samples, device,
+            training: bool) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Pad every image's prompts to the same count.
 
-        Returns points [B, Pm, 2 + R, 2], labels [B, Pm, 2 + R],
-        valid [B, Pm] and GT masks [B, Pm, S, S].
+        Returns points [B, Pm, 2 + R, 2], labels [B, Pm, 2 + R], valid [B, Pm]
+        and GT masks [B, Pm, S, S].
         """
         per_img = []
         for ds in data_samples:
@@ -263,15 +272,17 @@ class Stage1Distiller(BaseDistiller):
                 masks, boxes = masks[keep], boxes[keep]
                 n = self.max_instances
             use_box = torch.rand(n) < self.box_prob
-            pts, lbl = P.initial_prompts(masks, boxes, use_box,
-                                         num_slots=2 + self.num_refine)
+            pts, lbl = P.initial_prompts(
+                masks, boxes, use_box, num_slots=2 + self.num_refine)
             per_img.append((pts, lbl, masks))
         b = len(per_img)
         pm = max(1, max(p[0].shape[0] for p in per_img))
         slots = 2 + self.num_refine
         size = per_img[0][2].shape[-2:]
         points = torch.zeros(b, pm, slots, 2, device=device)
-        labels = torch.full((b, pm, slots), P.PAD_LABEL, dtype=torch.long,
+        labels = torch.full((b, pm, slots),
+                            P.PAD_LABEL,
+                            dtype=torch.long,
                             device=device)
         valid = torch.zeros(b, pm, dtype=torch.bool, device=device)
         gt = torch.zeros(b, pm, *size, dtype=torch.bool, device=device)
@@ -283,11 +294,10 @@ class Stage1Distiller(BaseDistiller):
         return points, labels, valid, gt
 
     # --------------------------------------------------------------- loss
-    def _mask_losses(self, s_logits: Tensor, t_logits: Tensor,
-                     valid: Tensor, valid_px: Tensor,
-                     tag: str) -> Dict[str, Tensor]:
-        """Dice + focal between student [B,P,K,h,w] and teacher masks on
-        the valid pixels ``valid_px`` [B,1,h,w] of the valid prompts."""
+    def _mask_losses(self, s_logits: Tensor, t_logits: Tensor, valid: Tensor,
+                     valid_px: Tensor, tag: str) -> Dict[str, Tensor]:
+        """Dice + focal between student [B,P,K,h,w] and teacher masks on the
+        valid pixels ``valid_px`` [B,1,h,w] of the valid prompts."""
         target = (t_logits > 0).float()
         s, t = s_logits[valid], target[valid]  # [M, K, h, w]
         px = valid_px[:, None].expand(-1, valid.shape[1], s.shape[1], -1,
@@ -297,10 +307,12 @@ class Stage1Distiller(BaseDistiller):
             t = torch.stack([ti[o] for ti, o in zip(t, order)])
         s, t, px = s.flatten(0, 1), t.flatten(0, 1), px.flatten(0, 1)
         return {
-            f'loss_dice_{tag}': self._masked_loss(self.loss_dice, s, t, px,
-                                                  mean_over_pixels=False),
-            f'loss_focal_{tag}': self._masked_loss(self.loss_focal, s, t, px,
-                                                   mean_over_pixels=True),
+            f'loss_dice_{tag}':
+            self._masked_loss(
+                self.loss_dice, s, t, px, mean_over_pixels=False),
+            f'loss_focal_{tag}':
+            self._masked_loss(
+                self.loss_focal, s, t, px, mean_over_pixels=True),
         }
 
     @staticmethod
@@ -353,14 +365,14 @@ class Stage1Distiller(BaseDistiller):
             return s_mask, t_mask
         s_multi, t_multi = outs[1]
         idx = t_multi.iou_scores.argmax(-1)  # [B, P]
-        gather = idx[:, :, None, None, None].expand(
-            -1, -1, 1, *s_mask.shape[-2:])
+        gather = idx[:, :, None, None, None].expand(-1, -1, 1,
+                                                    *s_mask.shape[-2:])
         s_best = s_multi.pred_masks.gather(2, gather).squeeze(2)
         t_best = t_multi.pred_masks.gather(2, gather).squeeze(2)
         single = ((lbl >= 0).sum(-1) == 1) & (lbl[..., 0] == P.POS_LABEL)
         sel = single[:, :, None, None]
-        return (torch.where(sel, s_best, s_mask),
-                torch.where(sel, t_best, t_mask))
+        return (torch.where(sel, s_best,
+                            s_mask), torch.where(sel, t_best, t_mask))
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         device = inputs.device
@@ -373,8 +385,9 @@ class Stage1Distiller(BaseDistiller):
                     and not bool(s_trunk.neck.calibrated):
                 self.calibrate_neck(s_trunk, t_trunk, data_samples,
                                     inputs.shape[-2:])
-            losses.update(self.feature_losses(s_trunk, t_trunk, data_samples,
-                                              inputs.shape[-2:]))
+            losses.update(
+                self.feature_losses(s_trunk, t_trunk, data_samples,
+                                    inputs.shape[-2:]))
 
         points, labels, valid, gt = self._batch_prompts(
             data_samples, device, training=True)
@@ -397,16 +410,18 @@ class Stage1Distiller(BaseDistiller):
                     inputs.shape[-2:], device)
             s_logits = torch.cat([o[0].pred_masks for o in outs], 2)
             t_logits = torch.cat([o[1].pred_masks for o in outs], 2)
-            losses.update(self._mask_losses(s_logits, t_logits, valid,
-                                            valid_px, f'r{r}'))
+            losses.update(
+                self._mask_losses(s_logits, t_logits, valid, valid_px,
+                                  f'r{r}'))
             if self.loss_iou is not None:
                 s_iou = torch.cat([o[0].iou_scores for o in outs], 2)
                 t_iou = torch.cat([o[1].iou_scores for o in outs], 2)
-                losses[f'loss_iou_r{r}'] = self.loss_iou(s_iou[valid],
-                                                        t_iou[valid])
+                losses[f'loss_iou_r{r}'] = self.loss_iou(
+                    s_iou[valid], t_iou[valid])
             if self.loss_task_dice is not None:
-                losses.update(self._task_losses(outs[0][0].pred_masks, gt,
-                                                valid, f'r{r}'))
+                losses.update(
+                    self._task_losses(outs[0][0].pred_masks, gt, valid,
+                                      f'r{r}'))
             if r == self.num_refine:
                 break
             # corrective click from the student/teacher disagreement, on
@@ -421,8 +436,8 @@ class Stage1Distiller(BaseDistiller):
                 self.min_refine_region)
             points[:, :, n_slots] = cpts.view(b, pm, 2)
             labels[:, :, n_slots] = torch.where(
-                valid, clbl.view(b, pm), torch.full_like(clbl.view(b, pm),
-                                                         P.PAD_LABEL))
+                valid, clbl.view(b, pm),
+                torch.full_like(clbl.view(b, pm), P.PAD_LABEL))
             n_slots += 1
         return losses
 
@@ -447,8 +462,9 @@ class Stage1Distiller(BaseDistiller):
         if masks.shape[2] == 1:
             return masks[:, :, 0]
         idx = out.iou_scores.argmax(-1)  # [B, P]
-        return masks.gather(2, idx[:, :, None, None, None].expand(
-            -1, -1, 1, *masks.shape[-2:])).squeeze(2)
+        return masks.gather(
+            2, idx[:, :, None, None,
+                   None].expand(-1, -1, 1, *masks.shape[-2:])).squeeze(2)
 
     # ------------------------------------------------------------ predict
     @torch.no_grad()
@@ -473,8 +489,8 @@ class Stage1Distiller(BaseDistiller):
             student_out, teacher_out = {}, {}
             for mode in ('box', 'point'):
                 use_box = torch.full((n, ), mode == 'box')
-                pts, lbl = P.initial_prompts(masks, boxes, use_box,
-                                             num_slots=2 + self.eval_clicks)
+                pts, lbl = P.initial_prompts(
+                    masks, boxes, use_box, num_slots=2 + self.eval_clicks)
                 logits = self._decode_eval(self.student.heads, emb_s,
                                            pts[:, :2], lbl[:, :2])
                 student_out[mode] = logits
@@ -486,35 +502,39 @@ class Stage1Distiller(BaseDistiller):
                         self._click_loop(emb_s, pts, lbl, logits, masks, size)
             ds.prompt_masks = {
                 k: paste_masks_to_original(v, ds.metainfo, size)
-                for k, v in student_out.items()}
+                for k, v in student_out.items()
+            }
             if teacher_out:
                 ds.teacher_prompt_masks = {
                     k: paste_masks_to_original(v, ds.metainfo, size)
-                    for k, v in teacher_out.items()}
+                    for k, v in teacher_out.items()
+                }
         return data_samples
 
     @staticmethod
     def _decode_eval(heads, emb: List[Tensor], pts: Tensor,
                      lbl: Tensor) -> Tensor:
-        """Decode N prompts of one image with ``heads`` -> logits
-        [N, h, w]. A single click uses the multimask output with the best
-        predicted IoU (SAM's ambiguity protocol); boxes and multi-click
-        prompts use one mask."""
+        """Decode N prompts of one image with ``heads`` -> logits [N, h, w].
+
+        A single click uses the multimask output with the best predicted IoU
+        (SAM's ambiguity protocol); boxes and multi-click prompts use one mask.
+        """
         if pts.shape[0] == 0:
             h = emb[-1].shape[-1] * 4
             return emb[-1].new_zeros((0, h, h))
         n_clicks = (lbl >= 0).sum(-1)
         single_click = bool((n_clicks == 1).all()) and bool(
             (lbl[:, 0] <= P.POS_LABEL).all())
-        out = heads.decode_prompts(emb, pts[None], lbl[None],
-                                   multimask_output=single_click)
+        out = heads.decode_prompts(
+            emb, pts[None], lbl[None], multimask_output=single_click)
         return Stage1Distiller._best_mask(out)[0]
 
     def _click_loop(self, emb, pts, lbl, logits, gt_masks, size) -> Tensor:
-        """``eval_clicks`` deterministic clicks against the GT (deepest
-        point of the larger error region), one decode per click."""
-        gt_low = F.interpolate(gt_masks[:, None].float(),
-                               size=logits.shape[-2:], mode='area')[:, 0] > .5
+        """``eval_clicks`` deterministic clicks against the GT (deepest point
+        of the larger error region), one decode per click."""
+        gt_low = F.interpolate(
+            gt_masks[:, None].float(), size=logits.shape[-2:],
+            mode='area')[:, 0] > .5
         gt_np = gt_low.cpu().numpy()
         scale = size / logits.shape[-1]
         pts, lbl = pts.clone(), lbl.clone()
@@ -525,8 +545,8 @@ class Stage1Distiller(BaseDistiller):
                 pts[j, 1 + c] = torch.tensor([(x + .5) * scale,
                                               (y + .5) * scale])
                 lbl[j, 1 + c] = label
-            logits = self._decode_eval(self.student.heads, emb,
-                                       pts[:, :2 + c], lbl[:, :2 + c])
+            logits = self._decode_eval(self.student.heads, emb, pts[:, :2 + c],
+                                       lbl[:, :2 + c])
         return logits
 
     def _forward(self, inputs: Tensor, data_samples=None):

@@ -7,8 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from esam3.models.trackers.sam3_video_tracker_student import \
-    ABSENT_MASK_LOGIT
+from esam3.models.trackers.sam3_video_tracker_student import ABSENT_MASK_LOGIT
 from esam3.registry import MODELS
 from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
                                       mmdet_focal_loss)
@@ -92,16 +91,17 @@ class Stage2Distiller(BaseDistiller):
         self.student.load_heads(self.teacher.heads_state_dict())
 
     # ------------------------------------------------------------- inputs
-    def _teacher_targets(self, inputs: Tensor, gt: Tensor, valid: Tensor
-                         ) -> Dict[str, Tensor]:
+    def _teacher_targets(self, inputs: Tensor, gt: Tensor,
+                         valid: Tensor) -> Dict[str, Tensor]:
         """Teacher tracking of every clip, padded like the student's."""
         want_readout = self.loss_readout is not None
         outs = []
         for i in range(inputs.shape[0]):
             n = int(valid[i].sum())
-            outs.append(self.teacher.track_clip(
-                inputs[i], gt[i, 0, :n], return_readout=want_readout)
-                if n else None)
+            outs.append(
+                self.teacher.track_clip(
+                    inputs[i], gt[
+                        i, 0, :n], return_readout=want_readout) if n else None)
         ref = next(o for o in outs if o is not None)
         b, n = valid.shape
         result = {}
@@ -127,7 +127,8 @@ class Stage2Distiller(BaseDistiller):
         with torch.no_grad():
             target = self._teacher_targets(inputs, gt, valid)
         s_out = self.student.forward_clip(
-            inputs, gt[:, 0].float(),
+            inputs,
+            gt[:, 0].float(),
             return_readout=self.loss_readout is not None)
         # tracked frames only: frame 0 is the prompt itself
         sel = valid[:, None].expand(-1, t - 1, -1)  # [B, T-1, N]
@@ -143,15 +144,15 @@ class Stage2Distiller(BaseDistiller):
                 self.loss_task_focal is not None:
             h, w = s_masks.shape[-2:]
             gt_low = F.interpolate(
-                gt[:, 1:].flatten(0, 2)[:, None].float(), size=(h, w),
+                gt[:, 1:].flatten(0, 2)[:, None].float(),
+                size=(h, w),
                 mode='area')[:, 0].view(gt.shape[0], t - 1, -1, h, w)
             gt_low = (gt_low[sel] > 0.5).float()
             if self.loss_task_dice is not None:
-                losses['loss_task_dice'] = self.loss_task_dice(s_masks,
-                                                               gt_low)
+                losses['loss_task_dice'] = self.loss_task_dice(s_masks, gt_low)
             if self.loss_task_focal is not None:
-                losses['loss_task_focal'] = self.loss_task_focal(s_masks,
-                                                                 gt_low)
+                losses['loss_task_focal'] = self.loss_task_focal(
+                    s_masks, gt_low)
         if self.loss_readout is not None:
             s_read = s_out['memory_readout'][sel]  # [M, C, h, w]
             t_read = target['memory_readout'][sel]
@@ -194,8 +195,7 @@ class Stage2Distiller(BaseDistiller):
         return out
 
     @staticmethod
-    def _gt_original(frame_metas: List[dict], gt: Tensor,
-                     size: int) -> Tensor:
+    def _gt_original(frame_metas: List[dict], gt: Tensor, size: int) -> Tensor:
         """GT ``[T, N, H_ori, W_ori]`` from per-frame ``gt_rles`` when the
         pipeline kept them, else the packed masks pasted back."""
         from esam3.evaluation.metrics.utils import decode_rles
@@ -203,11 +203,12 @@ class Stage2Distiller(BaseDistiller):
         for meta, g in zip(frame_metas, gt):
             rles = meta.get('gt_rles')
             if rles is not None and len(rles) == g.shape[0]:
-                masks.append(torch.from_numpy(
-                    decode_rles(rles, meta['ori_shape'][:2])))
+                masks.append(
+                    torch.from_numpy(decode_rles(rles, meta['ori_shape'][:2])))
             else:
-                masks.append(paste_masks_to_original(
-                    g.float() * 20 - 10, meta, size).cpu())
+                masks.append(
+                    paste_masks_to_original(g.float() * 20 - 10, meta,
+                                            size).cpu())
         return torch.stack(masks)
 
     def predict(self, inputs: Tensor, data_samples) -> list:
@@ -223,7 +224,8 @@ class Stage2Distiller(BaseDistiller):
             metas = [ds.metainfo for ds in frame_samples(sample)]
             pred = torch.stack([
                 paste_masks_to_original(lg, meta, size[0]).cpu()
-                for lg, meta in zip(logits, metas)])
+                for lg, meta in zip(logits, metas)
+            ])
             sample.pred_track_masks = pred
             sample.gt_track_masks = self._gt_original(metas, gt,
                                                       size[0]).bool()

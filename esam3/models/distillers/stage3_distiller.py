@@ -21,8 +21,8 @@ from .video_concept_tracking import track_concepts
 
 @MODELS.register_module()
 class Stage3Distiller(BaseDistiller):
-    """Fine-tune the student's SAM3 concept heads on noun-phrase /
-    exemplar prompts (SA-Co style data).
+    """Fine-tune the student's SAM3 concept heads on noun-phrase / exemplar
+    prompts (SA-Co style data).
 
     Supervision from the ground truth: presence BCE (is the concept in the
     image), a focal classification loss on every query (1 for queries
@@ -94,9 +94,13 @@ class Stage3Distiller(BaseDistiller):
                  assoc_iou: float = 0.5,
                  init_cfg: Optional[dict] = None,
                  share_frozen_heads: bool = True) -> None:
-        super().__init__(student, teacher, data_preprocessor,
-                         init_student_heads_from_teacher, init_cfg,
-                         share_frozen_heads=share_frozen_heads)
+        super().__init__(
+            student,
+            teacher,
+            data_preprocessor,
+            init_student_heads_from_teacher,
+            init_cfg,
+            share_frozen_heads=share_frozen_heads)
         self.tokenizer = MODELS.build(tokenizer)
         self.matcher = TASK_UTILS.build(matcher)
         build = lambda c: MODELS.build(c) if c else None  # noqa: E731
@@ -118,16 +122,18 @@ class Stage3Distiller(BaseDistiller):
         self.assoc_iou = assoc_iou
 
     # ------------------------------------------------------------ prompts
-    def encode_prompts(self, data_samples, input_size: int, device
-                       ) -> Tuple[Tensor, Tensor, Optional[Tensor],
-                                  Optional[Tensor]]:
+    def encode_prompts(
+            self, data_samples, input_size: int, device
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
         """Token ids of each sample's phrase and its exemplar boxes as
         normalised cxcywh with labels (1 positive, -10 padding)."""
         texts = [ds.metainfo['text'] for ds in data_samples]
         ids, mask = self.tokenizer(texts, context_length=self.context_length)
         ex = [ds.metainfo.get('exemplar_boxes', None) for ds in data_samples]
-        ex = [torch.as_tensor(e, dtype=torch.float32).reshape(-1, 4)
-              if e is not None else torch.zeros(0, 4) for e in ex]
+        ex = [
+            torch.as_tensor(e, dtype=torch.float32).reshape(-1, 4)
+            if e is not None else torch.zeros(0, 4) for e in ex
+        ]
         n = max(e.shape[0] for e in ex)
         boxes = labels = None
         if n > 0:
@@ -143,18 +149,23 @@ class Stage3Distiller(BaseDistiller):
 
     def _run(self, model, trunk, prompts):
         ids, mask, boxes, labels = prompts
-        return model.predict_concepts(trunk=trunk, input_ids=ids,
-                                      attention_mask=mask, input_boxes=boxes,
-                                      input_boxes_labels=labels)
+        return model.predict_concepts(
+            trunk=trunk,
+            input_ids=ids,
+            attention_mask=mask,
+            input_boxes=boxes,
+            input_boxes_labels=labels)
 
     # --------------------------------------------------------------- loss
     def _targets(self, ds, mask_size: Tuple[int, int], input_size: int,
                  device) -> Tuple[Tensor, Tensor]:
-        """GT masks at the decoder's mask size and normalised xyxy boxes of
-        the sample's non-empty instances (video frames carry masks only:
-        their boxes are the masks' bounding boxes)."""
-        empty = (torch.zeros(0, *mask_size, device=device),
-                 torch.zeros(0, 4, device=device))
+        """GT masks at the decoder's mask size and normalised xyxy boxes of the
+        sample's non-empty instances (video frames carry masks only:
+
+        their boxes are the masks' bounding boxes).
+        """
+        empty = (torch.zeros(0, *mask_size,
+                             device=device), torch.zeros(0, 4, device=device))
         if len(ds.gt_instances) == 0:
             return empty
         if 'bboxes' in ds.gt_instances:
@@ -170,14 +181,13 @@ class Stage3Distiller(BaseDistiller):
             boxes[:, 2:] += 1
         else:
             boxes = boxes[keep]
-        masks = F.interpolate(masks[:, None].float(), size=mask_size,
-                              mode='area')[:, 0]
+        masks = F.interpolate(
+            masks[:, None].float(), size=mask_size, mode='area')[:, 0]
         return (masks > 0.5).float(), boxes / input_size
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
-        """Concept losses on images ``[B, 3, S, S]``; on clips
-        ``[B, T, 3, S, S]`` concept losses on every frame plus the
-        tracking losses."""
+        """Concept losses on images ``[B, 3, S, S]``; on clips ``[B, T, 3, S,
+        S]`` concept losses on every frame plus the tracking losses."""
         if inputs.dim() == 5:
             return self.clip_loss(inputs, data_samples)
         trunk = self.student.encode_trunk(inputs)
@@ -193,13 +203,14 @@ class Stage3Distiller(BaseDistiller):
         video = getattr(self.student, 'video', None)
         if video is None or self.loss_track_dice is None:
             return losses
-        gt, valid = clip_objects(inputs, data_samples,
-                                 self.max_track_objects)
+        gt, valid = clip_objects(inputs, data_samples, self.max_track_objects)
         if not valid.any() or t < 2:
             anchor = sum(p.sum() * 0 for p in video.parameters()
                          if p.requires_grad)
-            losses.update(loss_track_dice=anchor, loss_track_focal=anchor,
-                          loss_track_score=anchor)
+            losses.update(
+                loss_track_dice=anchor,
+                loss_track_focal=anchor,
+                loss_track_score=anchor)
             return losses
         clip = trunk.frames(b, t) if isinstance(trunk, NeckLevels) \
             else trunk.view(b, t, *trunk.shape[1:])
@@ -219,8 +230,8 @@ class Stage3Distiller(BaseDistiller):
             loss_track_score=self.loss_track_score(scores, visible))
         return losses
 
-    def concept_losses(self, inputs: Tensor, trunk: Tensor, data_samples
-                       ) -> Dict[str, Tensor]:
+    def concept_losses(self, inputs: Tensor, trunk: Tensor,
+                       data_samples) -> Dict[str, Tensor]:
         """Presence, matched classification / box / mask losses (and the
         optional teacher terms) of a batch of images or frames."""
         device, size = inputs.device, inputs.shape[-1]
@@ -228,16 +239,21 @@ class Stage3Distiller(BaseDistiller):
         out = self._run(self.student, trunk, prompts)
         b, q = out.pred_logits.shape
         mask_size = out.pred_masks.shape[-2:]
-        targets = [self._targets(ds, mask_size, size, device)
-                   for ds in data_samples]
+        targets = [
+            self._targets(ds, mask_size, size, device) for ds in data_samples
+        ]
         # present: a positive phrase with an instance in view (a positive
         # video frame may not show the object)
-        present = torch.tensor(
-            [0.0 if ds.metainfo.get('is_negative', False)
-             or tgt[0].shape[0] == 0 else 1.0
-             for ds, tgt in zip(data_samples, targets)], device=device)
-        losses = {'loss_presence': self.loss_presence(
-            out.presence_logits.view(-1), present)}
+        present = torch.tensor([
+            0.0 if ds.metainfo.get('is_negative', False)
+            or tgt[0].shape[0] == 0 else 1.0
+            for ds, tgt in zip(data_samples, targets)
+        ],
+                               device=device)
+        losses = {
+            'loss_presence':
+            self.loss_presence(out.presence_logits.view(-1), present)
+        }
 
         cls_target = torch.zeros(b, q, device=device)
         m_pred, m_gt, b_pred, b_gt = [], [], [], []
@@ -245,9 +261,11 @@ class Stage3Distiller(BaseDistiller):
             if gt_masks.shape[0] == 0:
                 continue
             q_idx, g_idx = self.matcher.match(
-                out.pred_masks[i].detach(), gt_masks,
+                out.pred_masks[i].detach(),
+                gt_masks,
                 pred_scores=out.pred_logits[i].detach(),
-                pred_boxes=out.pred_boxes[i].detach(), gt_boxes=gt_boxes)
+                pred_boxes=out.pred_boxes[i].detach(),
+                gt_boxes=gt_boxes)
             cls_target[i, q_idx] = 1.0
             m_pred.append(out.pred_masks[i, q_idx])
             m_gt.append(gt_masks[g_idx])
@@ -255,7 +273,8 @@ class Stage3Distiller(BaseDistiller):
             b_gt.append(gt_boxes[g_idx])
         num_pos = max(1.0, float(sum(x.shape[0] for x in m_gt)))
         losses['loss_cls'] = self.loss_cls(
-            out.pred_logits.flatten(), cls_target.flatten(),
+            out.pred_logits.flatten(),
+            cls_target.flatten(),
             avg_factor=num_pos)
         if m_pred:
             mp, mg = torch.cat(m_pred), torch.cat(m_gt)
@@ -270,8 +289,8 @@ class Stage3Distiller(BaseDistiller):
                       'loss_mask_focal'):
                 losses[k] = zero
         if self.teacher is not None and self.distill_weight > 0:
-            losses.update(self._distill_losses(inputs, data_samples,
-                                               prompts, out))
+            losses.update(
+                self._distill_losses(inputs, data_samples, prompts, out))
         return losses
 
     def _distill_losses(self, inputs, data_samples, prompts, out):
@@ -281,9 +300,11 @@ class Stage3Distiller(BaseDistiller):
                               prompts)
         w = self.distill_weight
         res = {
-            'loss_distill_cls': w * F.binary_cross_entropy_with_logits(
+            'loss_distill_cls':
+            w * F.binary_cross_entropy_with_logits(
                 out.pred_logits, t_out.pred_logits.sigmoid()),
-            'loss_distill_presence': w * F.binary_cross_entropy_with_logits(
+            'loss_distill_presence':
+            w * F.binary_cross_entropy_with_logits(
                 out.presence_logits, t_out.presence_logits.sigmoid()),
         }
         keep = t_out.pred_logits.sigmoid() > self.distill_score_thr
@@ -303,8 +324,10 @@ class Stage3Distiller(BaseDistiller):
         x presence, labels from the sample's ``label`` metainfo) and
         ``presence_score``. Clips: see :meth:`predict_clip`."""
         if inputs.dim() == 5:
-            return [self.predict_clip(frames, ds)
-                    for frames, ds in zip(inputs, data_samples)]
+            return [
+                self.predict_clip(frames, ds)
+                for frames, ds in zip(inputs, data_samples)
+            ]
         size = inputs.shape[-1]
         trunk = self.student.encode_trunk(inputs)
         out = self._run(self.student, trunk,
@@ -320,9 +343,9 @@ class Stage3Distiller(BaseDistiller):
             inst.masks = paste_masks_to_original(out.pred_masks[i, keep],
                                                  ds.metainfo, size)
             inst.bboxes = boxes_to_original(out.pred_boxes[i, keep],
-                                                  ds.metainfo, size)
-            inst.labels = torch.full_like(keep, int(ds.metainfo.get(
-                'label', 0)))
+                                            ds.metainfo, size)
+            inst.labels = torch.full_like(keep,
+                                          int(ds.metainfo.get('label', 0)))
             ds.pred_instances = inst
             ds.presence_score = float(presence[i])
         return data_samples
@@ -363,17 +386,23 @@ class Stage3Distiller(BaseDistiller):
             keep = keep[scores[keep].argsort(descending=True)][:self.max_det]
             masks = out.pred_masks[0, keep]
             if tuple(masks.shape[-2:]) != tuple(video.mask_size):
-                masks = F.interpolate(masks[None], size=video.mask_size,
-                                      mode='bilinear',
-                                      align_corners=False)[0]
+                masks = F.interpolate(
+                    masks[None],
+                    size=video.mask_size,
+                    mode='bilinear',
+                    align_corners=False)[0]
             return scores[keep], masks
 
         logits, scores = track_concepts(
-            detect, trunk, video, frames.shape[0], size,
-            assoc_iou=self.assoc_iou, max_tracks=self.max_det)
+            detect,
+            trunk,
+            video,
+            frames.shape[0],
+            size,
+            assoc_iou=self.assoc_iou,
+            max_tracks=self.max_det)
         h, w = metas[0]['ori_shape'][:2]
-        pred = torch.zeros(logits.shape[0], len(metas), h, w,
-                           dtype=torch.bool)
+        pred = torch.zeros(logits.shape[0], len(metas), h, w, dtype=torch.bool)
         for t, meta in enumerate(metas):
             if logits.shape[0]:
                 pred[:, t] = paste_masks_to_original(logits[:, t], meta,
@@ -383,11 +412,12 @@ class Stage3Distiller(BaseDistiller):
         rles = [m.get('gt_rles') or [] for m in metas]
         n = len(rles[0])
         sample.gt_masklet_rles = [[r[i] for r in rles] for i in range(n)]
-        sample.set_metainfo(dict(
-            text=metas[0].get('text'),
-            is_negative=bool(metas[0].get('is_negative', False)),
-            video_id=metas[0].get('video_id'),
-            ori_shape=(h, w)))
+        sample.set_metainfo(
+            dict(
+                text=metas[0].get('text'),
+                is_negative=bool(metas[0].get('is_negative', False)),
+                video_id=metas[0].get('video_id'),
+                ori_shape=(h, w)))
         return sample
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:

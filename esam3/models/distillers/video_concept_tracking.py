@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from esam3.models.trackers.sam3_video_tracker_student import (
-    ABSENT_MASK_LOGIT as ABSENT, hide_absent)
+from esam3.models.trackers.sam3_video_tracker_student import \
+    ABSENT_MASK_LOGIT as ABSENT
+from esam3.models.trackers.sam3_video_tracker_student import hide_absent
 
 
 def _binary_iou(a: Tensor, b: Tensor) -> Tensor:
@@ -80,14 +81,19 @@ def track_concepts(detect: Callable[[int], Tuple[Tensor, Tensor]],
                     continue
             if len(tracks) >= max_tracks:
                 continue
-            prompt = F.interpolate(dets[k][None, None], size=(
-                input_size, input_size), mode='bilinear',
+            prompt = F.interpolate(
+                dets[k][None, None],
+                size=(input_size, input_size),
+                mode='bilinear',
                 align_corners=False) > 0
             track = tracker.new_track()
-            logits, _ = tracker.track_step(
-                track, trunk, t, dict(masks=prompt.float()))
-            tracks.append(dict(track=track, logits={t: logits[0, 0]},
-                               scores=[float(scores[k])]))
+            logits, _ = tracker.track_step(track, trunk, t,
+                                           dict(masks=prompt.float()))
+            tracks.append(
+                dict(
+                    track=track,
+                    logits={t: logits[0, 0]},
+                    scores=[float(scores[k])]))
     if not tracks:
         shape = mask_shape or tuple(tracker.mask_size)
         return torch.zeros(0, num_frames, *shape), torch.zeros(0)
@@ -96,6 +102,6 @@ def track_concepts(detect: Callable[[int], Tuple[Tensor, Tensor]],
     for m, tr in enumerate(tracks):
         for t, lg in tr['logits'].items():
             out[m, t] = lg
-    scores = torch.tensor([sum(tr['scores']) / len(tr['scores'])
-                           for tr in tracks])
+    scores = torch.tensor(
+        [sum(tr['scores']) / len(tr['scores']) for tr in tracks])
     return out, scores

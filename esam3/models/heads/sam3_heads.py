@@ -28,8 +28,9 @@ from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
 from ..necks.neck_levels import NeckLevels
 
-__all__ = ['Sam3Heads', 'build_sam3_models', 'check_level_shapes',
-           'read_level_shapes']
+__all__ = [
+    'Sam3Heads', 'build_sam3_models', 'check_level_shapes', 'read_level_shapes'
+]
 
 Features = Union[Tensor, NeckLevels]
 LevelShapes = Dict[str, List[Tuple[int, int, int]]]
@@ -37,12 +38,14 @@ LevelShapes = Dict[str, List[Tuple[int, int, int]]]
 
 def read_level_shapes(vision_config, grid: Tuple[int, int],
                       branches: Sequence[str]) -> LevelShapes:
-    """``{branch: [(C, h, w), ...]}`` of the FPN levels SAM3's heads read
-    (all neck levels but the last) for the trunk grid ``grid``."""
+    """``{branch: [(C, h, w), ...]}`` of the FPN levels SAM3's heads read (all
+    neck levels but the last) for the trunk grid ``grid``."""
     scales = list(vision_config.scale_factors)[:-1]
     c = int(vision_config.fpn_hidden_size)
-    return {name: [(c, int(grid[0] * s), int(grid[1] * s)) for s in scales]
-            for name in branches}
+    return {
+        name: [(c, int(grid[0] * s), int(grid[1] * s)) for s in scales]
+        for name in branches
+    }
 
 
 def check_level_shapes(made: LevelShapes, read: LevelShapes,
@@ -87,13 +90,17 @@ def _tracker_config_from(detector_cfg: Sam3Config,
     patch = vit.patch_size if isinstance(vit.patch_size, int) \
         else vit.patch_size[0]
     overrides = dict(overrides or {})
-    prompt = dict(hidden_size=vision.fpn_hidden_size, image_size=image_size,
-                  patch_size=patch)
+    prompt = dict(
+        hidden_size=vision.fpn_hidden_size,
+        image_size=image_size,
+        patch_size=patch)
     prompt.update(overrides.pop('prompt_encoder_config', {}))
     mask_dec = dict(hidden_size=vision.fpn_hidden_size)
     mask_dec.update(overrides.pop('mask_decoder_config', {}))
-    cfg = dict(vision_config=vision.to_dict(), prompt_encoder_config=prompt,
-               mask_decoder_config=mask_dec)
+    cfg = dict(
+        vision_config=vision.to_dict(),
+        prompt_encoder_config=prompt,
+        mask_decoder_config=mask_dec)
     cfg.update(overrides)
     return cfg
 
@@ -120,9 +127,9 @@ def _split_sam3_pretrained(
     return pretrained, pretrained
 
 
-def build_sam3_models(pretrained: Optional[Union[str, Dict[str, str]]] = None,
-                      config: Optional[dict] = None
-                      ) -> Tuple[Sam3Model, Sam3TrackerModel]:
+def build_sam3_models(
+        pretrained: Optional[Union[str, Dict[str, str]]] = None,
+        config: Optional[dict] = None) -> Tuple[Sam3Model, Sam3TrackerModel]:
     """Build the SAM3 detector and tracker from weights or a config dict.
 
     Args:
@@ -141,15 +148,15 @@ def build_sam3_models(pretrained: Optional[Union[str, Dict[str, str]]] = None,
         tracker_overrides = config.pop('tracker_config', None)
         detector = build_hf_model(Sam3Model, Sam3Config, config=config)
         tracker_cfg = _tracker_config_from(detector.config, tracker_overrides)
-        tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
-                                 config=tracker_cfg)
+        tracker = build_hf_model(
+            Sam3TrackerModel, Sam3TrackerConfig, config=tracker_cfg)
     else:
         if pretrained is None:
             raise ValueError('build_sam3_models: give pretrained or config')
         det_path, trk_path = _split_sam3_pretrained(pretrained)
         detector = build_hf_model(Sam3Model, Sam3Config, pretrained=det_path)
-        tracker = build_hf_model(Sam3TrackerModel, Sam3TrackerConfig,
-                                 pretrained=trk_path)
+        tracker = build_hf_model(
+            Sam3TrackerModel, Sam3TrackerConfig, pretrained=trk_path)
     return detector, tracker
 
 
@@ -168,8 +175,10 @@ class Sam3Heads(BaseModule):
     """
 
     #: where SAM3's neck convolutions live (dropped with ``student_levels``)
-    NECKS = {'detector': 'detector.vision_encoder.neck',
-             'tracker': 'tracker.vision_encoder.neck'}
+    NECKS = {
+        'detector': 'detector.vision_encoder.neck',
+        'tracker': 'tracker.vision_encoder.neck'
+    }
 
     def __init__(self,
                  detector: Sam3Model,
@@ -178,10 +187,12 @@ class Sam3Heads(BaseModule):
                  student_levels: bool = False) -> None:
         super().__init__()
         vit_cfg = detector.config.vision_config.backbone_config
-        self.patch_size = int(vit_cfg.patch_size if isinstance(
-            vit_cfg.patch_size, int) else vit_cfg.patch_size[0])
-        self.image_size = int(vit_cfg.image_size if isinstance(
-            vit_cfg.image_size, int) else vit_cfg.image_size[0])
+        self.patch_size = int(
+            vit_cfg.patch_size if isinstance(vit_cfg.patch_size, int
+                                             ) else vit_cfg.patch_size[0])
+        self.image_size = int(
+            vit_cfg.image_size if isinstance(vit_cfg.image_size, int
+                                             ) else vit_cfg.image_size[0])
         self.trunk_channels = int(vit_cfg.hidden_size)
         # The trunk lives outside (teacher ViT or student encoder).
         detector.vision_encoder.backbone = None
@@ -202,10 +213,9 @@ class Sam3Heads(BaseModule):
         """Parameter prefixes of SAM3 modules this student does not have."""
         return tuple(self.NECKS.values()) if self.student_levels else ()
 
-    def state_dict_from(self, state: Dict[str, Tensor]
-                        ) -> Dict[str, Tensor]:
-        """A SAM3 heads state dict (e.g. the teacher's) without the
-        parameters of modules this student dropped."""
+    def state_dict_from(self, state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """A SAM3 heads state dict (e.g. the teacher's) without the parameters
+        of modules this student dropped."""
         drop = tuple(p + '.' for p in self.dropped_prefixes)
         return {k: v for k, v in state.items() if not k.startswith(drop)}
 
@@ -230,8 +240,8 @@ class Sam3Heads(BaseModule):
 
     def _is_dropped(self, prefix: str) -> bool:
         """``prefix`` names a dropped SAM3 neck, a module inside one, or a
-        module whose only parameters were a dropped neck's (nothing is
-        left to freeze there)."""
+        module whose only parameters were a dropped neck's (nothing is left to
+        freeze there)."""
         for d in self.dropped_prefixes:
             if prefix == d or prefix.startswith(d + '.') or \
                     d.startswith(prefix + '.'):
@@ -251,9 +261,9 @@ class Sam3Heads(BaseModule):
 
     def shareable_frozen_modules(self) -> List[Tuple[str, nn.Module]]:
         """:meth:`frozen_modules` a teacher may use in place of its own: a
-        frozen module holding a dropped SAM3 neck (light-neck student) is
-        split into its children, and the neck itself is left out (the
-        teacher keeps its own neck, which the student does not have)."""
+        frozen module holding a dropped SAM3 neck (light-neck student) is split
+        into its children, and the neck itself is left out (the teacher keeps
+        its own neck, which the student does not have)."""
         out = []
 
         def visit(name: str, module: nn.Module) -> None:
@@ -271,9 +281,9 @@ class Sam3Heads(BaseModule):
 
     def train(self, mode: bool = True) -> 'Sam3Heads':
         """Set the mode; frozen sub-modules always stay in eval mode (as
-        OpenMMLab backbones keep frozen stages), so a frozen part computes
-        the same function in training as in evaluation and can be shared
-        with the teacher (see ``BaseDistiller.share_frozen_heads``)."""
+        OpenMMLab backbones keep frozen stages), so a frozen part computes the
+        same function in training as in evaluation and can be shared with the
+        teacher (see ``BaseDistiller.share_frozen_heads``)."""
         super().train(mode)
         for _, module in self.frozen_modules():
             module.eval()
@@ -301,8 +311,8 @@ class Sam3Heads(BaseModule):
         if isinstance(features, NeckLevels):
             levels = features.levels(branch)
             c = int(self.vision_config.fpn_hidden_size)
-            if len(levels) != self.num_read_levels or any(
-                    lv.shape[1] != c for lv in levels):
+            if len(levels) != self.num_read_levels or any(lv.shape[1] != c
+                                                          for lv in levels):
                 raise ValueError(
                     f'the SAM3 {branch} heads read {self.num_read_levels} '
                     f'levels of {c} channels, the student made '
@@ -321,23 +331,25 @@ class Sam3Heads(BaseModule):
         pe = self._neck(branch).position_encoding
         return [pe(lv.shape, lv.device, lv.dtype) for lv in levels]
 
-    def detector_features(self, features: Features
-                          ) -> Sam3VisionEncoderOutput:
-        """Detector levels -> ``Sam3Model``'s ``vision_embeds``. transformers
+    def detector_features(self, features: Features) -> Sam3VisionEncoderOutput:
+        """Detector levels -> ``Sam3Model``'s ``vision_embeds``.
+
+        transformers
         drops the last FPN entry (``fpn[:-1]``), so an empty placeholder
-        stands in for SAM3's unread coarsest level."""
+        stands in for SAM3's unread coarsest level.
+        """
         fpn = self.neck_levels(features, 'detector')
         pos = self.position_encodings(fpn, 'detector')
         empty = fpn[-1].new_zeros(fpn[-1].shape[:2] + (0, 0))
         trunk = features if isinstance(features, Tensor) else None
         return Sam3VisionEncoderOutput(
-            last_hidden_state=None if trunk is None
-            else trunk.flatten(2).transpose(1, 2),
+            last_hidden_state=None
+            if trunk is None else trunk.flatten(2).transpose(1, 2),
             fpn_hidden_states=tuple(fpn) + (empty, ),
             fpn_position_encoding=tuple(pos) + (empty, ))
 
-    def tracker_fpn(self, features: Features
-                    ) -> Tuple[List[Tensor], List[Tensor]]:
+    def tracker_fpn(self,
+                    features: Features) -> Tuple[List[Tensor], List[Tensor]]:
         """Tracker levels: 3 maps ``[B, C_i, H_i, W_i]`` (high-res levels
         already projected by the mask decoder's conv_s0/conv_s1, as the
         tracker caches them) and their position encodings."""
@@ -390,15 +402,19 @@ class Sam3Heads(BaseModule):
             if b * p != image_embeddings[-1].shape[0]:
                 raise ValueError('mask prompts need one prompt per image '
                                  f'(got B={b}, P={p})')
-        return self.tracker(image_embeddings=image_embeddings,
-                            input_points=points, input_labels=labels,
-                            input_boxes=boxes, input_masks=masks,
-                            multimask_output=multimask_output)
+        return self.tracker(
+            image_embeddings=image_embeddings,
+            input_points=points,
+            input_labels=labels,
+            input_boxes=boxes,
+            input_masks=masks,
+            multimask_output=multimask_output)
 
     def text_features(self, input_ids: Tensor, attention_mask: Tensor):
         """Encode token ids once; reusable across images (``text_embeds``)."""
         return self.detector.get_text_features(
-            input_ids=input_ids, attention_mask=attention_mask,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
             return_dict=True)
 
     def decode_concepts(self,
@@ -415,7 +431,10 @@ class Sam3Heads(BaseModule):
         ``Sam3ImageSegmentationOutput`` (``pred_masks``, ``pred_boxes``,
         ``pred_logits``, ``presence_logits``, ``semantic_seg``).
         """
-        return self.detector(vision_embeds=vision_embeds, input_ids=input_ids,
-                             attention_mask=attention_mask,
-                             text_embeds=text_embeds, input_boxes=input_boxes,
-                             input_boxes_labels=input_boxes_labels)
+        return self.detector(
+            vision_embeds=vision_embeds,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            text_embeds=text_embeds,
+            input_boxes=input_boxes,
+            input_boxes_labels=input_boxes_labels)

@@ -62,9 +62,10 @@ class BCELoss(nn.Module):
         pos_weight = None
         if self.pos_weight is not None:
             pos_weight = pred.new_tensor(self.pos_weight)
-        loss = F.binary_cross_entropy_with_logits(pred,
-                                                  target.to(pred.dtype),
-                                                  reduction='none',
-                                                  pos_weight=pos_weight)
+        loss = F.binary_cross_entropy_with_logits(
+            pred,
+            target.to(pred.dtype),
+            reduction='none',
+            pos_weight=pos_weight)
         loss = weight_reduce_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss

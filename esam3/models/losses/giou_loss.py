@@ -62,9 +62,7 @@ class GIoULoss(nn.Module):
             raise ValueError('GIoULoss: boxes must be [N, 4] xyxy, got '
                              f'{tuple(pred.shape)}')
         reduction = check_reduction(reduction_override or self.reduction)
-        loss = generalized_box_iou_loss(pred,
-                                        target.to(pred.dtype),
-                                        reduction='none',
-                                        eps=self.eps)
+        loss = generalized_box_iou_loss(
+            pred, target.to(pred.dtype), reduction='none', eps=self.eps)
         loss = weight_reduce_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss

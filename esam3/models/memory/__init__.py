@@ -21,7 +21,6 @@ __all__ = [
     'MemoryAttentionLayer', 'PerceiverFFN', 'PerceiverLayer',
     'PerceiverMemoryBank', 'SDPAttention', 'SpatialPerceiver',
     'Sam3RoPEMemoryAttention', 'edgetam_memory_attention_config',
-    'sam3_to_edgetam_state_dict',
-    'sine_position_encoding_1d', 'sine_position_encoding_2d',
-    'window_bounds', 'window_partition'
+    'sam3_to_edgetam_state_dict', 'sine_position_encoding_1d',
+    'sine_position_encoding_2d', 'window_bounds', 'window_partition'
 ]

@@ -61,8 +61,7 @@ class BaseMemoryBank(BaseModule):
         self.max_obj_ptrs = max_obj_ptrs
         self.ptr_dim = ptr_dim
         self.detach = detach
-        self.maskmem_tpos_enc = nn.Parameter(torch.zeros(num_maskmem,
-                                                         mem_dim))
+        self.maskmem_tpos_enc = nn.Parameter(torch.zeros(num_maskmem, mem_dim))
         nn.init.trunc_normal_(self.maskmem_tpos_enc, std=0.02)
         self.ptr_tpos_proj = nn.Linear(ptr_dim, mem_dim)
         self.reset()
@@ -119,22 +118,20 @@ class BaseMemoryBank(BaseModule):
         raise NotImplementedError
 
     def num_unrotated_per_frame(self) -> int:
-        """Leading tokens of every stored frame that have no position on
-        the query grid (no RoPE in the memory attention)."""
+        """Leading tokens of every stored frame that have no position on the
+        query grid (no RoPE in the memory attention)."""
         raise NotImplementedError
 
     def key_positions(self, height: int, width: int) -> Tensor:
         """``[N, 2]`` (x, y) query-grid positions of the other tokens of a
-        ``height x width`` memory frame, in storage order (the RoPE
-        positions of the memory keys)."""
+        ``height x width`` memory frame, in storage order (the RoPE positions
+        of the memory keys)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------ update
     def _drop_frame(self, frame_idx: int) -> None:
         self._cond = [e for e in self._cond if e['frame_idx'] != frame_idx]
-        self._recent = [
-            e for e in self._recent if e['frame_idx'] != frame_idx
-        ]
+        self._recent = [e for e in self._recent if e['frame_idx'] != frame_idx]
         self._ptrs = [e for e in self._ptrs if e['frame_idx'] != frame_idx]
 
     def append(self,
@@ -160,8 +157,10 @@ class BaseMemoryBank(BaseModule):
             tokens, pos = tokens.detach(), pos.detach()
         self._drop_frame(frame_idx)
         entry = dict(frame_idx=frame_idx, tokens=tokens, pos=pos)
-        queue, cap = (self._cond, self.max_cond_frames) if is_cond else (
-            self._recent, self.num_maskmem - 1)
+        queue, cap = (self._cond,
+                      self.max_cond_frames) if is_cond else (self._recent,
+                                                             self.num_maskmem -
+                                                             1)
         queue.append(entry)
         while len(queue) > cap:
             queue.pop(0)  # oldest of its kind
@@ -188,14 +187,14 @@ class BaseMemoryBank(BaseModule):
         drop = {i % n for i in drop} if n else drop
         keep = [i for i in range(n) if i not in drop]
         for entry in self._cond + self._recent:
-            keep_t = torch.tensor(keep, device=entry['tokens'].device,
-                                  dtype=torch.long)
+            keep_t = torch.tensor(
+                keep, device=entry['tokens'].device, dtype=torch.long)
             entry['tokens'] = entry['tokens'].index_select(0, keep_t)
             if entry['pos'].shape[0] == n:
                 entry['pos'] = entry['pos'].index_select(0, keep_t)
         for entry in self._ptrs:
-            keep_t = torch.tensor(keep, device=entry['ptr'].device,
-                                  dtype=torch.long)
+            keep_t = torch.tensor(
+                keep, device=entry['ptr'].device, dtype=torch.long)
             entry['ptr'] = entry['ptr'].index_select(0, keep_t)
 
     # ------------------------------------------------------------ read
@@ -210,7 +209,8 @@ class BaseMemoryBank(BaseModule):
         b, p, _ = ptr.shape
         splits = self.ptr_dim // self.mem_dim
         dist = torch.tensor([abs(frame_idx - e['frame_idx']) for e in ptrs],
-                            dtype=torch.float32, device=ptr.device)
+                            dtype=torch.float32,
+                            device=ptr.device)
         dist = dist / max(self.max_obj_ptrs - 1, 1)
         pos = self.ptr_tpos_proj(
             sine_position_encoding_1d(dist, self.ptr_dim).to(ptr.dtype))
@@ -218,8 +218,7 @@ class BaseMemoryBank(BaseModule):
         tokens = ptr.reshape(b, p * splits, self.mem_dim)
         return tokens, pos.repeat(b, 1, 1)
 
-    def gather(self, frame_idx: Optional[int] = None
-               ) -> Tuple[Tensor, Tensor]:
+    def gather(self, frame_idx: Optional[int] = None) -> Tuple[Tensor, Tensor]:
         """Memory tokens for memory attention at frame ``frame_idx``.
 
         Order: conditioning frames, non-conditioning frames (oldest to

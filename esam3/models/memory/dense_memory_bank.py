@@ -30,8 +30,8 @@ class DenseMemoryBank(BaseMemoryBank):
 
     def key_positions(self, height: int, width: int) -> Tensor:
         """Token ``(r, c)`` (row-major) sits at ``(x, y) = (c, r)``."""
-        ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width),
-                                indexing='ij')
+        ys, xs = torch.meshgrid(
+            torch.arange(height), torch.arange(width), indexing='ij')
         return torch.stack([xs.flatten(), ys.flatten()], 1).float()
 
     def encode(self, memory_feats: Tensor,

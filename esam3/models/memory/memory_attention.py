@@ -77,8 +77,13 @@ class MemoryAttention(BaseModule):
             x = x + self.query_pos_scale * query_pos
         for layer in self.layers:
             if self.with_cp and torch.is_grad_enabled():
-                x = checkpoint(layer, x, memory, memory_pos, memory_mask,
-                               use_reentrant=False)
+                x = checkpoint(
+                    layer,
+                    x,
+                    memory,
+                    memory_pos,
+                    memory_mask,
+                    use_reentrant=False)
             else:
                 x = layer(x, memory, memory_pos, memory_mask)
         return self.norm(x)

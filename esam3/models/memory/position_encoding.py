@@ -77,5 +77,6 @@ def sine_position_encoding_2d(height: int,
     pos = torch.cat([
         pos_y[:, None, :].expand(height, width, num_feats),
         pos_x[None, :, :].expand(height, width, num_feats)
-    ], dim=-1)
+    ],
+                    dim=-1)
     return pos.permute(2, 0, 1).contiguous().to(dtype)

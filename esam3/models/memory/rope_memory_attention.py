@@ -31,8 +31,8 @@ SAM3_TO_EDGETAM = {'linear1.': 'mlp.up_proj.', 'linear2.': 'mlp.down_proj.'}
 def edgetam_memory_attention_config(sam3_config,
                                     num_layers: Optional[int] = None
                                     ) -> EdgeTamVideoConfig:
-    """An ``EdgeTamVideoConfig`` whose memory attention has the shapes,
-    dropout and RoPE of a ``Sam3TrackerVideoConfig``'s.
+    """An ``EdgeTamVideoConfig`` whose memory attention has the shapes, dropout
+    and RoPE of a ``Sam3TrackerVideoConfig``'s.
 
     Args:
         sam3_config: the SAM3 video tracker config.
@@ -42,8 +42,8 @@ def edgetam_memory_attention_config(sam3_config,
     feat = list(c.memory_attention_rope_feat_sizes)
     config = EdgeTamVideoConfig(
         memory_attention_hidden_size=c.memory_attention_hidden_size,
-        memory_attention_num_layers=int(num_layers or
-                                        c.memory_attention_num_layers),
+        memory_attention_num_layers=int(num_layers
+                                        or c.memory_attention_num_layers),
         memory_attention_num_attention_heads=(
             c.memory_attention_num_attention_heads),
         memory_attention_downsample_rate=c.memory_attention_downsample_rate,
@@ -88,8 +88,8 @@ def sam3_to_edgetam_state_dict(state_dict: Mapping[str, Tensor],
 
 
 class Sam3RoPEMemoryAttention(EdgeTamVideoMemoryAttention):
-    """transformers' EdgeTAM memory attention with key positions on the
-    query grid.
+    """Transformers' EdgeTAM memory attention with key positions on the query
+    grid.
 
     Memory layout expected by ``forward`` (as the banks' ``gather`` gives
     it): per memory frame ``[unrotated tokens (global latents), rotated
@@ -121,7 +121,8 @@ class Sam3RoPEMemoryAttention(EdgeTamVideoMemoryAttention):
         """Rotated tokens per memory frame."""
         return int(self.position_ids_k.shape[0])
 
-    def load_sam3_state_dict(self, state_dict: Mapping[str, Tensor],
+    def load_sam3_state_dict(self,
+                             state_dict: Mapping[str, Tensor],
                              source: str = 'SAM3 memory attention') -> None:
         """Strictly load a SAM3 tracker memory attention's weights (first
         ``num_layers`` layers, MLP renamed).
@@ -137,9 +138,9 @@ class Sam3RoPEMemoryAttention(EdgeTamVideoMemoryAttention):
         self.mark_initialized()
 
     def mark_initialized(self) -> None:
-        """Flag the loaded weights as initialised for transformers, so that
-        the enclosing model's ``init_weights()`` (called by mmengine's
-        Runner) does not re-draw them."""
+        """Flag the loaded weights as initialised for transformers, so that the
+        enclosing model's ``init_weights()`` (called by mmengine's Runner) does
+        not re-draw them."""
         for module in self.modules():
             module._is_hf_initialized = True
         for tensor in list(self.parameters()) + list(self.buffers()):

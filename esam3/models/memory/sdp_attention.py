@@ -84,7 +84,10 @@ class SDPAttention(BaseModule):
         if key_mask is not None:
             attn_mask = key_mask[:, None, None, :]
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask,
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
             dropout_p=self.attn_drop if self.training else 0.)
         out = out.transpose(1, 2).reshape(query.shape[0], query.shape[1],
                                           self.embed_dim)

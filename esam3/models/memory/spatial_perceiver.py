@@ -72,8 +72,8 @@ class SpatialPerceiver(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if isinstance(grid_size, int):
             grid_size = (grid_size, grid_size)
-        self.grid_size = tuple(grid_size) if grid_size and all(
-            grid_size) else (0, 0)
+        self.grid_size = tuple(
+            grid_size) if grid_size and all(grid_size) else (0, 0)
         self.num_global_latents = num_global_latents
         self.num_2d_latents = self.grid_size[0] * self.grid_size[1]
         if self.num_latents == 0:
@@ -165,7 +165,8 @@ class SpatialPerceiver(BaseModule):
                 raise ValueError(f'pos has {pos.shape[1]} channels, the '
                                  f'Perceiver width is {self.dim}')
             outputs.append(
-                self.forward_global(tokens, pos.flatten(2).transpose(1, 2)))
+                self.forward_global(tokens,
+                                    pos.flatten(2).transpose(1, 2)))
         if self.num_2d_latents:
             outputs.append(self.forward_2d(tokens, h, w))
         latents = self.output_proj(self.norm(torch.cat(outputs, dim=1)))
@@ -174,12 +175,16 @@ class SpatialPerceiver(BaseModule):
         if self.num_2d_latents:
             rows, cols = self.grid_size
             pos_2d = sine_position_encoding_2d(
-                rows, cols, self.out_channels, device=feats.device,
+                rows,
+                cols,
+                self.out_channels,
+                device=feats.device,
                 dtype=latents.dtype).flatten(1).transpose(0, 1)
             latent_pos[:, self.num_global_latents:] = pos_2d
             if self.add_pos_to_latents:
                 latents = torch.cat([
                     latents[:, :self.num_global_latents],
                     latents[:, self.num_global_latents:] + pos_2d
-                ], dim=1)
+                ],
+                                    dim=1)
         return latents, latent_pos

@@ -21,8 +21,8 @@ def window_bounds(size: int, num: int) -> Tuple[Tensor, Tensor]:
     return edges[:-1], edges[1:] - edges[:-1]
 
 
-def window_partition(x: Tensor, grid: Tuple[int, int]
-                     ) -> Tuple[Tensor, Optional[Tensor]]:
+def window_partition(x: Tensor,
+                     grid: Tuple[int, int]) -> Tuple[Tensor, Optional[Tensor]]:
     """Group the tokens of each grid window into one batch row.
 
     Args:

@@ -54,13 +54,12 @@ class NeckLevels:
 
     def top_down(self) -> List[Tensor]:
         if self._top_down is None:
-            self._top_down = self.neck.top_down(self.feats,
-                                                self.pixel_values)
+            self._top_down = self.neck.top_down(self.feats, self.pixel_values)
         return self._top_down
 
     def levels(self, branch: str) -> List[Tensor]:
-        """The levels of SAM3 neck ``branch``, finest first, each
-        ``[B, C, H_l, W_l]`` (computed on first use, then cached)."""
+        """The levels of SAM3 neck ``branch``, finest first, each ``[B, C, H_l,
+        W_l]`` (computed on first use, then cached)."""
         if branch not in self.neck.branches:
             raise KeyError(f'this student neck makes the levels of '
                            f'{list(self.neck.branches)}, not {branch!r}')
@@ -70,24 +69,28 @@ class NeckLevels:
         return self._levels[branch]
 
     def clear(self) -> None:
-        """Forget everything the neck computed (e.g. after it changed, or
-        when it ran without gradients); the backbone maps stay."""
+        """Forget everything the neck computed (e.g. after it changed, or when
+        it ran without gradients); the backbone maps stay."""
         self._top_down = None
         self._levels = {}
 
     def select(self, index: Index) -> 'NeckLevels':
         """The same features for the batch rows ``index`` (an int keeps the
-        batch dimension). What is already computed is sliced, not redone."""
+        batch dimension).
+
+        What is already computed is sliced, not redone.
+        """
         if isinstance(index, int):
             index = slice(index, index + 1 if index != -1 else None)
-        out = NeckLevels([f[index] for f in self.feats], self.neck,
-                         self.grid,
-                         None if self.pixel_values is None
-                         else self.pixel_values[index])
+        out = NeckLevels(
+            [f[index] for f in self.feats], self.neck, self.grid,
+            None if self.pixel_values is None else self.pixel_values[index])
         if self._top_down is not None:
             out._top_down = [t[index] for t in self._top_down]
-        out._levels = {k: [lv[index] for lv in v]
-                       for k, v in self._levels.items()}
+        out._levels = {
+            k: [lv[index] for lv in v]
+            for k, v in self._levels.items()
+        }
         return out
 
     def frames(self, batch: int, num_frames: int) -> List['NeckLevels']:
@@ -97,8 +100,9 @@ class NeckLevels:
         if batch * num_frames != self.batch_size:
             raise ValueError(f'{self.batch_size} rows are not {batch} clips '
                              f'x {num_frames} frames')
-        return [self.select(slice(t, None, num_frames))
-                for t in range(num_frames)]
+        return [
+            self.select(slice(t, None, num_frames)) for t in range(num_frames)
+        ]
 
 
 def batch_size_of(features: Union[Tensor, NeckLevels]) -> int:

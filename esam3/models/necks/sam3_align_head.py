@@ -100,8 +100,7 @@ class Sam3AlignHead(BaseModule):
     def forward(self,
                 feats: Sequence[Tensor],
                 out_size: Optional[Size] = None,
-                pixel_values: Optional[Tensor] = None
-                ) -> Tensor:
+                pixel_values: Optional[Tensor] = None) -> Tensor:
         """Align backbone features.
 
         Args:
@@ -120,11 +119,13 @@ class Sam3AlignHead(BaseModule):
         size = self.out_size or _pair(out_size)
         return self._forward_trunk(feats, size, pixel_values)
 
-    def _forward_trunk(self, feats: Sequence[Tensor],
+    def _forward_trunk(self,
+                       feats: Sequence[Tensor],
                        size: Optional[Tuple[int, int]],
                        pixel_values: Optional[Tensor] = None) -> Tensor:
-        maps = [conv(feats[i]) for conv, i in zip(self.lateral,
-                                                  self.fuse_index)]
+        maps = [
+            conv(feats[i]) for conv, i in zip(self.lateral, self.fuse_index)
+        ]
         base = max(maps, key=lambda m: m.shape[-1] * m.shape[-2])
         fused = sum(_resize(m, base.shape[-2:]) for m in maps)
         if size is not None:
@@ -133,13 +134,13 @@ class Sam3AlignHead(BaseModule):
             if pixel_values is None:
                 raise ValueError('this alignment head has a patch-embedding '
                                  'branch: pass pixel_values')
-            fused = fused + _resize(self.patch_embed(pixel_values),
-                                    fused.shape[-2:])
+            fused = fused + _resize(
+                self.patch_embed(pixel_values), fused.shape[-2:])
         return self.refine(fused)
 
 
 def _resize(x: Tensor, size: Sequence[int]) -> Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=tuple(size), mode='bilinear',
-                         align_corners=False)
+    return F.interpolate(
+        x, size=tuple(size), mode='bilinear', align_corners=False)

@@ -15,8 +15,8 @@ LevelShapes = Dict[str, List[Tuple[int, int, int]]]
 
 @MODELS.register_module()
 class Sam3LightFPN(BaseModule):
-    """Replaces SAM3's ViT trunk AND its FPN necks (EfficientSAM3's
-    256-channel alignment).
+    """Replaces SAM3's ViT trunk AND its FPN necks (EfficientSAM3's 256-channel
+    alignment).
 
     SAM3 computes, from its trunk map at the token grid ``g`` (72 at
     1008 px), two FPN necks (tracker and detector) of four levels each
@@ -115,7 +115,8 @@ class Sam3LightFPN(BaseModule):
             raise ValueError(f'out_sizes needs one size per level ({n}), got '
                              f'{list(out_sizes)}')
         self.out_sizes = None if out_sizes is None else [
-            _pair(s) for s in out_sizes]
+            _pair(s) for s in out_sizes
+        ]
         self.patch_size = patch_size
         self.lateral = nn.ModuleList(
             nn.Conv2d(c, embed_dims, 1) for c in self.in_channels)
@@ -123,14 +124,20 @@ class Sam3LightFPN(BaseModule):
                                      stride=patch_size) if patch_size \
             else None
         self.outputs = nn.ModuleDict({
-            name: nn.ModuleList(
+            name:
+            nn.ModuleList(
                 nn.Sequential(
-                    nn.Conv2d(embed_dims, embed_dims, 3, padding=1,
-                              groups=embed_dims, bias=False),
-                    LayerNorm2d(embed_dims), nn.GELU(),
+                    nn.Conv2d(
+                        embed_dims,
+                        embed_dims,
+                        3,
+                        padding=1,
+                        groups=embed_dims,
+                        bias=False), LayerNorm2d(embed_dims), nn.GELU(),
                     nn.Conv2d(embed_dims, self.out_channels[name], 1))
                 for _ in range(n))
-            for name in self.branches})
+            for name in self.branches
+        })
         # per-branch, per-level output scale (see calibrate); saved with
         # the weights so that every later stage uses the calibrated scale
         self.register_buffer('level_scale', torch.ones(len(self.branches), n))
@@ -138,14 +145,17 @@ class Sam3LightFPN(BaseModule):
 
     @torch.no_grad()
     def calibrate(self, factors: Dict[str, Sequence[float]]) -> None:
-        """Multiply the output scales by ``{branch: [factor per level]}``
-        and mark the neck calibrated (done once, by the Stage 1 distiller:
-        a SAM3 neck's levels can be orders of magnitude apart, e.g. the
-        tiny random teacher's finest level has a variance of 1e-8)."""
+        """Multiply the output scales by ``{branch: [factor per level]}`` and
+        mark the neck calibrated (done once, by the Stage 1 distiller:
+
+        a SAM3 neck's levels can be orders of magnitude apart, e.g. the tiny
+        random teacher's finest level has a variance of 1e-8).
+        """
         for name, f in factors.items():
             i = self.branches.index(name)
             self.level_scale[i] *= torch.as_tensor(
-                list(f), dtype=self.level_scale.dtype,
+                list(f),
+                dtype=self.level_scale.dtype,
                 device=self.level_scale.device)
         self.calibrated.fill_(True)
 
@@ -159,14 +169,17 @@ class Sam3LightFPN(BaseModule):
                 for s in self.level_scales]
 
     def level_shapes(self, grid: Tuple[int, int]) -> LevelShapes:
-        """``{branch: [(C, h, w) per level]}`` this neck makes at
-        ``grid``, without running it (build-time checks)."""
+        """``{branch: [(C, h, w) per level]}`` this neck makes at ``grid``,
+        without running it (build-time checks)."""
         sizes = self.level_sizes(grid)
-        return {name: [(self.out_channels[name], h, w) for h, w in sizes]
-                for name in self.branches}
+        return {
+            name: [(self.out_channels[name], h, w) for h, w in sizes]
+            for name in self.branches
+        }
 
     # ----------------------------------------------------------- forward
-    def top_down(self, feats: Sequence[Tensor],
+    def top_down(self,
+                 feats: Sequence[Tensor],
                  pixel_values: Optional[Tensor] = None) -> List[Tensor]:
         """Shared part: the top-down maps (one per backbone map), plus the
         patch embedding as a last entry when the neck has that branch."""
@@ -175,8 +188,8 @@ class Sam3LightFPN(BaseModule):
                              f'got {len(feats)}')
         maps = [conv(f) for conv, f in zip(self.lateral, feats)]
         for i in range(len(maps) - 1, 0, -1):
-            maps[i - 1] = maps[i - 1] + _resize(maps[i],
-                                                maps[i - 1].shape[-2:])
+            maps[i -
+                 1] = maps[i - 1] + _resize(maps[i], maps[i - 1].shape[-2:])
         if self.patch_embed is not None:
             if pixel_values is None:
                 raise ValueError('this light FPN has a patch-embedding '
@@ -190,28 +203,34 @@ class Sam3LightFPN(BaseModule):
         patch = top_down[-1] if self.patch_embed is not None else None
         scale = self.level_scale[self.branches.index(name)]
         levels = []
-        for i, (conv, idx, size) in enumerate(zip(
-                self.outputs[name], self.level_inputs,
-                self.level_sizes(grid))):
+        for i, (conv, idx, size) in enumerate(
+                zip(self.outputs[name], self.level_inputs,
+                    self.level_sizes(grid))):
             x = _resize(top_down[idx], size)
             if patch is not None:
                 x = x + _resize(patch, size)
             levels.append(conv(x) * scale[i])
         return levels
 
-    def forward(self,
-                feats: Sequence[Tensor],
-                out_size: Optional[Size] = None,
-                pixel_values: Optional[Tensor] = None,
-                branches: Optional[Sequence[str]] = None
-                ) -> Dict[str, List[Tensor]]:
+    def forward(
+            self,
+            feats: Sequence[Tensor],
+            out_size: Optional[Size] = None,
+            pixel_values: Optional[Tensor] = None,
+            branches: Optional[Sequence[str]] = None
+    ) -> Dict[str, List[Tensor]]:
         """Eager form (export, FLOP counting): ``{branch: levels}`` for
-        ``branches`` (default: all). ``out_size`` is the trunk grid of this
-        input when the neck has no fixed ``out_size``."""
+        ``branches`` (default: all).
+
+        ``out_size`` is the trunk grid of this
+        input when the neck has no fixed ``out_size``.
+        """
         grid = self.out_size or _pair(out_size)
         if grid is None:
             raise ValueError('Sam3LightFPN needs the trunk grid: set '
                              'out_size or pass it')
         td = self.top_down(feats, pixel_values)
-        return {name: self.branch(td, name, grid)
-                for name in (branches or self.branches)}
+        return {
+            name: self.branch(td, name, grid)
+            for name in (branches or self.branches)
+        }

@@ -70,10 +70,11 @@ class HungarianMaskMatcher:
         pred = pred_masks.float()
         tgt = gt_masks.to(pred.device).float()
         if q and g and tgt.shape[-2:] != pred.shape[-2:]:
-            tgt = F.interpolate(tgt[None],
-                                size=pred.shape[-2:],
-                                mode='bilinear',
-                                align_corners=False)[0]
+            tgt = F.interpolate(
+                tgt[None],
+                size=pred.shape[-2:],
+                mode='bilinear',
+                align_corners=False)[0]
         pred, tgt = pred.flatten(1), tgt.flatten(1)
         cost = pred.new_zeros(q, g)
         if q == 0 or g == 0:
@@ -135,10 +136,8 @@ class HungarianMaskMatcher:
         if cost.numel() == 0:
             empty = torch.zeros(0, dtype=torch.long, device=device)
             return empty, empty.clone()
-        cost = torch.nan_to_num(cost.cpu().double(),
-                                nan=1e8,
-                                posinf=1e8,
-                                neginf=-1e8)
+        cost = torch.nan_to_num(
+            cost.cpu().double(), nan=1e8, posinf=1e8, neginf=-1e8)
         rows, cols = linear_sum_assignment(cost.numpy())
         return (torch.as_tensor(rows, dtype=torch.long, device=device),
                 torch.as_tensor(cols, dtype=torch.long, device=device))

@@ -54,12 +54,10 @@ def focal_cost(pred_logits: Tensor,
         Tensor: ``[Q, G]`` mean focal loss of prediction q vs target g.
     """
     prob = pred_logits.sigmoid()
-    pos = F.binary_cross_entropy_with_logits(pred_logits,
-                                             torch.ones_like(pred_logits),
-                                             reduction='none')
-    neg = F.binary_cross_entropy_with_logits(pred_logits,
-                                             torch.zeros_like(pred_logits),
-                                             reduction='none')
+    pos = F.binary_cross_entropy_with_logits(
+        pred_logits, torch.ones_like(pred_logits), reduction='none')
+    neg = F.binary_cross_entropy_with_logits(
+        pred_logits, torch.zeros_like(pred_logits), reduction='none')
     pos = pos * (1 - prob).pow(gamma)
     neg = neg * prob.pow(gamma)
     if alpha >= 0:

@@ -4,8 +4,7 @@ import copy
 from typing import Optional
 
 from torch import Tensor
-from transformers import (Sam2Config, Sam2Model, Sam2VideoConfig,
-                          Sam2VideoModel)
+from transformers import Sam2Config, Sam2Model, Sam2VideoConfig, Sam2VideoModel
 
 from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
@@ -55,11 +54,11 @@ class Sam2Teacher(SamTeacher):
             if config is not None:
                 cfg = self._prepare_config(config)
                 cfg.update(copy.deepcopy(video_config or {}))
-                video = build_hf_model(Sam2VideoModel, Sam2VideoConfig,
-                                       config=cfg)
+                video = build_hf_model(
+                    Sam2VideoModel, Sam2VideoConfig, config=cfg)
             else:
-                video = build_hf_model(Sam2VideoModel, Sam2VideoConfig,
-                                       pretrained=pretrained)
+                video = build_hf_model(
+                    Sam2VideoModel, Sam2VideoConfig, pretrained=pretrained)
             # one image encoder for both (same weights in a real checkpoint)
             video.vision_encoder = self.model.vision_encoder
             self.video_model = video

@@ -56,9 +56,12 @@ def _byte_symbols() -> List[str]:
     space, ...) are shifted to code points 256, 257, ... in byte order. This
     is the byte-level alphabet of GPT-2/CLIP BPE.
     """
-    keep = (list(range(ord('!'), ord('~') + 1)) +
-            list(range(ord('¡'), ord('¬') + 1)) +
-            list(range(ord('®'), ord('ÿ') + 1)))
+    keep = (
+        list(range(ord('!'),
+                   ord('~') + 1)) + list(range(ord('¡'),
+                                               ord('¬') + 1)) +
+        list(range(ord('®'),
+                   ord('ÿ') + 1)))
     table = {b: chr(b) for b in keep}
     extra = 0
     for b in range(256):
@@ -67,8 +70,8 @@ def _byte_symbols() -> List[str]:
             extra += 1
     # Token order of CLIP: the printable ones first, then the shifted ones.
     kept = set(keep)
-    return [table[b] for b in keep] + [
-        table[b] for b in range(256) if b not in kept]
+    return [table[b]
+            for b in keep] + [table[b] for b in range(256) if b not in kept]
 
 
 @lru_cache(maxsize=4)
@@ -142,10 +145,10 @@ class Sam3Tokenizer:
         """BPE ids of one phrase, without start/end tokens."""
         return self.tokenizer(text, add_special_tokens=False)['input_ids']
 
-    def __call__(self,
-                 texts: Sequence[str],
-                 context_length: Optional[int] = None
-                 ) -> Tuple[Tensor, Tensor]:
+    def __call__(
+            self,
+            texts: Sequence[str],
+            context_length: Optional[int] = None) -> Tuple[Tensor, Tensor]:
         """Tokenize phrases.
 
         Args:
@@ -162,7 +165,8 @@ class Sam3Tokenizer:
         if length < 2:
             raise ValueError(f'context_length must be >= 2, got {length}')
         texts = self._check(texts)
-        ids = torch.full((len(texts), length), self.eot_token_id,
+        ids = torch.full((len(texts), length),
+                         self.eot_token_id,
                          dtype=torch.long)
         mask = torch.zeros((len(texts), length), dtype=torch.long)
         truncated = []
@@ -179,7 +183,9 @@ class Sam3Tokenizer:
             warnings.warn(
                 f'Sam3Tokenizer: {len(truncated)} phrase(s) longer than '
                 f'context_length={length} were truncated (end token kept): '
-                f'{shown}', UserWarning, stacklevel=2)
+                f'{shown}',
+                UserWarning,
+                stacklevel=2)
         return ids, mask
 
     def __repr__(self) -> str:

@@ -8,25 +8,26 @@ import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 from transformers import Sam3TrackerVideoConfig, Sam3TrackerVideoModel
-from transformers.models.sam3_tracker_video.modeling_sam3_tracker_video \
-    import Sam3TrackerVideoInferenceSession
+from transformers.models.sam3_tracker_video import \
+    Sam3TrackerVideoInferenceSession
 
 from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
 
-__all__ = ['Sam3VideoTeacher', 'build_sam3_video_tracker',
-           'tracker_heads_state_dict']
+__all__ = [
+    'Sam3VideoTeacher', 'build_sam3_video_tracker', 'tracker_heads_state_dict'
+]
 
 # the ViT trunk inside Sam3TrackerVideoModel; everything else = the "heads"
 TRUNK_PREFIX = 'vision_encoder.backbone.'
 
 
-def build_sam3_video_tracker(pretrained: Optional[str] = None,
-                             config: Optional[dict] = None
-                             ) -> Sam3TrackerVideoModel:
+def build_sam3_video_tracker(
+        pretrained: Optional[str] = None,
+        config: Optional[dict] = None) -> Sam3TrackerVideoModel:
     """``Sam3TrackerVideoModel`` from SAM3 weights (e.g. a local copy of
-    ``facebook/sam3``, which holds the ViT trunk shared with the detector)
-    or from a config dict (random weights; its own vision backbone).
+    ``facebook/sam3``, which holds the ViT trunk shared with the detector) or
+    from a config dict (random weights; its own vision backbone).
 
     A local folder holding a ``tracker_video/`` sub-folder (a
     ``save_pretrained`` output, as written next to ``detector/`` and
@@ -37,14 +38,20 @@ def build_sam3_video_tracker(pretrained: Optional[str] = None,
         sub = osp.join(osp.expanduser(pretrained), 'tracker_video')
         if osp.isdir(sub):
             pretrained = sub
-    return build_hf_model(Sam3TrackerVideoModel, Sam3TrackerVideoConfig,
-                          pretrained=pretrained, config=config)
+    return build_hf_model(
+        Sam3TrackerVideoModel,
+        Sam3TrackerVideoConfig,
+        pretrained=pretrained,
+        config=config)
 
 
 def tracker_heads_state_dict(tracker: Sam3TrackerVideoModel) -> dict:
     """State dict of a video tracker without its ViT trunk (neck kept)."""
-    return {k: v for k, v in tracker.state_dict().items()
-            if not k.startswith(TRUNK_PREFIX)}
+    return {
+        k: v
+        for k, v in tracker.state_dict().items()
+        if not k.startswith(TRUNK_PREFIX)
+    }
 
 
 @MODELS.register_module()
@@ -105,14 +112,17 @@ class Sam3VideoTeacher(BaseModule):
     def _new_session(self, frames: Optional[Tensor], size: Tuple[int, int],
                      device, dtype) -> Sam3TrackerVideoInferenceSession:
         return Sam3TrackerVideoInferenceSession(
-            video=frames, video_height=size[0], video_width=size[1],
-            inference_device=device, inference_state_device=device,
-            video_storage_device=device, dtype=dtype)
+            video=frames,
+            video_height=size[0],
+            video_width=size[1],
+            inference_device=device,
+            inference_state_device=device,
+            video_storage_device=device,
+            dtype=dtype)
 
     def _add_prompts(self, session: Sam3TrackerVideoInferenceSession,
                      masks: Optional[Tensor], points: Optional[Tensor],
-                     labels: Optional[Tensor],
-                     boxes: Optional[Tensor]) -> int:
+                     labels: Optional[Tensor], boxes: Optional[Tensor]) -> int:
         """Register frame-0 prompts of every object (what
         ``Sam3TrackerVideoProcessor.add_inputs_to_inference_session`` does,
         without its pre-processing: inputs are already at model scale)."""
@@ -123,8 +133,10 @@ class Sam3VideoTeacher(BaseModule):
                 m = masks[obj].float()[None, None]
                 if m.shape[-2:] != (self.image_size, self.image_size):
                     m = (torch.nn.functional.interpolate(
-                        m, size=(self.image_size, self.image_size),
-                        mode='bilinear', align_corners=False,
+                        m,
+                        size=(self.image_size, self.image_size),
+                        mode='bilinear',
+                        align_corners=False,
                         antialias=True) >= 0.5).float()
                 session.add_mask_inputs(idx, 0, m)
             session.obj_with_new_inputs = list(range(n))
@@ -136,8 +148,7 @@ class Sam3VideoTeacher(BaseModule):
         coords, lbls = [], []
         if boxes is not None:
             coords.append(boxes.float().reshape(n, 2, 2))
-            lbls.append(torch.tensor([2, 3], device=boxes.device)
-                        .repeat(n, 1))
+            lbls.append(torch.tensor([2, 3], device=boxes.device).repeat(n, 1))
         if points is not None:
             if labels is None:
                 raise ValueError('points given without labels')
@@ -147,26 +158,30 @@ class Sam3VideoTeacher(BaseModule):
         lbls = torch.cat(lbls, dim=1).int()
         for obj in range(n):
             idx = session.obj_id_to_idx(obj)
-            session.add_point_inputs(idx, 0, dict(
-                point_coords=coords[obj][None, None],
-                point_labels=lbls[obj][None, None]))
+            session.add_point_inputs(
+                idx, 0,
+                dict(
+                    point_coords=coords[obj][None, None],
+                    point_labels=lbls[obj][None, None]))
         session.obj_with_new_inputs = list(range(n))
         return n
 
-    def start_session(self,
-                      first_frame_masks: Optional[Tensor] = None,
-                      points: Optional[Tensor] = None,
-                      labels: Optional[Tensor] = None,
-                      boxes: Optional[Tensor] = None,
-                      device=None,
-                      dtype: torch.dtype = torch.float32
-                      ) -> Sam3TrackerVideoInferenceSession:
+    def start_session(
+        self,
+        first_frame_masks: Optional[Tensor] = None,
+        points: Optional[Tensor] = None,
+        labels: Optional[Tensor] = None,
+        boxes: Optional[Tensor] = None,
+        device=None,
+        dtype: torch.dtype = torch.float32
+    ) -> Sam3TrackerVideoInferenceSession:
         """A streaming session with the objects prompted on its first frame
         (see :meth:`track_clip` for the prompt formats); feed frames with
         :meth:`track_frame`."""
         if device is None:
-            given = [x for x in (first_frame_masks, points, boxes)
-                     if x is not None]
+            given = [
+                x for x in (first_frame_masks, points, boxes) if x is not None
+            ]
             device = given[0].device if given else 'cpu'
         session = self._new_session(None, (self.image_size, self.image_size),
                                     device, dtype)
@@ -256,11 +271,12 @@ class Sam3VideoTeacher(BaseModule):
         finally:
             if handle is not None:
                 handle.remove()
-        result = dict(mask_logits=torch.stack(masks).clone(),
-                      object_score_logits=torch.stack(scores).clone())
+        result = dict(
+            mask_logits=torch.stack(masks).clone(),
+            object_score_logits=torch.stack(scores).clone())
         if return_readout:
-            result['memory_readout'] = self._readout_maps(readouts,
-                                                          len(masks), n)
+            result['memory_readout'] = self._readout_maps(
+                readouts, len(masks), n)
         return result
 
     def _readout_maps(self, readouts: List[Tensor], t: int, n: int) -> Tensor:
@@ -270,7 +286,11 @@ class Sam3VideoTeacher(BaseModule):
         if len(readouts) != (t - 1) * n:
             raise RuntimeError(f'expected {(t - 1) * n} memory readouts, got '
                                f'{len(readouts)}')
-        maps = [r.reshape(-1, h * w, r.shape[-1]).transpose(1, 2)
-                .reshape(-1, r.shape[-1], h, w) for r in readouts]
+        maps = [
+            r.reshape(-1, h * w,
+                      r.shape[-1]).transpose(1,
+                                             2).reshape(-1, r.shape[-1], h, w)
+            for r in readouts
+        ]
         maps = torch.cat(maps)  # [(T-1)*N, C, h, w]
         return maps.reshape(t - 1, n, *maps.shape[1:]).clone()

@@ -47,9 +47,11 @@ class SamTeacher(BaseModule):
                  config: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.model = build_hf_model(self.model_cls, self.config_cls,
-                                    pretrained=pretrained,
-                                    config=self._prepare_config(config))
+        self.model = build_hf_model(
+            self.model_cls,
+            self.config_cls,
+            pretrained=pretrained,
+            config=self._prepare_config(config))
         self.requires_grad_(False)
         self.eval()
 
@@ -75,9 +77,11 @@ class SamTeacher(BaseModule):
     # ------------------------------------------------------------ features
     @torch.no_grad()
     def encode_image(self, pixel_values: Tensor) -> ImageEmbeddings:
-        """Normalised images ``[B, 3, S, S]`` -> the model's image
-        embeddings, exactly as ``get_image_embeddings`` returns them (SAM1:
-        a tensor ``[B, 256, S/16, S/16]``)."""
+        """Normalised images ``[B, 3, S, S]`` -> the model's image embeddings,
+        exactly as ``get_image_embeddings`` returns them (SAM1:
+
+        a tensor ``[B, 256, S/16, S/16]``).
+        """
         self._check_input(pixel_values)
         return self.model.get_image_embeddings(pixel_values)
 
@@ -145,10 +149,13 @@ class SamTeacher(BaseModule):
                              'image_embeddings')
         if image_embeddings is None:
             image_embeddings = self.encode_image(pixel_values)
-        return self.model(image_embeddings=image_embeddings,
-                          input_points=points, input_labels=labels,
-                          input_boxes=boxes, input_masks=masks,
-                          multimask_output=multimask_output)
+        return self.model(
+            image_embeddings=image_embeddings,
+            input_points=points,
+            input_labels=labels,
+            input_boxes=boxes,
+            input_masks=masks,
+            multimask_output=multimask_output)
 
     def predict_concepts(self, *args, **kwargs):
         """Concept (text / exemplar) prompts are a SAM3 feature."""

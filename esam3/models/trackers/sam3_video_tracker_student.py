@@ -40,8 +40,8 @@ ABSENT_MASK_LOGIT = -1024.0
 
 
 def hide_absent(mask_logits: Tensor, object_scores: Tensor) -> Tensor:
-    """Mask logits ``[..., h, w]`` with the objects whose score logit
-    ``[...]`` is <= 0 (absent on that frame) set to ``ABSENT_MASK_LOGIT``."""
+    """Mask logits ``[..., h, w]`` with the objects whose score logit ``[...]``
+    is <= 0 (absent on that frame) set to ``ABSENT_MASK_LOGIT``."""
     return torch.where(object_scores[..., None, None] > 0, mask_logits,
                        mask_logits.new_full((), ABSENT_MASK_LOGIT))
 
@@ -184,11 +184,12 @@ class Sam3VideoTrackerStudent(BaseModule):
             if decoder_from_trunk_checkpoint:
                 self.load_stage1_decoder(trunk_checkpoint, decoder_prefix)
 
-    def check_levels(self, made: Dict[str, List[Tuple[int, int, int]]],
+    def check_levels(self,
+                     made: Dict[str, List[Tuple[int, int, int]]],
                      where: str = 'Sam3VideoTrackerStudent') -> None:
         """Raise unless the student neck's ``level_branch`` levels (``made``
-        from ``neck.level_shapes(grid)``) are those this tracker reads,
-        naming the level and both shapes."""
+        from ``neck.level_shapes(grid)``) are those this tracker reads, naming
+        the level and both shapes."""
         grid = (self.grid, self.grid)
         read = read_level_shapes(self.heads.config.vision_config, grid,
                                  ('tracker', ))
@@ -199,10 +200,10 @@ class Sam3VideoTrackerStudent(BaseModule):
             f"reading the student's {self.level_branch!r} levels)")
 
     # ------------------------------------------------------------ weights
-    def _build_memory_attention(self, num_layers: Optional[int] = None
-                                ) -> None:
-        """Swap SAM3's memory attention for the EdgeTAM RoPE one (keys
-        placed by the bank) and load SAM3's weights into it."""
+    def _build_memory_attention(self,
+                                num_layers: Optional[int] = None) -> None:
+        """Swap SAM3's memory attention for the EdgeTAM RoPE one (keys placed
+        by the bank) and load SAM3's weights into it."""
         cfg = self.heads.config
         feat_w, feat_h = cfg.memory_attention_rope_feat_sizes[:2]
         if (feat_h, feat_w) != (self.grid, self.grid):
@@ -223,8 +224,9 @@ class Sam3VideoTrackerStudent(BaseModule):
     def _freeze_heads(self, prefixes: Sequence[str]) -> None:
         names = [n for n, _ in self.heads.named_parameters()]
         for prefix in prefixes:
-            hit = [n for n in names
-                   if n == prefix or n.startswith(prefix + '.')]
+            hit = [
+                n for n in names if n == prefix or n.startswith(prefix + '.')
+            ]
             # nothing is left to freeze in a dropped SAM3 neck
             on_dropped = self.student_levels and (
                 'vision_encoder.neck.'.startswith(prefix + '.')
@@ -239,10 +241,12 @@ class Sam3VideoTrackerStudent(BaseModule):
 
     @torch.no_grad()
     def sync_bank_from_heads(self) -> None:
-        """Copy the tracker's memory temporal encoding and pointer
-        temporal projection into the memory bank (same conventions: row
+        """Copy the tracker's memory temporal encoding and pointer temporal
+        projection into the memory bank (same conventions: row.
+
         ``r`` = ``r``-th most recent frame, last row = conditioning
-        frames; pointer distances normalised by ``max_obj_ptrs - 1``)."""
+        frames; pointer distances normalised by ``max_obj_ptrs - 1``).
+        """
         bank, heads = self.memory_bank, self.heads
         if hasattr(bank, 'maskmem_tpos_enc'):
             src = heads.memory_temporal_positional_encoding.reshape(
@@ -257,16 +261,23 @@ class Sam3VideoTrackerStudent(BaseModule):
 
     def load_heads(self, state_dict: Dict[str, Tensor]) -> None:
         """Load the tracker heads strictly (e.g. from the teacher's
-        ``heads_state_dict()``), then re-sync the memory bank. With a
-        light-neck encoder the SAM3 neck convolutions are not loaded."""
-        if any(k.startswith('memory_attention.layers.') and '.linear1.' in k
-               for k in state_dict):  # SAM3 names (the teacher's heads)
+        ``heads_state_dict()``), then re-sync the memory bank.
+
+        With a light-neck encoder the SAM3 neck convolutions are not loaded.
+        """
+        if any(
+                k.startswith('memory_attention.layers.') and '.linear1.' in k
+                for k in state_dict):  # SAM3 names (the teacher's heads)
             state_dict = sam3_to_edgetam_state_dict(
-                state_dict, len(self.heads.memory_attention.layers),
+                state_dict,
+                len(self.heads.memory_attention.layers),
                 prefix='memory_attention.')
         if self.student_levels:
-            state_dict = {k: v for k, v in state_dict.items()
-                          if not k.startswith('vision_encoder.neck.')}
+            state_dict = {
+                k: v
+                for k, v in state_dict.items()
+                if not k.startswith('vision_encoder.neck.')
+            }
         result = self.heads.load_state_dict(state_dict, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise RuntimeError(
@@ -276,26 +287,30 @@ class Sam3VideoTrackerStudent(BaseModule):
         self.apply_carried_decoder()
         self.sync_bank_from_heads()
 
-    def load_stage1_decoder(self, path: str,
-                            prefix: str = 'student.heads.tracker.'
-                            'mask_decoder.') -> None:
-        """Strictly load the tracker mask decoder trained in Stage 1 and
-        keep it so that :meth:`load_heads` (the teacher's copy) does not
-        replace it.
+    def load_stage1_decoder(
+            self,
+            path: str,
+            prefix: str = 'student.heads.tracker.mask_decoder.') -> None:
+        """Strictly load the tracker mask decoder trained in Stage 1 and keep
+        it so that :meth:`load_heads` (the teacher's copy) does not replace it.
 
         Raises:
             CheckpointMismatchError: the checkpoint has no key under
                 ``prefix`` or its decoder does not match.
         """
         state = extract_state_dict(load_checkpoint_file(path))
-        decoder = {k[len(prefix):]: v for k, v in state.items()
-                   if k.startswith(prefix)}
+        decoder = {
+            k[len(prefix):]: v
+            for k, v in state.items() if k.startswith(prefix)
+        }
         source = f'Stage 1 checkpoint {path} (keys under "{prefix}")'
         load_state_dict_checked(self.heads.mask_decoder, decoder, source)
-        self._carried_decoder = {k: v.detach().clone()
-                                 for k, v in decoder.items()}
-        print_log(f'tracker mask decoder loaded from {source}',
-                  logger='current')
+        self._carried_decoder = {
+            k: v.detach().clone()
+            for k, v in decoder.items()
+        }
+        print_log(
+            f'tracker mask decoder loaded from {source}', logger='current')
 
     @torch.no_grad()
     def apply_carried_decoder(self) -> None:
@@ -317,9 +332,11 @@ class Sam3VideoTrackerStudent(BaseModule):
         load_student_checkpoint(self.trunk, path, prefix=prefix)
         if isinstance(self.trunk, BaseModule):
             self.trunk._is_init = True  # keep it through init_weights()
-        print_log(f'student encoder loaded from {path} '
-                  f'({len(self.trunk.state_dict())} '
-                  'tensors, strict)', logger='current')
+        print_log(
+            f'student encoder loaded from {path} '
+            f'({len(self.trunk.state_dict())} '
+            'tensors, strict)',
+            logger='current')
 
     def train(self, mode: bool = True) -> 'Sam3VideoTrackerStudent':
         super().train(mode)
@@ -328,8 +345,7 @@ class Sam3VideoTrackerStudent(BaseModule):
         return self
 
     # ----------------------------------------------------------- features
-    def encode_trunk(self, pixel_values: Tensor
-                     ) -> Union[Tensor, NeckLevels]:
+    def encode_trunk(self, pixel_values: Tensor) -> Union[Tensor, NeckLevels]:
         """Normalised frames ``[B, 3, S, S]`` -> the encoder output
         (:class:`NeckLevels`, or a trunk map ``[B, C, S/14, S/14]``)."""
         if self.trunk is None:
@@ -339,13 +355,15 @@ class Sam3VideoTrackerStudent(BaseModule):
                                     and not self.freeze_trunk):
             return self.trunk(pixel_values)
 
-    def frame_features(self, trunk: Union[Tensor, NeckLevels]
-                       ) -> Tuple[List[Tensor], List[Tensor]]:
-        """The tracker's 3 FPN levels (high-res ones projected by the
-        decoder's ``conv_s0`` / ``conv_s1``, as transformers caches them)
-        and their position encodings, all ``[B, C_i, H_i, W_i]``: the
-        student's own levels, or SAM3's tracker neck on a trunk map (its
-        unread coarsest level not computed)."""
+    def frame_features(
+            self,
+            trunk: Union[Tensor,
+                         NeckLevels]) -> Tuple[List[Tensor], List[Tensor]]:
+        """The tracker's 3 FPN levels (high-res ones projected by the decoder's
+        ``conv_s0`` / ``conv_s1``, as transformers caches them) and their
+        position encodings, all ``[B, C_i, H_i, W_i]``: the student's own
+        levels, or SAM3's tracker neck on a trunk map (its unread coarsest
+        level not computed)."""
         neck = self.heads.vision_encoder.neck
         if isinstance(trunk, NeckLevels):
             fpn = list(trunk.levels(self.level_branch))
@@ -356,10 +374,11 @@ class Sam3VideoTrackerStudent(BaseModule):
             if trunk.dim() != 4 or trunk.shape[1] != self.trunk_channels:
                 raise ValueError(f'trunk must be [B, {self.trunk_channels}, '
                                  f'h, w], got {tuple(trunk.shape)}')
-            fpn = [layer(trunk)
-                   for layer in neck.fpn_layers[:self.num_read_levels]]
-        pos = [neck.position_encoding(f.shape, f.device, f.dtype)
-               for f in fpn]
+            fpn = [
+                layer(trunk)
+                for layer in neck.fpn_layers[:self.num_read_levels]
+            ]
+        pos = [neck.position_encoding(f.shape, f.device, f.dtype) for f in fpn]
         fpn[0] = self.heads.mask_decoder.conv_s0(fpn[0])
         fpn[1] = self.heads.mask_decoder.conv_s1(fpn[1])
         return fpn, pos
@@ -368,8 +387,8 @@ class Sam3VideoTrackerStudent(BaseModule):
     def init_state(self) -> dict:
         """Start a new video: empty memory bank, frame counter at 0."""
         self.memory_bank.reset()
-        return dict(frame_idx=0, num_objects=None, batch_size=None,
-                    readout=None)
+        return dict(
+            frame_idx=0, num_objects=None, batch_size=None, readout=None)
 
     def new_track(self) -> dict:
         """An independent tracking state with its own memory bank.
@@ -394,7 +413,10 @@ class Sam3VideoTrackerStudent(BaseModule):
         finally:
             self.memory_bank = original
 
-    def track_step(self, track: dict, frame: Tensor, frame_idx: int,
+    def track_step(self,
+                   track: dict,
+                   frame: Tensor,
+                   frame_idx: int,
                    prompt: Optional[dict] = None) -> Tuple[Tensor, Tensor]:
         """:meth:`step` on a track from :meth:`new_track`, at video frame
         ``frame_idx`` (frames may come in any order, e.g. reverse).
@@ -404,14 +426,14 @@ class Sam3VideoTrackerStudent(BaseModule):
         """
         track['state']['frame_idx'] = int(frame_idx)
         with self.use_bank(track['bank']):
-            logits, scores, track['state'] = self.step(
-                frame, track['state'], prompt)
+            logits, scores, track['state'] = self.step(frame, track['state'],
+                                                       prompt)
         return logits, scores
 
     def _read_memory(self, feats: Tensor, pos: Tensor, memory: Tensor,
                      memory_pos: Tensor, num_frames: int,
                      num_pointer_tokens: int) -> Tensor:
-        """transformers' RoPE memory attention on the compressed bank.
+        """Transformers' RoPE memory attention on the compressed bank.
 
         ``feats``/``pos`` ``[B*, C, h, w]``, ``memory``/``memory_pos``
         ``[B*, Nk, 64]`` (``num_frames`` frames of ``[global latents, 2D
@@ -422,31 +444,31 @@ class Sam3VideoTrackerStudent(BaseModule):
         b, c, h, w = feats.shape
         out = self.heads.memory_attention(
             current_vision_features=feats.flatten(2).permute(2, 0, 1),
-            current_vision_position_embeddings=pos.flatten(2).permute(
-                2, 0, 1),
+            current_vision_position_embeddings=pos.flatten(2).permute(2, 0, 1),
             memory=memory.transpose(0, 1),
             memory_posision_embeddings=memory_pos.transpose(0, 1),
             num_object_pointer_tokens=num_pointer_tokens,
             num_spatial_memory_tokens=num_frames)
         return out.reshape(b, h * w, c).transpose(1, 2).reshape(b, c, h, w)
 
-    def _decode_prompt(self, fpn: List[Tensor], prompt: dict
-                       ) -> DecodeOutput:
+    def _decode_prompt(self, fpn: List[Tensor], prompt: dict) -> DecodeOutput:
         masks, points, labels = fold_prompt(prompt)
         if masks is not None:
             # mask prompts are taken as the answer (transformers' rule)
             return mask_as_output(self.heads, fpn, masks)
         pix = fpn[2] + self.heads.no_memory_embedding.view(1, -1, 1, 1)
-        multimask = self.heads._use_multimask(
-            True, dict(point_labels=labels))
-        return sam_decode(self.heads, fpn[:2] + [pix], points, labels,
-                          multimask_output=multimask)
+        multimask = self.heads._use_multimask(True, dict(point_labels=labels))
+        return sam_decode(
+            self.heads,
+            fpn[:2] + [pix],
+            points,
+            labels,
+            multimask_output=multimask)
 
     def step(self,
              frame: Tensor,
              state: dict,
-             prompt: Optional[dict] = None
-             ) -> Tuple[Tensor, Tensor, dict]:
+             prompt: Optional[dict] = None) -> Tuple[Tensor, Tensor, dict]:
         """Track one frame.
 
         Args:
@@ -495,26 +517,37 @@ class Sam3VideoTrackerStudent(BaseModule):
             counts = (self.memory_bank.num_frames,
                       self.memory_bank.num_pointer_tokens)
             if self.with_cp and torch.is_grad_enabled():
-                readout = checkpoint(self._read_memory, fpn[2], pos[2],
-                                     memory, memory_pos, *counts,
-                                     use_reentrant=False)
+                readout = checkpoint(
+                    self._read_memory,
+                    fpn[2],
+                    pos[2],
+                    memory,
+                    memory_pos,
+                    *counts,
+                    use_reentrant=False)
             else:
-                readout = self._read_memory(fpn[2], pos[2], memory,
-                                            memory_pos, *counts)
+                readout = self._read_memory(fpn[2], pos[2], memory, memory_pos,
+                                            *counts)
             out = sam_decode(
-                self.heads, fpn[:2] + [readout],
+                self.heads,
+                fpn[:2] + [readout],
                 multimask_output=self.heads._use_multimask(False, None))
         scores = out.object_score_logits.reshape(b * n, 1, 1)
         maskmem, maskmem_pos = self.heads._encode_new_memory(
             current_vision_feats=fpn[2].flatten(2).permute(2, 0, 1),
             pred_masks_high_res=out.high_res_masks,
-            object_score_logits=scores, is_mask_from_pts=is_cond)
+            object_score_logits=scores,
+            is_mask_from_pts=is_cond)
         h, w = fpn[2].shape[-2:]
         maskmem = maskmem.permute(1, 2, 0).reshape(b * n, -1, h, w).float()
         maskmem_pos = as_autograd_tensor(
             maskmem_pos.permute(1, 2, 0).reshape(b * n, -1, h, w).float())
-        self.memory_bank.append(t, maskmem, maskmem_pos,
-                                obj_ptr=out.object_pointer, is_cond=is_cond)
+        self.memory_bank.append(
+            t,
+            maskmem,
+            maskmem_pos,
+            obj_ptr=out.object_pointer,
+            is_cond=is_cond)
         state['frame_idx'] = t + 1
         state['readout'] = readout
         mask_logits = out.pred_masks.reshape(b, n, *out.pred_masks.shape[1:])
@@ -555,15 +588,18 @@ class Sam3VideoTrackerStudent(BaseModule):
             if i > 0 and return_readout:
                 r = state['readout']
                 readouts.append(r.reshape(b, -1, *r.shape[1:]))
-        out = dict(mask_logits=torch.stack(masks, 1),
-                   object_score_logits=torch.stack(scores, 1))
+        out = dict(
+            mask_logits=torch.stack(masks, 1),
+            object_score_logits=torch.stack(scores, 1))
         if return_readout:
             out['memory_readout'] = torch.stack(readouts, 1) if readouts \
                 else out['mask_logits'].new_zeros(0)
         self.memory_bank.reset()  # drop the graph held by the bank
         return out
 
-    def forward(self, frames: Tensor, first_frame_masks: Tensor,
+    def forward(self,
+                frames: Tensor,
+                first_frame_masks: Tensor,
                 return_readout: bool = False) -> Dict[str, Tensor]:
         """Alias of :meth:`forward_clip`."""
         return self.forward_clip(frames, first_frame_masks, return_readout)

@@ -70,31 +70,38 @@ def sam_decode(heads,
     if mask_prompt is not None and \
             mask_prompt.shape[-2:] != heads.prompt_encoder.mask_input_size:
         mask_prompt = F.interpolate(
-            mask_prompt.float(), size=heads.prompt_encoder.mask_input_size,
-            mode='bilinear', align_corners=False, antialias=True)
-    sparse, dense = heads.prompt_encoder(input_points=points,
-                                         input_labels=labels,
-                                         input_boxes=None,
-                                         input_masks=mask_prompt)
+            mask_prompt.float(),
+            size=heads.prompt_encoder.mask_input_size,
+            mode='bilinear',
+            align_corners=False,
+            antialias=True)
+    sparse, dense = heads.prompt_encoder(
+        input_points=points,
+        input_labels=labels,
+        input_boxes=None,
+        input_masks=mask_prompt)
     masks, iou, tokens, obj = heads.mask_decoder(
-        image_embeddings=emb, image_positional_embeddings=pos,
-        sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+        image_embeddings=emb,
+        image_positional_embeddings=pos,
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
         multimask_output=multimask_output,
         high_resolution_features=list(image_embeddings[:-1]))
     # masks [B*, 1, K, h, w], iou [B*, 1, K], tokens [B*, 1, K, C],
     # obj [B*, 1, 1]
     obj = obj.reshape(b)
     appearing = obj > 0
-    masks = torch.where(appearing.view(b, 1, 1, 1, 1), masks,
-                        masks.new_tensor(NO_OBJ_SCORE))
+    masks = torch.where(
+        appearing.view(b, 1, 1, 1, 1), masks, masks.new_tensor(NO_OBJ_SCORE))
     if multimask_output and masks.shape[2] > 1:
         best = iou[:, 0].argmax(-1)
         low, token = _pick(masks, best), _pick(tokens, best)
     else:
         low, token = masks[:, 0, 0], tokens[:, 0, 0]
     size = (heads.image_size, heads.image_size)
-    high = F.interpolate(low[:, None].float(), size=size, mode='bilinear',
-                         align_corners=False).to(low.dtype)
+    high = F.interpolate(
+        low[:, None].float(), size=size, mode='bilinear',
+        align_corners=False).to(low.dtype)
     ptr = heads.object_pointer_proj(token)
     lam = appearing.to(ptr.dtype)[:, None]
     ptr = lam * ptr + (1 - lam) * heads.no_object_pointer
@@ -111,14 +118,24 @@ def mask_as_output(heads, fpn: List[Tensor], masks: Tensor) -> DecodeOutput:
     size = (heads.image_size, heads.image_size)
     m = masks.to(fpn[-1].dtype)
     if m.shape[-2:] != size:
-        m = F.interpolate(m.float(), size=size, mode='bilinear',
-                          align_corners=False, antialias=True).to(m.dtype)
+        m = F.interpolate(
+            m.float(),
+            size=size,
+            mode='bilinear',
+            align_corners=False,
+            antialias=True).to(m.dtype)
     high = m * 20.0 - 10.0
-    low = F.interpolate(high.float(), size=heads.prompt_encoder.
-                        mask_input_size, mode='bilinear',
-                        align_corners=False, antialias=True).to(m.dtype)
-    ptr = sam_decode(heads, fpn, mask_prompt=heads.mask_downsample(m),
-                     multimask_output=True).object_pointer
+    low = F.interpolate(
+        high.float(),
+        size=heads.prompt_encoder.mask_input_size,
+        mode='bilinear',
+        align_corners=False,
+        antialias=True).to(m.dtype)
+    ptr = sam_decode(
+        heads,
+        fpn,
+        mask_prompt=heads.mask_downsample(m),
+        multimask_output=True).object_pointer
     appearing = (masks.flatten(1) > 0).any(1)
     lam = appearing.to(ptr.dtype)[:, None]
     ptr = lam * ptr + (1 - lam) * heads.no_object_pointer

@@ -19,9 +19,9 @@ def prompt_num_objects(prompt: Dict[str, Tensor]) -> int:
                      f'{sorted(prompt)}')
 
 
-def fold_prompt(prompt: Dict[str, Tensor]
-                ) -> Tuple[Optional[Tensor], Optional[Tensor],
-                           Optional[Tensor]]:
+def fold_prompt(
+    prompt: Dict[str, Tensor]
+) -> Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
     """Flatten ``[B, N, ...]`` prompts to ``[B*N, ...]``.
 
     Args:
@@ -44,8 +44,9 @@ def fold_prompt(prompt: Dict[str, Tensor]
     if boxes is not None:
         bn = boxes.shape[0] * boxes.shape[1]
         coords.append(boxes.reshape(bn, 2, 2).float())
-        lbls.append(torch.tensor([BOX_TL_LABEL, BOX_BR_LABEL],
-                                 device=boxes.device).repeat(bn, 1))
+        lbls.append(
+            torch.tensor([BOX_TL_LABEL, BOX_BR_LABEL],
+                         device=boxes.device).repeat(bn, 1))
     if points is not None:
         if labels is None:
             raise ValueError('point prompts need labels')

@@ -22,8 +22,8 @@ BOX_BR_LABEL = 3
 
 
 def mask_center_point(mask: np.ndarray) -> Tuple[float, float]:
-    """The mask pixel farthest from the mask boundary (argmax of the
-    distance transform), as (x, y) pixel-centre coordinates.
+    """The mask pixel farthest from the mask boundary (argmax of the distance
+    transform), as (x, y) pixel-centre coordinates.
 
     Raises:
         ValueError: for an empty mask.
@@ -39,15 +39,16 @@ def mask_center_point(mask: np.ndarray) -> Tuple[float, float]:
 
 
 def masks_to_boxes_xyxy(masks: Tensor) -> Tensor:
-    """Tight xyxy boxes (x2/y2 exclusive) of boolean masks ``[N, H, W]``;
-    empty masks give a zero box."""
+    """Tight xyxy boxes (x2/y2 exclusive) of boolean masks ``[N, H, W]``; empty
+    masks give a zero box."""
     n = masks.shape[0]
     boxes = masks.new_zeros((n, 4), dtype=torch.float32)
     for i in range(n):
         ys, xs = torch.nonzero(masks[i], as_tuple=True)
         if ys.numel():
-            boxes[i] = torch.stack([xs.min(), ys.min(), xs.max() + 1,
-                                    ys.max() + 1]).float()
+            boxes[i] = torch.stack(
+                [xs.min(), ys.min(),
+                 xs.max() + 1, ys.max() + 1]).float()
     return boxes
 
 
@@ -68,7 +69,9 @@ def initial_prompts(masks: Tensor,
     """
     n = masks.shape[0]
     points = boxes.new_zeros((n, num_slots, 2), dtype=torch.float32)
-    labels = torch.full((n, num_slots), PAD_LABEL, dtype=torch.long,
+    labels = torch.full((n, num_slots),
+                        PAD_LABEL,
+                        dtype=torch.long,
                         device=boxes.device)
     masks_np = None
     for i in range(n):
@@ -90,10 +93,9 @@ def sample_corrective_points(
         target: Tensor,
         input_size: int,
         min_region: int = 10,
-        generator: Optional[torch.Generator] = None
-) -> Tuple[Tensor, Tensor]:
-    """One corrective click per instance, drawn uniformly from the error
-    region between a prediction and a target (both bool ``[N, h, w]``).
+        generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """One corrective click per instance, drawn uniformly from the error region
+    between a prediction and a target (both bool ``[N, h, w]``).
 
     A click on a false-negative pixel (target on, prediction off) is
     positive (label 1); on a false-positive pixel negative (label 0).
@@ -114,7 +116,8 @@ def sample_corrective_points(
     idx = torch.multinomial(weights, 1, generator=generator).squeeze(1)
     ys, xs = idx // w, idx % w
     points = torch.stack([(xs.float() + 0.5) * input_size / w,
-                          (ys.float() + 0.5) * input_size / h], dim=1)
+                          (ys.float() + 0.5) * input_size / h],
+                         dim=1)
     is_fn = fn.flatten(1).gather(1, idx[:, None]).squeeze(1)
     labels = torch.where(is_fn, POS_LABEL, NEG_LABEL).long()
     labels[~ok] = PAD_LABEL

@@ -1,5 +1,5 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""esam3 image transforms (what mmdet lacks) and their sync of extras."""
+"""Esam3 image transforms (what mmdet lacks) and their sync of extras."""
 import numpy as np
 import pytest
 import torch
@@ -22,14 +22,21 @@ def _results(num=6, with_points=True):
         mask = np.zeros((H, W), np.uint8)
         x0, y0 = 8 * i + 1, 3 + i
         mask[y0:y0 + 10, x0:x0 + 6] = 1
-        inst = dict(bbox=[x0, y0, x0 + 6, y0 + 10], bbox_label=i,
-                    ignore_flag=0, mask=encode_mask(mask))
+        inst = dict(
+            bbox=[x0, y0, x0 + 6, y0 + 10],
+            bbox_label=i,
+            ignore_flag=0,
+            mask=encode_mask(mask))
         if with_points:
             inst['point_coords'] = [[x0 + 3.0, y0 + 5.0]]
         instances.append(inst)
     img = np.random.RandomState(0).randint(0, 255, (H, W, 3), np.uint8)
-    return dict(img=img, img_shape=(H, W), ori_shape=(H, W),
-                img_path='fake.jpg', instances=instances)
+    return dict(
+        img=img,
+        img_shape=(H, W),
+        ori_shape=(H, W),
+        img_path='fake.jpg',
+        instances=instances)
 
 
 def _assert_synced(results):
@@ -55,10 +62,15 @@ def test_load_rle_annotations_formats():
         run += 1
     counts.append(run)
     res['instances'][1]['mask'] = dict(size=[H, W], counts=counts)
-    res['instances'][2]['mask'] = [[17.0, 5.0, 23.0, 5.0, 23.0, 15.0,
-                                    17.0, 15.0]]
-    res['instances'].append(dict(bbox=[0, 0, 5, 5], bbox_label=0,
-                                 ignore_flag=1, mask=encode_mask(mask)))
+    res['instances'][2]['mask'] = [[
+        17.0, 5.0, 23.0, 5.0, 23.0, 15.0, 17.0, 15.0
+    ]]
+    res['instances'].append(
+        dict(
+            bbox=[0, 0, 5, 5],
+            bbox_label=0,
+            ignore_flag=1,
+            mask=encode_mask(mask)))
     out = TRANSFORMS.build(dict(type='LoadSA1BAnnotations'))(res)
     assert isinstance(out['gt_bboxes'], HorizontalBoxes)
     assert out['gt_bboxes'].tensor.tolist()[0] == [1, 3, 7, 13]
@@ -96,8 +108,9 @@ def test_mmdet_resize_keep_ratio_is_resize_longest_side():
     """Why esam3 has no ResizeLongestSide: mmdet's Resize with a square
     scale and keep_ratio already maps the longer side to S (up or down)."""
     for h, w in ((300, 451), (451, 300), (100, 60), (224, 224)):
-        out = Resize(scale=(224, 224), keep_ratio=True)(
-            dict(img=np.zeros((h, w, 3), np.uint8)))
+        out = Resize(
+            scale=(224, 224), keep_ratio=True)(
+                dict(img=np.zeros((h, w, 3), np.uint8)))
         assert max(out['img'].shape[:2]) == 224
         s = 224 / max(h, w)
         assert out['img'].shape[:2] == (int(h * s + 0.5), int(w * s + 0.5))
@@ -111,8 +124,9 @@ def test_sample_instances_random_and_deterministic():
     labels = out['gt_bboxes_labels'].tolist()
     assert labels == sorted(labels) and labels != [0, 1, 2, 3]
     _assert_synced(out)
-    out = SampleInstances(max_num=4, random=False)(
-        LoadRLEAnnotations()(_results(10)))
+    out = SampleInstances(
+        max_num=4, random=False)(
+            LoadRLEAnnotations()(_results(10)))
     assert out['gt_bboxes_labels'].tolist() == [0, 1, 2, 3]
     _assert_synced(out)
     small = LoadRLEAnnotations()(_results(3))
@@ -140,7 +154,7 @@ def test_filter_empty_instances():
 
 
 def test_random_crop_keeps_extras_in_sync():
-    """mmdet RandomCrop drops instances; FilterEmptyInstances re-syncs."""
+    """Mmdet RandomCrop drops instances; FilterEmptyInstances re-syncs."""
     kept_some = False
     for seed in range(6):
         np.random.seed(seed)
@@ -171,10 +185,11 @@ def test_pad_bottom_right_keeps_img_shape():
     assert out['gt_masks'].masks.shape == (2, 32, 32)
     assert not out['gt_masks'].masks[:, 21:].any()
     with pytest.raises(ValueError, match='larger'):
-        PadBottomRight(size=16)(dict(img=np.zeros((20, 10, 3), np.uint8),
-                                     img_shape=(20, 10)))
-    out = PadBottomRight(size=(24, 12), pad_val=dict(img=7.0))(
-        dict(img=np.zeros((20, 10, 3), np.uint8), img_shape=(20, 10)))
+        PadBottomRight(size=16)(
+            dict(img=np.zeros((20, 10, 3), np.uint8), img_shape=(20, 10)))
+    out = PadBottomRight(
+        size=(24, 12), pad_val=dict(img=7.0))(
+            dict(img=np.zeros((20, 10, 3), np.uint8), img_shape=(20, 10)))
     assert out['img'].shape == (24, 12, 3) and out['img'][23, 11, 0] == 7
 
 
@@ -182,8 +197,9 @@ def test_pack_puts_extras_in_metainfo():
     res = LoadRLEAnnotations()(_results(3))
     res = PadBottomRight(size=64)(res)
     meta_keys = ('img_shape', 'pad_shape', 'gt_rles', 'gt_point_coords')
-    out = TRANSFORMS.build(dict(type='mmdet.PackDetInputs',
-                                meta_keys=meta_keys))(res)
+    out = TRANSFORMS.build(
+        dict(type='mmdet.PackDetInputs', meta_keys=meta_keys))(
+            res)
     sample = out['data_samples']
     assert out['inputs'].shape == (3, 64, 64)
     assert out['inputs'].dtype == torch.uint8

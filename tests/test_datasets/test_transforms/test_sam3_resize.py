@@ -27,8 +27,9 @@ def test_preprocess_image_equals_sam3_image_processor(repo_root, size):
     assert list(proc.image_mean) == list(proc.image_std) == [0.5] * 3
     for name in PHOTOS:
         bgr = cv2.imread(osp.join(repo_root, 'data', 'samples', name))
-        ref = proc(images=np.ascontiguousarray(bgr[..., ::-1]),
-                   return_tensors='pt')['pixel_values']
+        ref = proc(
+            images=np.ascontiguousarray(bgr[..., ::-1]),
+            return_tensors='pt')['pixel_values']
         pixels, meta = preprocess_image(bgr, size)
         assert pixels.shape == ref.shape == (1, 3, size, size)
         assert (pixels - ref).abs().mean() < 0.02, name
@@ -45,10 +46,12 @@ def test_sam3_resize_maps_boxes_and_masks_per_axis():
     mask = np.zeros((1, 20, 40), np.uint8)
     mask[0, 2:10, 4:20] = 1
     from mmdet.structures.bbox import HorizontalBoxes
-    results = dict(img=img, img_shape=(20, 40), ori_shape=(20, 40),
-                   gt_bboxes=HorizontalBoxes(
-                       torch.tensor([[4., 2., 20., 10.]])),
-                   gt_masks=BitmapMasks(mask, 20, 40))
+    results = dict(
+        img=img,
+        img_shape=(20, 40),
+        ori_shape=(20, 40),
+        gt_bboxes=HorizontalBoxes(torch.tensor([[4., 2., 20., 10.]])),
+        gt_masks=BitmapMasks(mask, 20, 40))
     out = Sam3Resize(80)(results)
     assert out['img'].shape == (80, 80, 3)
     assert out['img_shape'] == out['pad_shape'] == (80, 80)
@@ -59,8 +62,7 @@ def test_sam3_resize_maps_boxes_and_masks_per_axis():
     ys, xs = np.nonzero(m)
     assert (ys.min(), ys.max(), xs.min(), xs.max()) == (8, 39, 8, 39)
     # homography recorded for later box mapping (exemplar boxes)
-    np.testing.assert_allclose(out['homography_matrix'],
-                               np.diag([2., 4., 1.]))
+    np.testing.assert_allclose(out['homography_matrix'], np.diag([2., 4., 1.]))
 
 
 def test_resize_square_checks_input():

@@ -23,15 +23,15 @@ STUDENTS = {
     'efficientvit_b2': ('efficientvit_b2', [48, 96, 192, 384], 14.98),
 }
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.mark.parametrize('cfg_name', sorted(STUDENTS))
 def test_student_config_builds_and_runs_at_224(repo_root, cfg_name):
     model_name, channels, params_m = STUDENTS[cfg_name]
-    cfg = Config.fromfile(osp.join(
-        repo_root, 'configs/_base_/models/students', cfg_name + '.py'))
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs/_base_/models/students',
+                 cfg_name + '.py'))
     assert set(cfg.keys()) == {'student_backbone'}
     assert cfg.student_backbone.model_name == model_name
     backbone = MODELS.build(cfg.student_backbone)
@@ -44,7 +44,8 @@ def test_student_config_builds_and_runs_at_224(repo_root, cfg_name):
     with torch.no_grad():
         feats = backbone(torch.randn(1, 3, 224, 224))
     assert [tuple(f.shape) for f in feats] == [
-        (1, c, 224 // s, 224 // s) for c, s in zip(channels, [4, 8, 16, 32])]
+        (1, c, 224 // s, 224 // s) for c, s in zip(channels, [4, 8, 16, 32])
+    ]
     assert all(torch.isfinite(f).all() for f in feats)
 
 
@@ -85,8 +86,10 @@ def test_frozen_stages_stop_gradients_and_bn_updates():
     assert not stem_bn.training
     assert backbone.timm_model['stages_1'].training
     mean_before = stem_bn.running_mean.clone()
-    late_bn = [m for m in backbone.timm_model['stages_3'].modules()
-               if isinstance(m, torch.nn.BatchNorm2d)][0]
+    late_bn = [
+        m for m in backbone.timm_model['stages_3'].modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+    ][0]
     late_before = late_bn.running_mean.clone()
     feats = backbone(torch.randn(2, 3, 64, 64))
     sum(f.mean() for f in feats).backward()

@@ -10,7 +10,6 @@ from esam3.models.backbones import timm_backbone as tb_module
 
 MODEL = 'efficientvit_b0'
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
@@ -37,8 +36,11 @@ def _assert_loaded(backbone, state):
 def test_classifier_checkpoint_loads_strictly(tmp_path, classifier_state,
                                               nest):
     path = tmp_path / 'in1k.pth'
-    torch.save(classifier_state if nest is None else
-               {nest: classifier_state, 'epoch': 3}, path)
+    torch.save(
+        classifier_state if nest is None else {
+            nest: classifier_state,
+            'epoch': 3
+        }, path)
     backbone = TimmBackbone(MODEL, checkpoint_path=str(path))
     _assert_loaded(backbone, classifier_state)
     backbone.init_weights()  # what the runner calls: must not re-init
@@ -47,8 +49,10 @@ def test_classifier_checkpoint_loads_strictly(tmp_path, classifier_state,
 
 def test_safetensors_and_own_state_dict(tmp_path, classifier_state):
     path = tmp_path / 'in1k.safetensors'
-    save_file({k: v.contiguous() for k, v in classifier_state.items()},
-              str(path))
+    save_file({
+        k: v.contiguous()
+        for k, v in classifier_state.items()
+    }, str(path))
     first = TimmBackbone(MODEL, checkpoint_path=str(path))
     _assert_loaded(first, classifier_state)
     # the backbone's own state dict (timm_model.stages_0...) reloads too
@@ -80,8 +84,10 @@ def test_missing_and_unexpected_keys_are_named(tmp_path, classifier_state):
 
 
 def test_shape_mismatch_and_report_truncation(tmp_path, classifier_state):
-    state = {k: v for k, v in classifier_state.items()
-             if not k.startswith('stages.3')}
+    state = {
+        k: v
+        for k, v in classifier_state.items() if not k.startswith('stages.3')
+    }
     state['stem.in_conv.conv.weight'] = torch.zeros(1, 1, 1, 1)
     path = tmp_path / 'bad.pth'
     torch.save(state, path)
@@ -103,9 +109,10 @@ def test_non_strict_warns_and_loads_the_rest(tmp_path, classifier_state,
     path = tmp_path / 'partial.pth'
     torch.save(state, path)
     logged = []
-    monkeypatch.setattr(tb_module, 'print_log',
-                        lambda msg, logger=None, level=None: logged.append(
-                            (msg, level)))
+    monkeypatch.setattr(
+        tb_module,
+        'print_log',
+        lambda msg, logger=None, level=None: logged.append((msg, level)))
     backbone = TimmBackbone(MODEL, checkpoint_path=str(path), strict=False)
     _assert_loaded(backbone, classifier_state)
     warnings = [m for m, level in logged if level == 30]

@@ -3,16 +3,18 @@ from unittest import mock
 
 import pytest
 import torch
+from distiller_fixtures import make_samples, tiny_sam3_cfg, tiny_student_cfg
 
 from esam3.models.distillers.stage1_distiller import Stage1Distiller
 from esam3.registry import MODELS
-from distiller_fixtures import make_samples, tiny_sam3_cfg, tiny_student_cfg
 
 
 def build(**kw):
-    cfg = dict(type='Stage1Distiller', student=tiny_student_cfg(
-        frozen_heads=['detector', 'tracker.prompt_encoder',
-                      'tracker.vision_encoder']),
+    cfg = dict(
+        type='Stage1Distiller',
+        student=tiny_student_cfg(frozen_heads=[
+            'detector', 'tracker.prompt_encoder', 'tracker.vision_encoder'
+        ]),
         teacher=dict(type='Sam3Teacher', **tiny_sam3_cfg()))
     cfg.update(kw)
     torch.manual_seed(0)
@@ -34,8 +36,10 @@ def test_teacher_kept_out_of_state_dict_and_params(model):
     assert shared and not any(model_params[i].requires_grad for i in shared)
     assert not any(p.requires_grad for p in model.teacher.parameters())
     separate = build(share_frozen_heads=False)
-    assert not {id(p) for p in separate.teacher.parameters()} & {
-        id(p) for p in separate.parameters()}
+    assert not {id(p)
+                for p in separate.teacher.parameters()
+                } & {id(p)
+                     for p in separate.parameters()}
 
 
 def test_student_heads_start_as_teacher_heads(model):
@@ -55,16 +59,17 @@ def test_loss_terms_and_gradients_reach_only_trainable_parts(model):
     model.zero_grad()
     x = torch.randn(2, 3, 224, 224)
     losses = model.loss(x, make_samples())
-    assert set(losses) == {'loss_feat', 'loss_dice_r0', 'loss_focal_r0',
-                           'loss_iou_r0', 'loss_dice_r1', 'loss_focal_r1',
-                           'loss_iou_r1'}
+    assert set(losses) == {
+        'loss_feat', 'loss_dice_r0', 'loss_focal_r0', 'loss_iou_r0',
+        'loss_dice_r1', 'loss_focal_r1', 'loss_iou_r1'
+    }
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     grads = {n: p.grad for n, p in model.student.named_parameters()}
-    assert any(g is not None and g.abs().sum() > 0
-               for n, g in grads.items() if n.startswith('trunk.backbone'))
-    assert any(g is not None and g.abs().sum() > 0
-               for n, g in grads.items() if n.startswith('trunk.neck'))
+    assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
+               if n.startswith('trunk.backbone'))
+    assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
+               if n.startswith('trunk.neck'))
     assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
                if n.startswith('heads.tracker.mask_decoder'))
     assert any(g is not None and g.abs().sum() > 0 for n, g in grads.items()
@@ -90,8 +95,10 @@ def test_cached_teacher_features_skip_the_teacher_trunk(model):
     cached = model.teacher.encode_trunk(x)
     for ds, feat in zip(samples, cached):
         ds.teacher_trunk = feat.half()
-    with mock.patch.object(model.teacher, 'encode_trunk',
-                           side_effect=AssertionError('teacher called')):
+    with mock.patch.object(
+            model.teacher,
+            'encode_trunk',
+            side_effect=AssertionError('teacher called')):
         losses = model.loss(x, samples)
     assert torch.isfinite(losses['loss_feat'])
 
@@ -118,8 +125,8 @@ def test_student_equal_to_teacher_reaches_full_fidelity():
     m = build()
     m.eval()
     x = torch.randn(1, 3, 224, 224)
-    with mock.patch.object(m.student, 'encode_trunk',
-                           side_effect=m.teacher.encode_trunk):
+    with mock.patch.object(
+            m.student, 'encode_trunk', side_effect=m.teacher.encode_trunk):
         out = m.predict(x, make_samples(1))[0]
     for k in ('box', 'point'):
         assert torch.equal(out.prompt_masks[k], out.teacher_prompt_masks[k])
@@ -138,9 +145,9 @@ def test_mask_losses_ignore_padding(model, esam3_losses):
     padding: with the valid region the mask losses vanish (mmdet's losses,
     the defaults, and esam3's, which take a pixel mask)."""
     if esam3_losses:
-        model = build(loss_dice=dict(type='DiceLoss'),
-                      loss_focal=dict(type='SigmoidFocalLoss',
-                                      loss_weight=20.0))
+        model = build(
+            loss_dice=dict(type='DiceLoss'),
+            loss_focal=dict(type='SigmoidFocalLoss', loss_weight=20.0))
     assert ('mmdet' in type(model.loss_dice).__module__) != esam3_losses
     t = torch.full((1, 1, 2, 8, 8), 10.)
     s = t.clone()
@@ -163,9 +170,9 @@ def test_mask_losses_ignore_padding(model, esam3_losses):
 
 
 def test_all_mask_tokens_and_iou_distilled(model):
-    """4 tokens per prompt (single + multimask) enter the mask losses;
-    the IoU loss is the MSE of the 4 predicted IoUs against the teacher's;
-    corrective clicks never land on padding."""
+    """4 tokens per prompt (single + multimask) enter the mask losses; the IoU
+    loss is the MSE of the 4 predicted IoUs against the teacher's; corrective
+    clicks never land on padding."""
     from esam3.models.utils import prompts as P
     seen = {}
     mask_losses, sample = model._mask_losses, P.sample_corrective_points
@@ -190,8 +197,10 @@ def test_all_mask_tokens_and_iou_distilled(model):
         assert m.shape[-1] == 64 and not m[..., 58:].any()
     assert losses['loss_iou_r0'] > 0
     single = build(mask_tokens='single', loss_iou=None)
-    with mock.patch.object(single, '_mask_losses', side_effect=lambda *a:
-                           seen.update(k1=a[0].shape[2]) or {}):
+    with mock.patch.object(
+            single,
+            '_mask_losses',
+            side_effect=lambda *a: seen.update(k1=a[0].shape[2]) or {}):
         out = single.loss(torch.randn(1, 3, 224, 224), make_samples(1))
     assert seen['k1'] == 1 and not any('iou' in k for k in out)
 
@@ -201,13 +210,15 @@ def test_click_mask_is_the_teachers_best_multimask_token():
     single_s = NS(pred_masks=torch.zeros(1, 2, 1, 4, 4))
     single_t = NS(pred_masks=torch.zeros(1, 2, 1, 4, 4))
     masks = torch.arange(3.).view(1, 1, 3, 1, 1).expand(1, 2, 3, 4, 4)
-    multi_s = NS(pred_masks=masks + 10,
-                 iou_scores=torch.tensor([[[.9, .1, .1], [.9, .1, .1]]]))
-    multi_t = NS(pred_masks=masks + 20,
-                 iou_scores=torch.tensor([[[.1, .2, .8], [.1, .2, .8]]]))
+    multi_s = NS(
+        pred_masks=masks + 10,
+        iou_scores=torch.tensor([[[.9, .1, .1], [.9, .1, .1]]]))
+    multi_t = NS(
+        pred_masks=masks + 20,
+        iou_scores=torch.tensor([[[.1, .2, .8], [.1, .2, .8]]]))
     # prompt 0: one positive click; prompt 1: a box (2 corners)
     lbl = torch.tensor([[[1, -10], [2, 3]]])
-    s, t = Stage1Distiller._click_masks(
-        [(single_s, single_t), (multi_s, multi_t)], lbl)
+    s, t = Stage1Distiller._click_masks([(single_s, single_t),
+                                         (multi_s, multi_t)], lbl)
     assert (s[0, 0] == 12).all() and (t[0, 0] == 22).all()  # token 2
     assert (s[0, 1] == 0).all() and (t[0, 1] == 0).all()  # single mask

@@ -7,10 +7,14 @@ import torch
 
 from esam3.registry import MODELS
 
+# isort: off
+# yapf: disable
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'test_trackers'))
-from tracker_fixtures import (make_track_sample, student_cfg,  # noqa: E402
-                              teacher_cfg, toy_frames, toy_masks)
+from tracker_fixtures import make_track_sample, student_cfg  # noqa: E402
+from tracker_fixtures import teacher_cfg, toy_frames, toy_masks  # noqa: E402
+# yapf: enable
+# isort: on
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -22,8 +26,11 @@ def one_thread():
 
 
 def build(**kw):
-    cfg = dict(type='Stage2Distiller', student=student_cfg(),
-               teacher=teacher_cfg(), max_objects=4)
+    cfg = dict(
+        type='Stage2Distiller',
+        student=student_cfg(),
+        teacher=teacher_cfg(),
+        max_objects=4)
     cfg.update(kw)
     torch.manual_seed(0)
     return MODELS.build(cfg)
@@ -31,8 +38,9 @@ def build(**kw):
 
 @pytest.fixture(scope='module')
 def model():
-    return build(loss_readout=dict(type='MaskedMSELoss', loss_weight=1.0),
-                 loss_task_dice=dict(type='DiceLoss', loss_weight=1.0))
+    return build(
+        loss_readout=dict(type='MaskedMSELoss', loss_weight=1.0),
+        loss_task_dice=dict(type='DiceLoss', loss_weight=1.0))
 
 
 def _batch(b=2, t=3, n=2):
@@ -51,18 +59,21 @@ def test_teacher_hidden_and_heads_copied(model):
     s_heads = model.student.heads.state_dict()
     # the student's memory attention is transformers' EdgeTAM RoPE module:
     # SAM3's MLP names are mapped (linear1/2 -> mlp.up_proj/down_proj)
-    renamed = {k.replace('.linear1.', '.mlp.up_proj.').replace(
-        '.linear2.', '.mlp.down_proj.') for k in t_heads}
+    renamed = {
+        k.replace('.linear1.',
+                  '.mlp.up_proj.').replace('.linear2.', '.mlp.down_proj.')
+        for k in t_heads
+    }
     assert renamed == set(s_heads)
     model.init_weights()  # what mmengine's Runner does after building
     s_heads = model.student.heads.state_dict()
-    for s_key, t_key in (
-            ('memory_attention.layers.0.mlp.up_proj.weight',
-             'memory_attention.layers.0.linear1.weight'),
-            ('memory_attention.layers.1.cross_attn_image.k_proj.weight',
-             'memory_attention.layers.1.cross_attn_image.k_proj.weight'),
-            ('mask_decoder.iou_token.weight',) * 2,
-            ('vision_encoder.neck.fpn_layers.0.scale_layers.0.weight',) * 2):
+    pairs = (('memory_attention.layers.0.mlp.up_proj.weight',
+              'memory_attention.layers.0.linear1.weight'),
+             ('memory_attention.layers.1.cross_attn_image.k_proj.weight',
+              'memory_attention.layers.1.cross_attn_image.k_proj.weight'),
+             ('mask_decoder.iou_token.weight', ) * 2,
+             ('vision_encoder.neck.fpn_layers.0.scale_layers.0.weight', ) * 2)
+    for s_key, t_key in pairs:
         torch.testing.assert_close(s_heads[s_key], t_heads[t_key])
     model.train()
     assert not model.teacher.training
@@ -73,8 +84,10 @@ def test_loss_finite_and_encoder_frozen(model):
     model.train()
     model.zero_grad()
     losses = model.loss(frames, samples)
-    assert {'loss_dice', 'loss_focal', 'loss_score', 'loss_task_dice',
-            'loss_readout'} <= set(losses)
+    assert {
+        'loss_dice', 'loss_focal', 'loss_score', 'loss_task_dice',
+        'loss_readout'
+    } <= set(losses)
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()
@@ -82,8 +95,7 @@ def test_loss_finite_and_encoder_frozen(model):
     assert all(p.grad is None for p in model.teacher.parameters())
     grads = [p.grad for p in model.student.memory_bank.perceiver.parameters()]
     assert all(g is not None for g in grads)
-    grads = [p.grad for p in
-             model.student.heads.memory_attention.parameters()]
+    grads = [p.grad for p in model.student.heads.memory_attention.parameters()]
     assert all(g is not None for g in grads)
     model.zero_grad()
 
@@ -154,16 +166,22 @@ def test_predict_original_resolution(model):
 
 
 def test_stage1_decoder_survives_the_teacher_copy(model, tmp_path):
-    """Stage 1 -> 2 hand-over: the tracker mask decoder trained in Stage 1
-    (in the Stage 1 checkpoint with the encoder) is the one Stage 2 starts
-    from, not the teacher's copy; the rest of the heads are the teacher's."""
+    """Stage 1 -> 2 hand-over: the tracker mask decoder trained in Stage 1 (in
+    the Stage 1 checkpoint with the encoder) is the one Stage 2 starts from,
+    not the teacher's copy; the rest of the heads are the teacher's."""
     student = model.student
-    decoder = {k: v + 0.5 for k, v in
-               student.heads.mask_decoder.state_dict().items()}
-    state = {f'student.trunk.{k}': v
-             for k, v in student.trunk.state_dict().items()}
-    state.update({f'student.heads.tracker.mask_decoder.{k}': v
-                  for k, v in decoder.items()})
+    decoder = {
+        k: v + 0.5
+        for k, v in student.heads.mask_decoder.state_dict().items()
+    }
+    state = {
+        f'student.trunk.{k}': v
+        for k, v in student.trunk.state_dict().items()
+    }
+    state.update({
+        f'student.heads.tracker.mask_decoder.{k}': v
+        for k, v in decoder.items()
+    })
     path = str(tmp_path / 'stage1.pth')
     torch.save(dict(state_dict=state), path)
     m = build(student=student_cfg(trunk_checkpoint=path))

@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""configs/stage2/tiny.py through mmengine's Runner: train, validate (J&F
-on the bundled DAVIS-format video), palette PNGs, checkpoint = student."""
+"""configs/stage2/tiny.py through mmengine's Runner: train, validate (J&F on
+the bundled DAVIS-format video), palette PNGs, checkpoint = student."""
 import glob
 import os
 import os.path as osp
@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +42,17 @@ def test_tiny_config_trains_and_validates(tmp_path, monkeypatch):
     key = next(k for k in scalars if k.endswith('J&F'))
     assert 0.0 <= scalars[key].current() <= 100.0
 
-    pngs = sorted(glob.glob(osp.join(str(tmp_path), 'vos_val', 'iter_2',
-                                     '*', '*.png')))
+    pngs = sorted(
+        glob.glob(osp.join(str(tmp_path), 'vos_val', 'iter_2', '*', '*.png')))
     assert len(pngs) == 8
     first = Image.open(pngs[0])
     assert first.mode == 'P' and first.size == (176, 144)
     assert set(np.unique(np.asarray(first))) <= {0, 1, 2, 3}
 
-    ckpt = torch.load(osp.join(str(tmp_path), 'iter_2.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = torch.load(
+        osp.join(str(tmp_path), 'iter_2.pth'),
+        map_location='cpu',
+        weights_only=False)
     keys = list(ckpt['state_dict'])
     assert keys and all(k.startswith('student.') for k in keys)
     assert os.path.isfile(osp.join(str(tmp_path), 'last_checkpoint'))

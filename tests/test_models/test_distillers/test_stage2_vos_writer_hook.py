@@ -16,8 +16,8 @@ def _sample():
     pred[1, 1, 2:, 2:] = True  # overlaps object 0: drawn on top
     frames = []
     for t in range(2):
-        ds = DetDataSample(metainfo=dict(frame_id=4 * t,
-                                         img_path=f'/x/vid/{10 + t:05d}.jpg'))
+        ds = DetDataSample(
+            metainfo=dict(frame_id=4 * t, img_path=f'/x/vid/{10 + t:05d}.jpg'))
         ds.gt_instances = InstanceData(instances_ids=torch.tensor([3, 7]))
         frames.append(ds)
     sample = TrackDataSample(metainfo=dict(video_id='vid'))
@@ -27,8 +27,13 @@ def _sample():
 
 
 def test_palette_pngs_written_on_test(tmp_path):
-    hook = HOOKS.build(dict(type='VOSPaletteWriterHook', score_thr=0.3,
-                            show=False, wait_time=0, interval=1))
+    hook = HOOKS.build(
+        dict(
+            type='VOSPaletteWriterHook',
+            score_thr=0.3,
+            show=False,
+            wait_time=0,
+            interval=1))
     runner = SimpleNamespace(work_dir=str(tmp_path), timestamp='ts', iter=0)
     hook.after_test_iter(runner, 0, None, [_sample()])
     assert not (tmp_path / 'ts').exists()  # off unless draw (--show-dir)
@@ -53,5 +58,5 @@ def test_val_writing_and_video_frames(tmp_path):
     runner = SimpleNamespace(work_dir=str(tmp_path), timestamp='ts', iter=5)
     hook.after_val_iter(runner, 0, None, [sample])
     folder = tmp_path / 'vos_val' / 'iter_5' / 'vid'
-    assert sorted(p.name for p in folder.iterdir()) == ['00000.png',
-                                                        '00004.png']
+    assert sorted(p.name
+                  for p in folder.iterdir()) == ['00000.png', '00004.png']

@@ -4,24 +4,29 @@ import copy
 import numpy as np
 import pytest
 import torch
+from distiller_fixtures import tiny_sam3_cfg, tiny_student_cfg
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
 from esam3.models.distillers.outputs import boxes_to_original
 from esam3.registry import MODELS
-from distiller_fixtures import tiny_sam3_cfg, tiny_student_cfg
 
 
 def build(**kw):
-    student = tiny_student_cfg(frozen_heads=['detector.text_encoder',
-                                             'tracker'])
+    student = tiny_student_cfg(
+        frozen_heads=['detector.text_encoder', 'tracker'])
     student['freeze_trunk'] = True
-    cfg = dict(type='Stage3Distiller', student=student,
-               teacher=dict(type='Sam3Teacher', **tiny_sam3_cfg()),
-               tokenizer=dict(type='Sam3Tokenizer'),
-               matcher=dict(type='HungarianMaskMatcher', cost_cls=2.0,
-                            cost_box=5.0, cost_giou=2.0))
+    cfg = dict(
+        type='Stage3Distiller',
+        student=student,
+        teacher=dict(type='Sam3Teacher', **tiny_sam3_cfg()),
+        tokenizer=dict(type='Sam3Tokenizer'),
+        matcher=dict(
+            type='HungarianMaskMatcher',
+            cost_cls=2.0,
+            cost_box=5.0,
+            cost_giou=2.0))
     cfg.update(kw)
     torch.manual_seed(0)
     return MODELS.build(cfg)
@@ -34,12 +39,19 @@ def concept_sample(text, n_inst, negative=False, exemplars=0, size=224):
         y0, x0 = 20 + 60 * i, 30 + 40 * i
         m[i, y0:y0 + 40, x0:x0 + 30] = 1
         boxes.append([x0, y0, x0 + 30, y0 + 40])
-    ds = DetDataSample(metainfo=dict(
-        text=text, is_negative=negative, label=3, img_shape=(size, size),
-        ori_shape=(size * 2, size * 2), pad_shape=(size, size),
-        scale_factor=(0.5, 0.5), flip=False, img_id=0,
-        exemplar_boxes=torch.tensor(boxes[:exemplars],
-                                    dtype=torch.float32).reshape(-1, 4)))
+    ds = DetDataSample(
+        metainfo=dict(
+            text=text,
+            is_negative=negative,
+            label=3,
+            img_shape=(size, size),
+            ori_shape=(size * 2, size * 2),
+            pad_shape=(size, size),
+            scale_factor=(0.5, 0.5),
+            flip=False,
+            img_id=0,
+            exemplar_boxes=torch.tensor(
+                boxes[:exemplars], dtype=torch.float32).reshape(-1, 4)))
     ds.gt_instances = InstanceData(
         masks=BitmapMasks(m, size, size),
         bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
@@ -55,12 +67,16 @@ def model():
 def test_losses_and_gradient_flow(model):
     model.train()
     model.zero_grad()
-    samples = [concept_sample('cat', 2, exemplars=1),
-               concept_sample('dog', 0, negative=True)]
+    samples = [
+        concept_sample('cat', 2, exemplars=1),
+        concept_sample('dog', 0, negative=True)
+    ]
     losses = model.loss(torch.randn(2, 3, 224, 224), samples)
-    expected = {'loss_presence', 'loss_cls', 'loss_bbox', 'loss_giou',
-                'loss_mask_dice', 'loss_mask_focal', 'loss_distill_cls',
-                'loss_distill_presence', 'loss_distill_mask'}
+    expected = {
+        'loss_presence', 'loss_cls', 'loss_bbox', 'loss_giou',
+        'loss_mask_dice', 'loss_mask_focal', 'loss_distill_cls',
+        'loss_distill_presence', 'loss_distill_mask'
+    }
     assert set(losses) == expected
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
@@ -105,8 +121,7 @@ def test_predict_outputs_in_original_coordinates(model):
     model.eval()
     m = copy.deepcopy(model)
     m.score_thr = 0.0  # keep every query to check shapes
-    out = m.predict(torch.randn(1, 3, 224, 224),
-                    [concept_sample('cat', 1)])[0]
+    out = m.predict(torch.randn(1, 3, 224, 224), [concept_sample('cat', 1)])[0]
     inst = out.pred_instances
     assert inst.masks.shape[1:] == (448, 448) and inst.masks.dtype == \
         torch.bool
@@ -119,8 +134,11 @@ def test_predict_outputs_in_original_coordinates(model):
 
 
 def test_boxes_to_original_undoes_resize_and_flip():
-    meta = dict(scale_factor=(0.5, 0.25), flip=True, img_shape=(100, 200),
-                ori_shape=(400, 400))
+    meta = dict(
+        scale_factor=(0.5, 0.25),
+        flip=True,
+        img_shape=(100, 200),
+        ori_shape=(400, 400))
     boxes = torch.tensor([[10., 20., 50., 60.]]) / 224
     out = boxes_to_original(boxes, meta, 224)
     # flip within width 200: x1' = 200 - 50, x2' = 200 - 10; then / scale
@@ -143,8 +161,10 @@ def test_frozen_heads_are_held_once_and_stay_in_eval():
     assert not any(p.requires_grad for p in t_heads.parameters()
                    if id(p) not in _distinct_params(s_heads))
     both = {**_distinct_params(s_heads), **_distinct_params(t_heads)}
-    both_sep = {**_distinct_params(separate.student.heads),
-                **_distinct_params(separate.teacher.heads)}
+    both_sep = {
+        **_distinct_params(separate.student.heads),
+        **_distinct_params(separate.teacher.heads)
+    }
     text = sum(p.numel() for p in s_heads.detector.text_encoder.parameters())
     tracker = sum(p.numel() for p in s_heads.tracker.parameters())
     assert sum(both_sep.values()) - sum(both.values()) == text + tracker

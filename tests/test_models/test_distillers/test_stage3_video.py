@@ -15,15 +15,16 @@ from esam3.models.distillers.video_concept_tracking import (ABSENT,
 from esam3.registry import DATASETS, MODELS
 from esam3.utils.checkpoint import CheckpointMismatchError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 @pytest.fixture(scope='module')
 def cfg():
     init_default_scope('esam3')
-    return Config.fromfile(osp.join(REPO, 'configs/stage3/tiny_video.py'),
-                           format_python_code=False)
+    return Config.fromfile(
+        osp.join(REPO, 'configs/stage3/tiny_video.py'),
+        format_python_code=False)
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +44,8 @@ def clip_batch(cfg, model, idx, train=True):
 
 # ------------------------------------------------------------ linking logic
 class PerfectTracker:
-    """Stand-in tracker that keeps each prompted mask unchanged (object
-    score +1), or loses it (score -1) from frame ``lose_at`` on."""
+    """Stand-in tracker that keeps each prompted mask unchanged (object score
+    +1), or loses it (score -1) from frame ``lose_at`` on."""
 
     mask_size = (8, 8)
 
@@ -78,8 +79,8 @@ def test_detections_are_linked_into_masklets():
         return torch.tensor(scores), torch.stack(dets)
 
     tracker = PerfectTracker()
-    logits, scores = track_concepts(detect, lambda t: None, tracker, 4,
-                                    input_size=16, assoc_iou=0.5)
+    logits, scores = track_concepts(
+        detect, lambda t: None, tracker, 4, input_size=16, assoc_iou=0.5)
     assert logits.shape == (2, 4, 8, 8)
     assert tracker.prompts == [0, 2]  # one new masklet per new object
     torch.testing.assert_close(scores, torch.tensor([0.9, 0.6]))
@@ -89,12 +90,13 @@ def test_detections_are_linked_into_masklets():
 
 
 def test_lost_masklet_is_absent_and_unlinked_detection_starts_anew():
+
     def detect(t):
         return torch.tensor([0.8]), square(0, 0)[None]
 
     tracker = PerfectTracker(lose_at=2)
-    logits, _ = track_concepts(detect, lambda t: None, tracker, 3,
-                               input_size=16)
+    logits, _ = track_concepts(
+        detect, lambda t: None, tracker, 3, input_size=16)
     # frame 2: masklet 0 is lost (absent), the detection starts masklet 1
     assert logits.shape[0] == 2 and tracker.prompts == [0, 2]
     assert (logits[0, 2] == ABSENT).all()
@@ -103,8 +105,11 @@ def test_lost_masklet_is_absent_and_unlinked_detection_starts_anew():
 
 def test_no_detection_gives_no_masklet():
     logits, scores = track_concepts(
-        lambda t: (torch.zeros(0), torch.zeros(0, 8, 8)), lambda t: None,
-        PerfectTracker(), 3, input_size=16)
+        lambda t: (torch.zeros(0), torch.zeros(0, 8, 8)),
+        lambda t: None,
+        PerfectTracker(),
+        3,
+        input_size=16)
     assert logits.shape == (0, 3, 8, 8) and scores.shape == (0, )
 
 
@@ -114,15 +119,19 @@ def test_clip_loss_trains_tracker_and_heads_not_the_encoder(cfg, model):
     model.train()
     model.zero_grad()
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert {'loss_track_dice', 'loss_track_focal', 'loss_track_score',
-            'loss_presence', 'loss_mask_dice'} <= set(losses)
+    assert {
+        'loss_track_dice', 'loss_track_focal', 'loss_track_score',
+        'loss_presence', 'loss_mask_dice'
+    } <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     named = dict(model.student.named_parameters())
     assert all(p.grad is None for n, p in named.items()
                if n.startswith('trunk.'))
-    bank = [p for n, p in named.items()
-            if n.startswith('video.memory_bank.perceiver')]
+    bank = [
+        p for n, p in named.items()
+        if n.startswith('video.memory_bank.perceiver')
+    ]
     assert bank and all(p.grad is not None for p in bank)
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for n, p in named.items()
@@ -156,8 +165,8 @@ def test_clip_prediction_outputs_masklets_at_original_size(cfg, model):
 
 
 def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
-    s2 = Config.fromfile(osp.join(REPO, 'configs/stage2/tiny.py'),
-                         format_python_code=False)
+    s2 = Config.fromfile(
+        osp.join(REPO, 'configs/stage2/tiny.py'), format_python_code=False)
     torch.manual_seed(1)
     stage2 = MODELS.build(s2.model.student)
     state = {'student.' + k: v for k, v in stage2.state_dict().items()}
@@ -165,10 +174,14 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
     torch.save(dict(state_dict=state), path)
     # the tiny image tracker is smaller than the tiny video tracker, so the
     # Stage 2 decoder cannot start the image tracker: a clear error
-    with pytest.raises(CheckpointMismatchError,
-                       match='(?s)tracker mask decoder.*decoder_from_stage2'):
-        MODELS.build(dict(cfg.model.student, stage2_checkpoint=path,
-                          decoder_from_stage2=True))
+    with pytest.raises(
+            CheckpointMismatchError,
+            match='(?s)tracker mask decoder.*decoder_from_stage2'):
+        MODELS.build(
+            dict(
+                cfg.model.student,
+                stage2_checkpoint=path,
+                decoder_from_stage2=True))
     student = dict(cfg.model.student, stage2_checkpoint=path)
     assert student['decoder_from_stage2'] is False  # the tiny config's
     s3 = MODELS.build(student)
@@ -179,8 +192,9 @@ def test_stage2_checkpoint_loads_strictly(cfg, tmp_path):
         torch.testing.assert_close(v, ref[k])
     state['student.memory_bank.extra'] = torch.zeros(1)
     torch.save(dict(state_dict=state), path)
-    with pytest.raises(CheckpointMismatchError,
-                       match='(?s)video tracker.*memory_bank.extra'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match='(?s)video tracker.*memory_bank.extra'):
         MODELS.build(student)
 
 
@@ -189,13 +203,14 @@ def test_carried_decoder_survives_the_teacher_copy(cfg, model):
     after the distiller copies the teacher's heads."""
     torch.manual_seed(2)
     student = MODELS.build(cfg.model.student)
-    decoder = {k: v + 0.25 for k, v in
-               student.heads.tracker.mask_decoder.state_dict().items()}
+    decoder = {
+        k: v + 0.25
+        for k, v in student.heads.tracker.mask_decoder.state_dict().items()
+    }
     student._carried_decoder = decoder
     teacher = MODELS.build(cfg.model.teacher)
     ref = {k: v.clone() for k, v in teacher.heads.state_dict().items()}
-    distiller = MODELS.build(dict(cfg.model, student=student,
-                                  teacher=teacher))
+    distiller = MODELS.build(dict(cfg.model, student=student, teacher=teacher))
     heads = distiller.student.heads
     for k, v in heads.tracker.mask_decoder.state_dict().items():
         torch.testing.assert_close(v, decoder[k])

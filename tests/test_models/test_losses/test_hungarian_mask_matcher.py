@@ -73,9 +73,8 @@ def test_class_and_box_costs_break_ties():
 
 def test_target_resized_to_prediction():
     targets = _targets()
-    big = torch.nn.functional.interpolate(targets[None],
-                                          scale_factor=2,
-                                          mode='nearest')[0]
+    big = torch.nn.functional.interpolate(
+        targets[None], scale_factor=2, mode='nearest')[0]
     preds = (targets[[1, 2, 0]] * 2 - 1) * 6.
     _, tgt_idx = HungarianMaskMatcher()(preds, big)
     assert tgt_idx.tolist() == [1, 2, 0]

@@ -6,8 +6,13 @@ from esam3.registry import MODELS
 
 
 def build(**kwargs) -> MemoryAttention:
-    cfg = dict(type='MemoryAttention', d_model=32, kv_dim=16, num_layers=2,
-               num_heads=2, ffn_dim=64)
+    cfg = dict(
+        type='MemoryAttention',
+        d_model=32,
+        kv_dim=16,
+        num_layers=2,
+        num_heads=2,
+        ffn_dim=64)
     cfg.update(kwargs)
     return MODELS.build(cfg)
 

@@ -15,9 +15,16 @@ def dense_bank(**kwargs) -> DenseMemoryBank:
 
 
 def perceiver_bank(**kwargs) -> PerceiverMemoryBank:
-    cfg = dict(type='PerceiverMemoryBank', mem_dim=C, ptr_dim=PTR,
-               perceiver=dict(type='SpatialPerceiver', dim=C,
-                              num_global_latents=4, grid_size=2, depth=1))
+    cfg = dict(
+        type='PerceiverMemoryBank',
+        mem_dim=C,
+        ptr_dim=PTR,
+        perceiver=dict(
+            type='SpatialPerceiver',
+            dim=C,
+            num_global_latents=4,
+            grid_size=2,
+            depth=1))
     cfg.update(kwargs)
     return MODELS.build(cfg)
 

@@ -10,8 +10,13 @@ DIM = 32
 
 
 def small_perceiver(**kwargs) -> SpatialPerceiver:
-    cfg = dict(type='SpatialPerceiver', dim=DIM, num_global_latents=8,
-               grid_size=(4, 4), depth=2, num_heads=2)
+    cfg = dict(
+        type='SpatialPerceiver',
+        dim=DIM,
+        num_global_latents=8,
+        grid_size=(4, 4),
+        depth=2,
+        num_heads=2)
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
@@ -101,8 +106,7 @@ def test_2d_latent_sees_only_its_window(size, grid):
     assert torch.allclose(out[0, g + target], ref[0, g + target], atol=1e-6)
     assert not torch.allclose(out[0, :g], ref[0, :g], atol=1e-3)
     changed = (out_in[0, g:] - ref[0, g:]).abs().amax(-1) > 1e-5
-    assert changed.tolist() == [i == target for i in range(grid[0] *
-                                                           grid[1])]
+    assert changed.tolist() == [i == target for i in range(grid[0] * grid[1])]
 
 
 def test_gradients_reach_all_parameters():

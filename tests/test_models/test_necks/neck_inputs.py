@@ -8,5 +8,7 @@ CHANNELS = [16, 32, 64, 128]
 
 def backbone_feats(size=224, batch=1, channels=CHANNELS):
     """Random maps of a ``size`` px image at strides 4/8/16/32."""
-    return [torch.randn(batch, c, -(-size // s), -(-size // s))
-            for c, s in zip(channels, [4, 8, 16, 32])]
+    return [
+        torch.randn(batch, c, -(-size // s), -(-size // s))
+        for c, s in zip(channels, [4, 8, 16, 32])
+    ]

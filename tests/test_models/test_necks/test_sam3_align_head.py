@@ -2,19 +2,22 @@
 """Sam3AlignHead on hand-made multi-scale features."""
 import pytest
 import torch
+from neck_inputs import CHANNELS
+from neck_inputs import backbone_feats as _feats
 
 from esam3.models.necks import Sam3AlignHead
 from esam3.registry import MODELS
-
-from neck_inputs import CHANNELS
-from neck_inputs import backbone_feats as _feats
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_trunk_mode_shape_and_registry():
-    head = MODELS.build(dict(type='Sam3AlignHead', in_channels=CHANNELS,
-                             out_channels=32, out_size=(16, 16)))
+    head = MODELS.build(
+        dict(
+            type='Sam3AlignHead',
+            in_channels=CHANNELS,
+            out_channels=32,
+            out_size=(16, 16)))
     assert isinstance(head, Sam3AlignHead)
     assert head(_feats(batch=2)).shape == (2, 32, 16, 16)
 
@@ -29,15 +32,15 @@ def test_trunk_mode_default_is_sam3_width_and_size_from_call():
 
 
 def test_configured_out_size_wins_over_call():
-    head = Sam3AlignHead(CHANNELS, out_channels=8, out_size=(12, 10),
-                         embed_dims=8)
+    head = Sam3AlignHead(
+        CHANNELS, out_channels=8, out_size=(12, 10), embed_dims=8)
     assert head(_feats(), out_size=(16, 16)).shape == (1, 8, 12, 10)
 
 
 def test_trunk_mode_fuses_only_stride_16_and_32():
     torch.manual_seed(0)
-    head = Sam3AlignHead(CHANNELS, out_channels=8, out_size=16,
-                         embed_dims=8).eval()
+    head = Sam3AlignHead(
+        CHANNELS, out_channels=8, out_size=16, embed_dims=8).eval()
     feats = _feats()
     with torch.no_grad():
         ref = head(feats)
@@ -77,8 +80,12 @@ def test_bad_configs():
 
 def test_patch_branch_is_a_patch_embedding_on_the_token_grid():
     torch.manual_seed(0)
-    head = Sam3AlignHead(in_channels=CHANNELS, mode='trunk',
-                         out_channels=12, embed_dims=16, patch_size=14)
+    head = Sam3AlignHead(
+        in_channels=CHANNELS,
+        mode='trunk',
+        out_channels=12,
+        embed_dims=16,
+        patch_size=14)
     feats = _feats(56)  # backbone maps of a 56 px image (4x4 tokens)
     img = torch.randn(1, 3, 56, 56)
     with pytest.raises(ValueError, match='pass pixel_values'):

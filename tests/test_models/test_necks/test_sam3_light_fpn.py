@@ -2,49 +2,54 @@
 """Sam3LightFPN on hand-made multi-scale features."""
 import pytest
 import torch
+from neck_inputs import CHANNELS
+from neck_inputs import backbone_feats as _feats
 
 from esam3.models.necks import Sam3LightFPN
 from esam3.registry import MODELS
-
-from neck_inputs import CHANNELS
-from neck_inputs import backbone_feats as _feats
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_sam3_read_levels_at_1008_on_meta():
     """At 1008 px the levels are those SAM3's heads read (288/144/72, 256
-    channels); the 36x36 level is not made. Meta tensors: no compute."""
+    channels); the 36x36 level is not made.
+
+    Meta tensors: no compute.
+    """
     with torch.device('meta'):
         neck = MODELS.build(dict(type='Sam3LightFPN', in_channels=CHANNELS))
         out = neck(_feats(1008), out_size=72)
     assert set(out) == {'tracker', 'detector'}
     for levels in out.values():
-        assert [tuple(lv.shape) for lv in levels] == [
-            (1, 256, 288, 288), (1, 256, 144, 144), (1, 256, 72, 72)]
+        assert [tuple(lv.shape) for lv in levels] == [(1, 256, 288, 288),
+                                                      (1, 256, 144, 144),
+                                                      (1, 256, 72, 72)]
     assert neck.level_shapes((72, 72)) == {
         b: [(256, 288, 288), (256, 144, 144), (256, 72, 72)]
-        for b in ('tracker', 'detector')}
+        for b in ('tracker', 'detector')
+    }
 
 
 def test_branches_run_only_when_asked_and_share_the_top_down_pass():
     torch.manual_seed(0)
-    neck = Sam3LightFPN(CHANNELS, out_channels=dict(tracker=8, detector=4),
-                        embed_dims=8).eval()
+    neck = Sam3LightFPN(
+        CHANNELS, out_channels=dict(tracker=8, detector=4),
+        embed_dims=8).eval()
     feats = _feats()
     with torch.no_grad():
         only = neck(feats, out_size=16, branches=['tracker'])
         both = neck(feats, out_size=16)
     assert list(only) == ['tracker']
     assert [lv.shape[1] for lv in both['detector']] == [4, 4, 4]
-    assert all(torch.equal(a, b)
-               for a, b in zip(only['tracker'], both['tracker']))
+    assert all(
+        torch.equal(a, b) for a, b in zip(only['tracker'], both['tracker']))
 
 
 def test_top_down_flow():
     torch.manual_seed(0)
-    neck = Sam3LightFPN(CHANNELS, out_channels=8, embed_dims=8,
-                        branches=['tracker']).eval()
+    neck = Sam3LightFPN(
+        CHANNELS, out_channels=8, embed_dims=8, branches=['tracker']).eval()
     feats = _feats()
     with torch.no_grad():
         ref = neck(feats, out_size=16)['tracker']
@@ -62,8 +67,7 @@ def test_top_down_flow():
 
 
 def test_gradients_reach_every_parameter():
-    neck = Sam3LightFPN(CHANNELS, out_channels=8, embed_dims=8,
-                        patch_size=14)
+    neck = Sam3LightFPN(CHANNELS, out_channels=8, embed_dims=8, patch_size=14)
     img = torch.randn(1, 3, 224, 224)
     out = neck(_feats(), out_size=16, pixel_values=img)
     sum(lv.pow(2).mean() for levels in out.values()
@@ -74,8 +78,12 @@ def test_gradients_reach_every_parameter():
 
 def test_patch_branch_follows_the_token_grid():
     torch.manual_seed(0)
-    neck = Sam3LightFPN(CHANNELS, out_channels=4, embed_dims=8,
-                        branches=['tracker'], patch_size=14).eval()
+    neck = Sam3LightFPN(
+        CHANNELS,
+        out_channels=4,
+        embed_dims=8,
+        branches=['tracker'],
+        patch_size=14).eval()
     feats, img = _feats(56), torch.randn(1, 3, 56, 56)  # 4x4 tokens
     with pytest.raises(ValueError, match='pass pixel_values'):
         neck(feats, out_size=4)
@@ -91,10 +99,10 @@ def test_patch_branch_follows_the_token_grid():
 
 
 def test_explicit_sizes_and_bad_configs():
-    neck = Sam3LightFPN(CHANNELS, out_channels=4, embed_dims=8,
-                        out_sizes=[20, 10, 5])
-    assert neck.level_shapes((16, 16))['tracker'] == [
-        (4, 20, 20), (4, 10, 10), (4, 5, 5)]
+    neck = Sam3LightFPN(
+        CHANNELS, out_channels=4, embed_dims=8, out_sizes=[20, 10, 5])
+    assert neck.level_shapes((16, 16))['tracker'] == [(4, 20, 20), (4, 10, 10),
+                                                      (4, 5, 5)]
     with pytest.raises(ValueError, match='branches'):
         Sam3LightFPN(CHANNELS, branches=['tracker', 'bogus'])
     with pytest.raises(ValueError, match='no width'):

@@ -12,8 +12,9 @@ from torch import nn
 from esam3.models.heads.sam3_heads import build_sam3_models
 from esam3.models.teachers import Sam3Teacher
 
-CFG = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
-               'models', 'sam3_tiny.py')
+CFG = osp.join(
+    osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models',
+    'sam3_tiny.py')
 TOL = 1e-5
 
 
@@ -42,8 +43,8 @@ def teacher() -> Sam3Teacher:
 
 @pytest.fixture(scope='module')
 def images() -> torch.Tensor:
-    return torch.randn(2, 3, 224, 224, generator=torch.Generator()
-                       .manual_seed(2))
+    return torch.randn(
+        2, 3, 224, 224, generator=torch.Generator().manual_seed(2))
 
 
 class _FirstThreeLevels(nn.Module):
@@ -82,33 +83,42 @@ def _max_diff(a, b) -> float:
 @pytest.mark.parametrize('multimask', [False, True])
 def test_prompts_match_hf_tracker(teacher, images, multimask):
     points, labels = _point_prompts()
-    ours = teacher.predict_prompts(pixel_values=images, points=points,
-                                   labels=labels, multimask_output=multimask)
+    ours = teacher.predict_prompts(
+        pixel_values=images,
+        points=points,
+        labels=labels,
+        multimask_output=multimask)
     with torch.no_grad():
-        ref = _hf_tracker(teacher)(pixel_values=images, input_points=points,
-                                   input_labels=labels,
-                                   multimask_output=multimask)
+        ref = _hf_tracker(teacher)(
+            pixel_values=images,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=multimask)
     k = 3 if multimask else 1
     assert tuple(ours.pred_masks.shape) == (2, 1, k, 64, 64)
     assert ours.pred_masks.abs().max() > 1.0  # not a trivial comparison
     assert _max_diff(ours.pred_masks, ref.pred_masks) < TOL
     assert _max_diff(ours.iou_scores, ref.iou_scores) < TOL
-    assert _max_diff(ours.object_score_logits,
-                     ref.object_score_logits) < TOL
+    assert _max_diff(ours.object_score_logits, ref.object_score_logits) < TOL
 
 
 def test_hf_tracker_image_path_and_no_memory_embedding(teacher, images):
-    """transformers 5.23's ``Sam3TrackerModel(pixel_values=...)`` adds
-    ``no_memory_embedding`` to the 4th (0.5x) neck level, which it then
-    drops; SAM3 (and HF's video tracker) add it to the 1x level, as
-    Sam3Heads does. With a zero embedding both agree exactly."""
+    """Transformers 5.23's ``Sam3TrackerModel(pixel_values=...)`` adds
+    ``no_memory_embedding`` to the 4th (0.5x) neck level, which it then drops;
+    SAM3 (and HF's video tracker) add it to the 1x level, as Sam3Heads does.
+
+    With a zero embedding both agree exactly.
+    """
     points, labels = _point_prompts()
     raw = _hf_tracker(teacher, three_levels=False)
-    ours = teacher.predict_prompts(pixel_values=images, points=points,
-                                   labels=labels)
+    ours = teacher.predict_prompts(
+        pixel_values=images, points=points, labels=labels)
     with torch.no_grad():
-        ref = raw(pixel_values=images, input_points=points,
-                  input_labels=labels, multimask_output=False)
+        ref = raw(
+            pixel_values=images,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=False)
     # Tripwire: if this starts failing, transformers fixed its image path
     # and the three-level wrapper above is no longer needed.
     assert _max_diff(ours.pred_masks, ref.pred_masks) > 1e-3
@@ -116,32 +126,37 @@ def test_hf_tracker_image_path_and_no_memory_embedding(teacher, images):
     zeroed = copy.deepcopy(teacher)
     zeroed.heads.tracker.no_memory_embedding.data.zero_()
     raw.no_memory_embedding.data.zero_()
-    ours = zeroed.predict_prompts(pixel_values=images, points=points,
-                                  labels=labels)
+    ours = zeroed.predict_prompts(
+        pixel_values=images, points=points, labels=labels)
     with torch.no_grad():
-        ref = raw(pixel_values=images, input_points=points,
-                  input_labels=labels, multimask_output=False)
+        ref = raw(
+            pixel_values=images,
+            input_points=points,
+            input_labels=labels,
+            multimask_output=False)
     assert _max_diff(ours.pred_masks, ref.pred_masks) < TOL
 
 
 def test_concepts_match_hf_detector(teacher, images):
     detector = copy.deepcopy(teacher.heads.detector)
     detector.vision_encoder.backbone = teacher.trunk
-    ids = torch.randint(0, 49406, (2, 32),
-                        generator=torch.Generator().manual_seed(3))
+    ids = torch.randint(
+        0, 49406, (2, 32), generator=torch.Generator().manual_seed(3))
     ids[:, 0], ids[:, 5] = 49406, 49407
     mask = torch.zeros(2, 32, dtype=torch.long)
     mask[:, :6] = 1
     boxes = torch.tensor([[[0.4, 0.4, 0.2, 0.3]], [[0.6, 0.5, 0.3, 0.2]]])
     box_labels = torch.ones(2, 1, dtype=torch.long)
-    kwargs = dict(input_ids=ids, attention_mask=mask, input_boxes=boxes,
-                  input_boxes_labels=box_labels)
+    kwargs = dict(
+        input_ids=ids,
+        attention_mask=mask,
+        input_boxes=boxes,
+        input_boxes_labels=box_labels)
     with torch.no_grad():
         ours = teacher.predict_concepts(pixel_values=images, **kwargs)
         ref = detector(pixel_values=images, **kwargs)
     assert tuple(ours.pred_masks.shape) == (2, 20, 64, 64)
-    for key in ('pred_masks', 'pred_boxes', 'pred_logits',
-                'presence_logits'):
+    for key in ('pred_masks', 'pred_boxes', 'pred_logits', 'presence_logits'):
         assert _max_diff(getattr(ours, key), getattr(ref, key)) < TOL, key
     assert ours.pred_masks.abs().max() > 1.0
 
@@ -151,8 +166,8 @@ def test_box_equals_corner_points(teacher, images):
     by_box = teacher.predict_prompts(pixel_values=images, boxes=boxes)
     corners = boxes.view(2, 1, 2, 2)
     corner_labels = torch.tensor([2, 3]).view(1, 1, 2).expand(2, 1, 2)
-    by_points = teacher.predict_prompts(pixel_values=images, points=corners,
-                                        labels=corner_labels)
+    by_points = teacher.predict_prompts(
+        pixel_values=images, points=corners, labels=corner_labels)
     assert _max_diff(by_box.pred_masks, by_points.pred_masks) < TOL
     other = teacher.predict_prompts(pixel_values=images, boxes=boxes + 30)
     assert _max_diff(by_box.pred_masks, other.pred_masks) > 100 * TOL
@@ -162,8 +177,8 @@ def test_trunk_reuse_and_errors(teacher, images):
     trunk = teacher.encode_trunk(images)
     assert tuple(trunk.shape) == (2, 32, 16, 16)
     points, labels = _point_prompts()
-    a = teacher.predict_prompts(pixel_values=images, points=points,
-                                labels=labels)
+    a = teacher.predict_prompts(
+        pixel_values=images, points=points, labels=labels)
     b = teacher.predict_prompts(trunk=trunk, points=points, labels=labels)
     assert _max_diff(a.pred_masks, b.pred_masks) == 0
     with pytest.raises(ValueError, match='points, boxes or masks'):
@@ -192,8 +207,8 @@ def test_missing_pretrained(tmp_path):
 
 
 def test_save_and_load_pretrained(tmp_path, images):
-    """Detector and tracker each write config.json, so one save folder
-    holds them in ``detector/`` and ``tracker/`` sub-folders."""
+    """Detector and tracker each write config.json, so one save folder holds
+    them in ``detector/`` and ``tracker/`` sub-folders."""
     torch.manual_seed(0)
     detector, tracker = build_sam3_models(config=_sam3_config())
     _randomize(detector, seed=4)
@@ -202,9 +217,10 @@ def test_save_and_load_pretrained(tmp_path, images):
     tracker.save_pretrained(str(tmp_path / 'sam3' / 'tracker'))
 
     from_folder = Sam3Teacher(pretrained=str(tmp_path / 'sam3'))
-    from_dict = Sam3Teacher(pretrained=dict(
-        detector=str(tmp_path / 'sam3' / 'detector'),
-        tracker=str(tmp_path / 'sam3' / 'tracker')))
+    from_dict = Sam3Teacher(
+        pretrained=dict(
+            detector=str(tmp_path / 'sam3' / 'detector'),
+            tracker=str(tmp_path / 'sam3' / 'tracker')))
     for name, ref in detector.vision_encoder.backbone.state_dict().items():
         torch.testing.assert_close(from_folder.trunk.state_dict()[name], ref)
     heads = from_folder.heads.state_dict()
@@ -212,9 +228,9 @@ def test_save_and_load_pretrained(tmp_path, images):
         if not name.startswith('vision_encoder.backbone.'):
             torch.testing.assert_close(heads['tracker.' + name], ref)
     points, labels = _point_prompts()
-    a = from_folder.predict_prompts(pixel_values=images, points=points,
-                                    labels=labels)
-    b = from_dict.predict_prompts(pixel_values=images, points=points,
-                                  labels=labels)
+    a = from_folder.predict_prompts(
+        pixel_values=images, points=points, labels=labels)
+    b = from_dict.predict_prompts(
+        pixel_values=images, points=points, labels=labels)
     assert _max_diff(a.pred_masks, b.pred_masks) == 0
     assert not any(p.requires_grad for p in from_folder.parameters())

@@ -9,8 +9,10 @@ import torch
 from esam3.models.teachers import Sam3Tokenizer
 from esam3.registry import MODELS
 
-PHRASES = ['a cat', 'yellow school bus', 'Red   Car!', "person's hat",
-           'café au lait', 'dog-shaped 3D balloon', '  striped zebra  ']
+PHRASES = [
+    'a cat', 'yellow school bus', 'Red   Car!', "person's hat", 'café au lait',
+    'dog-shaped 3D balloon', '  striped zebra  '
+]
 
 
 @pytest.fixture(scope='module')

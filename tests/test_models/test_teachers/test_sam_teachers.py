@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
-"""SAM1 / SAM2 teachers: tiny random models answer point and box prompts,
-stay frozen and in eval mode, and stay out of a distiller's state_dict."""
+"""SAM1 / SAM2 teachers: tiny random models answer point and box prompts, stay
+frozen and in eval mode, and stay out of a distiller's state_dict."""
 import os.path as osp
 
 import pytest
@@ -11,8 +11,8 @@ from torch import nn
 from esam3.models.teachers import Sam2Teacher, SamTeacher
 from esam3.registry import MODELS
 
-CFG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
-                   '_base_', 'models')
+CFG_DIR = osp.join(
+    osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models')
 
 
 def _cfg(name: str) -> Config:
@@ -44,8 +44,8 @@ def _prompts(size: int):
     points = torch.tensor([[[[0.3 * size, 0.4 * size]]],
                            [[[0.6 * size, 0.5 * size]]]])
     labels = torch.ones(2, 1, 1, dtype=torch.long)
-    boxes = torch.tensor([[[0.1, 0.1, 0.5, 0.6]],
-                          [[0.2, 0.3, 0.9, 0.8]]]) * size
+    boxes = torch.tensor([[[0.1, 0.1, 0.5, 0.6]], [[0.2, 0.3, 0.9, 0.8]]
+                          ]) * size
     return points, labels, boxes
 
 
@@ -59,23 +59,22 @@ def test_prompts_shapes(name, request):
     emb = teacher.encode_image(x)
     if name == 'sam2':
         assert [tuple(e.shape) for e in emb] == [(2, 4, 32, 32),
-                                                 (2, 8, 16, 16),
-                                                 (2, 32, 8, 8)]
+                                                 (2, 8, 16, 16), (2, 32, 8, 8)]
     else:
         assert tuple(emb.shape) == (2, 32, 8, 8)
     assert tuple(teacher.encode_trunk(x).shape) == (2, 32, 8, 8)
 
-    out_p = teacher.predict_prompts(pixel_values=x, points=points,
-                                    labels=labels)
+    out_p = teacher.predict_prompts(
+        pixel_values=x, points=points, labels=labels)
     assert tuple(out_p.pred_masks.shape) == (2, 1, 1, 32, 32)
     assert tuple(out_p.iou_scores.shape) == (2, 1, 1)
-    out_b = teacher.predict_prompts(image_embeddings=emb, boxes=boxes,
-                                    multimask_output=True)
+    out_b = teacher.predict_prompts(
+        image_embeddings=emb, boxes=boxes, multimask_output=True)
     assert tuple(out_b.pred_masks.shape) == (2, 1, 3, 32, 32)
     assert tuple(out_b.iou_scores.shape) == (2, 1, 3)
     # precomputed embeddings give the same answer as pixels
-    out_p2 = teacher.predict_prompts(image_embeddings=emb, points=points,
-                                     labels=labels)
+    out_p2 = teacher.predict_prompts(
+        image_embeddings=emb, points=points, labels=labels)
     torch.testing.assert_close(out_p.pred_masks, out_p2.pred_masks)
     # different prompts -> different masks
     assert not torch.allclose(out_p.pred_masks, out_b.pred_masks[:, :, :1])
@@ -100,8 +99,9 @@ def test_unsupported_prompts(name, request):
     teacher = request.getfixturevalue(name)
     label = 'SAM2' if name == 'sam2' else 'SAM'
     x = torch.randn(1, 3, 128, 128)
-    with pytest.raises(NotImplementedError,
-                       match=f'{label} has no text prompts; use Sam3Teacher'):
+    with pytest.raises(
+            NotImplementedError,
+            match=f'{label} has no text prompts; use Sam3Teacher'):
         teacher.predict_concepts(pixel_values=x, text=['a cat'])
     with pytest.raises(NotImplementedError, match='no text prompts'):
         teacher.predict_prompts(pixel_values=x, concepts=['a cat'])
@@ -115,8 +115,10 @@ def test_unsupported_prompts(name, request):
 
 def test_sam2_video_handle_shares_encoder():
     cfg = _cfg('sam2_tiny.py')
-    teacher = Sam2Teacher(config=cfg.sam2_cfg['config'], with_video=True,
-                          video_config=cfg.sam2_video_cfg)
+    teacher = Sam2Teacher(
+        config=cfg.sam2_cfg['config'],
+        with_video=True,
+        video_config=cfg.sam2_video_cfg)
     assert teacher.video_model is not None
     assert teacher.video_model.vision_encoder is teacher.model.vision_encoder
     assert not any(p.requires_grad for p in teacher.parameters())

@@ -1,9 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 import pytest
 import torch
+from tracker_fixtures import teacher_cfg, toy_frames, toy_masks
 
 from esam3.registry import MODELS
-from tracker_fixtures import teacher_cfg, toy_frames, toy_masks
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -27,8 +27,8 @@ def test_frozen_eval_and_trunk(teacher):
     trunk = teacher.encode_trunk(torch.randn(2, 3, 224, 224))
     assert trunk.shape == (2, 32, 16, 16) and not trunk.requires_grad
     heads = teacher.heads_state_dict()
-    assert heads and not any(k.startswith('vision_encoder.backbone.')
-                             for k in heads)
+    assert heads and not any(
+        k.startswith('vision_encoder.backbone.') for k in heads)
     assert any(k.startswith('vision_encoder.neck.') for k in heads)
     with pytest.raises(ValueError):
         teacher.encode_trunk(torch.randn(1, 3, 220, 220))
@@ -44,8 +44,8 @@ def test_track_clip_masks(teacher):
     for v in out.values():
         assert not v.requires_grad and torch.isfinite(v).all()
     # frame 0 answers a mask prompt with the mask itself (+-10 logits)
-    low = torch.nn.functional.interpolate(masks[0, :, None].float(),
-                                          size=(64, 64), mode='area')[:, 0]
+    low = torch.nn.functional.interpolate(
+        masks[0, :, None].float(), size=(64, 64), mode='area')[:, 0]
     agree = ((out['mask_logits'][0] > 0) == (low > 0.5)).float().mean()
     assert agree > 0.97
     assert (out['object_score_logits'][0] == 10).all()
@@ -65,10 +65,11 @@ def test_track_clip_points_and_boxes(teacher):
     masks = toy_masks(3, 2)
     frames = toy_frames(masks)
     points = torch.tensor([[[40., 40.]], [[50., 100.]]])
-    out = teacher.track_clip(frames, points=points,
-                             labels=torch.ones(2, 1, dtype=torch.long),
-                             boxes=torch.tensor([[20., 20., 70., 60.],
-                                                 [30., 80., 80., 120.]]))
+    out = teacher.track_clip(
+        frames,
+        points=points,
+        labels=torch.ones(2, 1, dtype=torch.long),
+        boxes=torch.tensor([[20., 20., 70., 60.], [30., 80., 80., 120.]]))
     assert out['mask_logits'].shape == (3, 2, 64, 64)
     assert out['object_score_logits'].shape == (3, 2)
     with pytest.raises(ValueError):

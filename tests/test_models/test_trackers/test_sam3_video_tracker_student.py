@@ -1,11 +1,10 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 import pytest
 import torch
+from tracker_fixtures import student_cfg, teacher_cfg, toy_frames, toy_masks
 
 from esam3.models.trackers.tracker_decode import mask_as_output, sam_decode
 from esam3.registry import MODELS
-from tracker_fixtures import (student_cfg, teacher_cfg, toy_frames,
-                              toy_masks)
 
 K = 8 + 4 * 4  # Perceiver latents per memory frame in student_cfg()
 PTR_TOKENS = 128 // 64  # each pointer is split into width / 64 tokens
@@ -52,8 +51,7 @@ def test_step_and_forward_clip_shapes(student):
     student.eval()
     with torch.no_grad():
         state = student.init_state()
-        m, s, state = student.step(frames[:, 0], state,
-                                   dict(masks=first))
+        m, s, state = student.step(frames[:, 0], state, dict(masks=first))
         assert m.shape == (2, 3, 64, 64) and s.shape == (2, 3)
         assert state['readout'] is None
         trunk = student.encode_trunk(frames[:, 1])
@@ -74,18 +72,20 @@ def test_point_and_box_prompts(student):
     student.eval()
     with torch.no_grad():
         state = student.init_state()
-        m, s, state = student.step(frames[:, 0], state, dict(
-            points=torch.tensor([[[[40., 40.]], [[50., 100.]]]]),
-            labels=torch.ones(1, 2, 1, dtype=torch.long),
-            boxes=torch.tensor([[[20., 20., 70., 60.],
-                                 [30., 80., 80., 120.]]])))
+        m, s, state = student.step(
+            frames[:, 0], state,
+            dict(
+                points=torch.tensor([[[[40., 40.]], [[50., 100.]]]]),
+                labels=torch.ones(1, 2, 1, dtype=torch.long),
+                boxes=torch.tensor([[[20., 20., 70., 60.],
+                                     [30., 80., 80., 120.]]])))
         m, s, state = student.step(frames[:, 1], state)
     assert m.shape == (1, 2, 64, 64) and s.shape == (1, 2)
 
 
 def test_memory_bank_is_compressed(student):
-    """Memory-attention keys = frames * K + pointer tokens, not
-    frames * h * w (+ pointers) as in the dense bank."""
+    """Memory-attention keys = frames * K + pointer tokens, not frames * h * w
+    (+ pointers) as in the dense bank."""
     frames, first = _clip(b=2, t=4, n=3)
     sizes, hook = _memory_sizes(student)
     student.eval()
@@ -140,8 +140,8 @@ def test_gradient_checkpointing_matches(student, teacher):
         model.zero_grad()
         out = model.forward_clip(frames, first)
         out['object_score_logits'].sum().backward()
-        grads.append(model.heads.memory_attention.layers[0].mlp.up_proj
-                     .weight.grad.clone())
+        grads.append(model.heads.memory_attention.layers[0].mlp.up_proj.weight.
+                     grad.clone())
         model.zero_grad()
     torch.testing.assert_close(grads[0], grads[1])
 
@@ -167,12 +167,13 @@ def test_heads_follow_teacher(student, teacher):
     heads = student.heads
     with torch.no_grad():
         fpn, _ = student.frame_features(teacher.encode_trunk(frames[:1]))
-        emb = fpn[:2] + [fpn[2] + heads.no_memory_embedding.view(1, -1, 1,
-                                                                 1)]
+        emb = fpn[:2] + [fpn[2] + heads.no_memory_embedding.view(1, -1, 1, 1)]
         pts = torch.tensor([[[[40., 40.]]]])
         lbl = torch.ones(1, 1, 1, dtype=torch.int32)
         ref = heads._single_frame_forward(
-            input_points=pts, input_labels=lbl, image_embeddings=emb,
+            input_points=pts,
+            input_labels=lbl,
+            image_embeddings=emb,
             multimask_output=True)
         ours = sam_decode(heads, emb, pts, lbl, multimask_output=True)
         torch.testing.assert_close(ours.pred_masks, ref.pred_masks[:, 0])
@@ -187,14 +188,20 @@ def test_heads_follow_teacher(student, teacher):
 
 
 def test_trunk_checkpoint_is_strict(student, tmp_path):
-    state = {f'student.trunk.{k}': v
-             for k, v in student.trunk.state_dict().items()}
+    state = {
+        f'student.trunk.{k}': v
+        for k, v in student.trunk.state_dict().items()
+    }
     state['student.heads.other'] = torch.zeros(1)
     # the Stage 1 tracker mask decoder travels with the encoder
-    decoder = {k: v + 1 for k, v in
-               student.heads.mask_decoder.state_dict().items()}
-    state.update({f'student.heads.tracker.mask_decoder.{k}': v
-                  for k, v in decoder.items()})
+    decoder = {
+        k: v + 1
+        for k, v in student.heads.mask_decoder.state_dict().items()
+    }
+    state.update({
+        f'student.heads.tracker.mask_decoder.{k}': v
+        for k, v in decoder.items()
+    })
     good = tmp_path / 'stage1.pth'
     torch.save(dict(state_dict=state, meta=dict(iter=1)), good)
     torch.manual_seed(1)
@@ -215,12 +222,16 @@ def test_trunk_checkpoint_is_strict(student, tmp_path):
     assert not any('carried' in k for k in model.state_dict())
     # a Stage 1 checkpoint without the decoder: strict error, or opt out
     no_dec = tmp_path / 'no_decoder.pth'
-    torch.save(dict(state_dict={k: v for k, v in state.items()
-                                if 'mask_decoder' not in k}), no_dec)
+    torch.save(
+        dict(state_dict={
+            k: v
+            for k, v in state.items() if 'mask_decoder' not in k
+        }), no_dec)
     with pytest.raises(RuntimeError, match='(?s)mask_decoder.*missing'):
         MODELS.build(student_cfg(trunk_checkpoint=str(no_dec)))
-    model = MODELS.build(student_cfg(trunk_checkpoint=str(no_dec),
-                                     decoder_from_trunk_checkpoint=False))
+    model = MODELS.build(
+        student_cfg(
+            trunk_checkpoint=str(no_dec), decoder_from_trunk_checkpoint=False))
     assert model._carried_decoder is None
     state.pop(next(iter(state)))
     bad = tmp_path / 'bad.pth'

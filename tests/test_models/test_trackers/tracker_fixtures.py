@@ -10,15 +10,16 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 SIZE = 224
 
 
 def video_tracker_cfg() -> dict:
     """``dict(config=...)`` of the tiny random SAM3 video tracker."""
-    return Config.fromfile(osp.join(
-        REPO, 'configs/_base_/models/sam3_video_tiny.py')).video_tracker_cfg
+    return Config.fromfile(
+        osp.join(REPO,
+                 'configs/_base_/models/sam3_video_tiny.py')).video_tracker_cfg
 
 
 def teacher_cfg() -> dict:
@@ -31,27 +32,37 @@ def student_cfg(bank: str = 'PerceiverMemoryBank', **kwargs) -> dict:
     memory_bank = dict(type=bank, max_cond_frames=1)
     if bank == 'PerceiverMemoryBank':
         memory_bank['perceiver'] = dict(
-            type='SpatialPerceiver', dim=64, num_global_latents=8,
-            grid_size=(4, 4), depth=2, dropout=0.1)
+            type='SpatialPerceiver',
+            dim=64,
+            num_global_latents=8,
+            grid_size=(4, 4),
+            depth=2,
+            dropout=0.1)
     cfg = dict(
         type='Sam3VideoTrackerStudent',
         trunk=dict(
             type='StudentTrunk',
             backbone=dict(type='TimmBackbone', model_name='efficientvit_b0'),
-            neck=dict(type='Sam3AlignHead', mode='trunk', out_channels=32,
-                      out_size=(16, 16))),
+            neck=dict(
+                type='Sam3AlignHead',
+                mode='trunk',
+                out_channels=32,
+                out_size=(16, 16))),
         sam3_video=video_tracker_cfg(),
         memory_bank=memory_bank,
-        frozen_heads=['vision_encoder', 'prompt_encoder',
-                      'no_memory_embedding',
-                      'mask_decoder.iou_prediction_head'])
+        frozen_heads=[
+            'vision_encoder', 'prompt_encoder', 'no_memory_embedding',
+            'mask_decoder.iou_prediction_head'
+        ])
     cfg.update(kwargs)
     return cfg
 
 
-def toy_masks(t: int, n: int, size: int = SIZE, shift: int = 6
-              ) -> torch.Tensor:
-    """bool ``[T, N, S, S]``: N rectangles moving right by ``shift`` px per
+def toy_masks(t: int,
+              n: int,
+              size: int = SIZE,
+              shift: int = 6) -> torch.Tensor:
+    """Bool ``[T, N, S, S]``: N rectangles moving right by ``shift`` px per
     frame."""
     masks = torch.zeros(t, n, size, size, dtype=torch.bool)
     for i in range(t):
@@ -80,9 +91,10 @@ def _rle(mask: np.ndarray) -> dict:
     return rle
 
 
-def make_track_sample(masks: torch.Tensor, video_id: str = 'toy',
-                      ori_scale: int = 2, img_w: int = SIZE - 24
-                      ) -> TrackDataSample:
+def make_track_sample(masks: torch.Tensor,
+                      video_id: str = 'toy',
+                      ori_scale: int = 2,
+                      img_w: int = SIZE - 24) -> TrackDataSample:
     """A packed clip as the video pipelines produce it: per-frame GT at
     the padded size, ``img_shape`` without the right padding and
     ``gt_rles`` at an original resolution ``ori_scale`` times larger."""
@@ -93,18 +105,21 @@ def make_track_sample(masks: torch.Tensor, video_id: str = 'toy',
         m = masks[i].numpy().astype(np.uint8)
         m[:, :, img_w:] = 0
         up = m[:, :h, :img_w].repeat(ori_scale, 1).repeat(ori_scale, 2)
-        ds = DetDataSample(metainfo=dict(
-            frame_id=i, img_id=f'{video_id}/{i:05d}',
-            img_path=f'/nonexistent/{video_id}/{i:05d}.jpg',
-            ori_shape=ori, img_shape=(h, img_w), pad_shape=(h, w),
-            scale_factor=(1 / ori_scale, 1 / ori_scale),
-            gt_rles=[_rle(x) for x in up]))
+        ds = DetDataSample(
+            metainfo=dict(
+                frame_id=i,
+                img_id=f'{video_id}/{i:05d}',
+                img_path=f'/nonexistent/{video_id}/{i:05d}.jpg',
+                ori_shape=ori,
+                img_shape=(h, img_w),
+                pad_shape=(h, w),
+                scale_factor=(1 / ori_scale, 1 / ori_scale),
+                gt_rles=[_rle(x) for x in up]))
         ds.gt_instances = InstanceData(
             masks=BitmapMasks(m, h, w),
             instances_ids=torch.arange(1, n + 1),
             labels=torch.zeros(n, dtype=torch.long))
         frames.append(ds)
-    sample = TrackDataSample(metainfo=dict(video_id=video_id,
-                                           video_length=t))
+    sample = TrackDataSample(metainfo=dict(video_id=video_id, video_length=t))
     sample.video_data_samples = frames
     return sample

@@ -29,8 +29,8 @@ def test_initial_prompts_box_and_point_encoding():
     masks[0, 2:6, 3:9] = True
     masks[1, 8:15, 8:15] = True
     boxes = torch.tensor([[3., 2, 9, 6], [8, 8, 15, 15]])
-    pts, lbl = P.initial_prompts(masks, boxes, torch.tensor([True, False]),
-                                 num_slots=3)
+    pts, lbl = P.initial_prompts(
+        masks, boxes, torch.tensor([True, False]), num_slots=3)
     assert pts.shape == (2, 3, 2) and lbl.shape == (2, 3)
     assert lbl[0].tolist() == [2, 3, -10]
     assert pts[0, :2].tolist() == [[3., 2.], [9., 6.]]
@@ -58,8 +58,8 @@ def test_corrective_points_labels_from_hand_made_masks():
     target[2, 3:5, 3:5] = True
     pred[2, 3:5, 3:5] = True
     g = torch.Generator().manual_seed(0)
-    pts, lbl = P.sample_corrective_points(pred, target, input_size=64,
-                                          min_region=4, generator=g)
+    pts, lbl = P.sample_corrective_points(
+        pred, target, input_size=64, min_region=4, generator=g)
     assert lbl.tolist() == [1, 0, -10]
     # instance 0 click lies in the FN region: columns 4..7, rows 2..5
     col, row = pts[0, 0].item() / 8 - 0.5, pts[0, 1].item() / 8 - 0.5
@@ -82,8 +82,10 @@ def test_corrective_labels_follow_region_sizes_statistically():
     pred = torch.zeros(1, 10, 10, dtype=torch.bool)
     pred[0, :, 2:8] = True  # FN: 20 px (cols 0,1); FP: 30 px (cols 5..7)
     g = torch.Generator().manual_seed(1)
-    labels = [P.sample_corrective_points(pred, target, 10, 1, g)[1].item()
-              for _ in range(2000)]
+    labels = [
+        P.sample_corrective_points(pred, target, 10, 1, g)[1].item()
+        for _ in range(2000)
+    ]
     frac_pos = np.mean(np.array(labels) == 1)
     assert abs(frac_pos - 20 / 50) < 0.04
 

@@ -56,6 +56,25 @@ DECODER_INPUTS = ENCODER_OUTPUTS + [
     'points', 'labels', 'mask_input', 'has_mask_input'
 ]
 DECODER_OUTPUTS = ['masks', 'iou_scores', 'object_score_logits']
+DECODER_DYNAMIC = {
+    'points': {
+        0: 'num_prompts',
+        1: 'num_points'
+    },
+    'labels': {
+        0: 'num_prompts',
+        1: 'num_points'
+    },
+    'mask_input': {
+        0: 'num_mask_prompts'
+    },
+    **{
+        name: {
+            0: 'num_prompts'
+        }
+        for name in DECODER_OUTPUTS
+    }
+}
 
 
 def _upsample_bilinear_aa(g, x, output_size, align_corners, *scales):
@@ -184,20 +203,7 @@ def export_prompt_decoder(tracker: nn.Module,
     Returns:
         str: ``path``.
     """
-    dyn = {
-        'points': {
-            0: 'num_prompts',
-            1: 'num_points'
-        },
-        'labels': {
-            0: 'num_prompts',
-            1: 'num_points'
-        },
-        'mask_input': {
-            0: 'num_mask_prompts'
-        }
-    }
-    dyn.update({name: {0: 'num_prompts'} for name in DECODER_OUTPUTS})
+    dyn = DECODER_DYNAMIC
     args = dummy_decoder_inputs(embeddings, 2, 3, img_size)
     return _export(
         PromptDecoderOnnx(tracker, multimask_output), args, path,
@@ -373,7 +379,13 @@ def export_tracker_steps(tracker: nn.Module,
         _export(module, tuple(args), osp.join(out_dir, name + '.onnx'),
                 module.input_names, module.output_names, dyn, opset)
         shapes[name] = _shapes(module.input_names, args, dyn)
-    return shapes, spec.to_dict()
+    cfg = tracker.heads.config
+    # transformers' rule for prompted frames (_use_multimask), for runtimes
+    multimask = dict(
+        enabled=bool(cfg.multimask_output_in_sam),
+        min_points=int(cfg.multimask_min_pt_num),
+        max_points=int(cfg.multimask_max_pt_num))
+    return shapes, dict(spec.to_dict(), prompt_multimask=multimask)
 
 
 def export_model(model: nn.Module,
@@ -461,7 +473,8 @@ def export_model(model: nn.Module,
         manifest_parts['prompt_decoder'] = dict(
             graphs=list(PART_GRAPHS['prompt_decoder']),
             inputs=_shapes(DECODER_INPUTS,
-                           dummy_decoder_inputs(emb, 2, 3, size)))
+                           dummy_decoder_inputs(emb, 2, 3,
+                                                size), DECODER_DYNAMIC))
     context = int((tokenizer or {}).get('context_length', 32))
     if 'text_encoder' in parts:
         path = osp.join(out_dir, 'text_encoder.onnx')

@@ -74,11 +74,10 @@ def _quantize_graph(name: str, src: str, dst: str, info: dict, mode: str,
     return dst
 
 
-def quantize_export(
-    src_dir: str,
-    dst_dir: str,
-    mode: str = 'dynamic',
-    calib_images: Sequence[str] = ()) -> Dict[str, str]:
+def quantize_export(src_dir: str,
+                    dst_dir: str,
+                    mode: str = 'dynamic',
+                    calib_images: Optional[Sequence[str]] = None) -> dict:
     """Quantize every graph of ``src_dir`` to int8 into ``dst_dir``.
 
     Args:
@@ -96,6 +95,7 @@ def quantize_export(
     if mode not in MODES:
         raise ValueError(f'quantization mode must be one of {MODES}, got '
                          f'{mode!r}')
+    calib_images = list(calib_images or [])
     if mode == 'static' and not calib_images:
         raise ValueError('static int8 quantization needs calibration images')
     info = load_manifest(src_dir)

@@ -112,6 +112,7 @@ class OrtImagePredictor(ImagePredictor):
         with ``text_encoder.onnx``; row ``i`` (``[i:i + 1]`` of both) can be
         passed as ``text_embeddings`` to :meth:`predict_concept`, e.g. from a
         vocabulary encoded once."""
+        graph = self.parts.graph('text_encoder')
         if self.tokenizer is None:
             raise RuntimeError(f'{self.onnx_dir} has no tokenizer in its '
                                'manifest: text prompts unavailable')
@@ -120,7 +121,7 @@ class OrtImagePredictor(ImagePredictor):
             if not isinstance(t, str) or not t.strip():
                 raise ValueError(f'text must be a non-empty string, got {t!r}')
         ids, am = self.tokenizer(texts)
-        out = self.parts.graph('text_encoder')(
+        out = graph(
             input_ids=ids.numpy().astype(np.int64),
             attention_mask=am.numpy().astype(np.int64))
         return out['text_features'], out['text_mask']
@@ -144,6 +145,9 @@ class OrtImagePredictor(ImagePredictor):
                 instead of encoding ``text`` (then ``text`` may be None).
         """
         self._require_image()
+        if text_embeddings is None:
+            self.parts.graph('text_encoder')  # raises without the part
+        self.parts.graph('concept_decoder')
         if text_embeddings is not None:
             feats, mask = self._check_text_embeddings(text_embeddings)
             boxes, labels = self._concept_prompt(text or 'cached',

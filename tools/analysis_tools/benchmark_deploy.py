@@ -24,8 +24,9 @@ so the times compare the networks plus the same glue.
 
 Mask agreement: the student fp32 rows against the eager student, the int8
 rows against onnxruntime fp32: IoU of the box mask at the original size,
-the mean per-query IoU of the concept decoder's low-res masks (query by
-query, logits > 0), and the mean per-frame IoU over the tracked frames.
+the per-query IoU of the concept decoder's low-res masks (query by query,
+logits > 0), and the per-frame IoU over the tracked frames, averaged over
+the pairs that are not both empty ("n/a" when all are).
 
 Times are medians over ``--repeats`` after ``--warmup`` runs, per image
 (bundled COCO-format samples) or per frame (bundled DAVIS clip).
@@ -203,15 +204,17 @@ def bench_video(pred, args) -> Dict:
 
 
 def _agreement(path: str, a: Dict, b: Dict) -> Optional[float]:
+    """Mean IoU over the mask pairs that are not both empty (None when all
+    are: agreement on empty masks says nothing)."""
     if a['masks'] is None:
         return None
-    if path == 'concept':
-        return float(
-            np.mean([
-                np.mean([_iou(x, y) for x, y in zip(qa, qb)])
-                for qa, qb in zip(a['masks'], b['masks'])
-            ]))
-    return float(np.mean([_iou(x, y) for x, y in zip(a['masks'], b['masks'])]))
+    if path == 'concept':  # query by query
+        pairs = [(x, y) for qa, qb in zip(a['masks'], b['masks'])
+                 for x, y in zip(qa, qb)]
+    else:
+        pairs = list(zip(a['masks'], b['masks']))
+    ious = [_iou(x, y) for x, y in pairs if x.any() or y.any()]
+    return float(np.mean(ious)) if ious else None
 
 
 # ---------------------------------------------------------------- models
@@ -340,7 +343,7 @@ def main(argv=None) -> int:
                                           res['ms'], 2) if base else None,
                     speedup_vs_ort_fp32=round(ort / res['ms'], 2),
                     iou_ref=ref,
-                    mask_iou=round(_agreement(path, res, results[ref]), 4)
+                    mask_iou=_round(_agreement(path, res, results[ref]))
                     if ref else None))
     print_table(rows, size, args)
     if args.json:
@@ -359,6 +362,10 @@ def main(argv=None) -> int:
     return 0
 
 
+def _round(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(x, 4)
+
+
 def print_table(rows: List[Dict], size: int, args) -> None:
     print(f'\n{size} px, {args.threads} threads, '
           f'{osp.relpath(args.config, REPO)}')
@@ -368,8 +375,11 @@ def print_table(rows: List[Dict], size: int, args) -> None:
     for r in rows:
         sam3 = f"{r['speedup_vs_sam3']:.2f}" if r['speedup_vs_sam3'] \
             else '-'
-        iou = f"{r['mask_iou']:.4f} ({r['iou_ref']})" if r['iou_ref'] \
-            else '-'
+        iou = '-'
+        if r['iou_ref']:
+            iou = 'n/a, all masks empty' if r['mask_iou'] is None else \
+                f"{r['mask_iou']:.4f}"
+            iou += f" ({r['iou_ref']})"
         print(f"| {r['path']} | {r['backend']} | {r['ms']:.1f} | {sam3} | "
               f"{r['speedup_vs_ort_fp32']:.2f} | {iou} |")
 

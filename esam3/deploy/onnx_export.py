@@ -166,7 +166,8 @@ def export_image_encoder(model: nn.Module,
                          path: str,
                          img_size: int,
                          opset: int = 17) -> str:
-    """Export trunk + tracker neck (:class:`ImageEncoderOnnx`).
+    """Export the encoder with every branch the model has
+    (:class:`ImageEncoderOnnx`, no manifest).
 
     Args:
         model: student / teacher / Stage 2 student tracker.

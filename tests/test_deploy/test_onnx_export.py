@@ -14,7 +14,7 @@ import torch
 # yapf: disable
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'test_apis'))
-from api_fixtures import REPO, SA1B, STAGE1_TINY  # noqa: E402
+from api_fixtures import REPO, SA1B, STAGE1_TINY, STAGE2_TINY  # noqa: E402
 from api_fixtures import stage1_distiller, stage2_distiller  # noqa: E402
 from esam3.apis import ImagePredictor  # noqa: E402
 from esam3.deploy import OrtImagePredictor, check_image_parity  # noqa: E402
@@ -220,3 +220,28 @@ def test_stage2_export(tmp_path):
     assert [r['graph'] for r in rows] == ['encoder'] and rows[0]['ok']
     with pytest.raises(ValueError, match=r"no \['prompt_decoder'\] part"):
         export_model(model, str(tmp_path), parts=['prompt_decoder'])
+
+
+def test_tool_stage2_tracker_check_and_int8(tmp_path, capsys):
+    """The tool on a Stage 2 config: random weights warn, the tracker graphs
+    pass the clip parity, the int8 copy is a loadable export; a part the
+    model lacks is refused with exit code 2."""
+    from esam3.deploy import OrtVideoPredictor
+    tool = _load_tool()
+    out = str(tmp_path / 'onnx')
+    with pytest.warns(UserWarning, match='RANDOM student weights'):
+        code = tool.main([
+            STAGE2_TINY, '--out', out, '--check', '--num-images', '1',
+            '--num-frames', '4', '--quantize', 'int8'
+        ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert 'tracker_prompt' in printed and 'tracker_step (frames 1-3' in \
+        printed and 'parity: 3/3 within 0.001' in printed
+    assert set(load_manifest(out)['parts']) == {'encoder', 'tracker_step'}
+    info = load_manifest(osp.join(out, 'int8'))
+    assert info['quantization']['mode'] == 'dynamic'
+    pred = OrtVideoPredictor(osp.join(out, 'int8'))
+    assert pred.spec.num_slots == 7
+    assert tool.main([STAGE2_TINY, '--out', out, '--parts',
+                      'concept_decoder']) == 2

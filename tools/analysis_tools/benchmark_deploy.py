@@ -61,6 +61,14 @@ IMAGES = osp.join(REPO, 'data/samples/coco/images/*.jpg')
 CALIB = osp.join(REPO, 'data/samples/sa1b/*.jpg')
 CLIP = osp.join(REPO, 'data/samples/davis/JPEGImages/480p/carphone')
 PATHS = ('encoder', 'box', 'concept', 'video')
+# exported parts each path needs (the encoder path: the levels of all)
+PATH_PARTS = {
+    'encoder': ('encoder', 'prompt_decoder', 'text_encoder', 'concept_decoder',
+                'tracker_step'),
+    'box': ('encoder', 'prompt_decoder'),
+    'concept': ('encoder', 'text_encoder', 'concept_decoder'),
+    'video': ('encoder', 'tracker_step'),
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -275,6 +283,9 @@ def main(argv=None) -> int:
         pre.get('mean', [127.5] * 3),
         pre.get('std', [127.5] * 3),
         resize_mode=pre.get('resize_mode', 'square'),
+        parts=sorted({p
+                      for path in args.paths
+                      for p in PATH_PARTS[path]}),
         tokenizer=tok_cfg)
     print(f'exported {fp32} in {time.perf_counter() - start:.1f} s')
     dirs = {'ORT fp32': fp32}

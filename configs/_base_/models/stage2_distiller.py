@@ -2,7 +2,11 @@
 # fill in the SAM3 video tracker (student.sam3_video, teacher), the trunk size
 # (neck out_channels / out_size) and the student backbone
 # (student.trunk.backbone).
-_base_ = ['./perceiver_memory.py']
+from mmengine.config import read_base
+
+with read_base():
+    from .perceiver_memory import *
+
 model = dict(
     type='Stage2Distiller',
     data_preprocessor=dict(
@@ -17,9 +21,9 @@ model = dict(
             # light neck: the student makes the FPN levels SAM3's heads
             # read (stage configs fill in widths and sizes)
             neck=dict(type='Sam3LightFPN')),
-        memory_bank={{_base_.memory_bank}},
-        memory_attention={{_base_.memory_attention}},
-        frozen_heads={{_base_.video_frozen_heads}},
+        memory_bank=memory_bank,
+        memory_attention=memory_attention,
+        frozen_heads=video_frozen_heads,
         freeze_trunk=True,
         with_cp=True,
         # Stage 1 checkpoint of the same student (strict, keys under

@@ -2,7 +2,11 @@
 # the SAM3 description (student.sam3, teacher), the trunk size and the
 # student backbone; the video tracker (Perceiver memory) is described as in
 # Stage 2 (perceiver_memory.py) and starts from the Stage 2 checkpoint.
-_base_ = ['./perceiver_memory.py']
+from mmengine.config import read_base
+
+with read_base():
+    from .perceiver_memory import *
+
 model = dict(
     type='Stage3Distiller',
     data_preprocessor=dict(
@@ -26,9 +30,9 @@ model = dict(
         video=dict(
             type='Sam3VideoTrackerStudent',
             trunk=None,
-            memory_bank={{_base_.memory_bank}},
-            memory_attention={{_base_.memory_attention}},
-            frozen_heads={{_base_.video_frozen_heads}},
+            memory_bank=memory_bank,
+            memory_attention=memory_attention,
+            frozen_heads=video_frozen_heads,
             with_cp=True),
         # Stage 2 checkpoint of the same student (strict: encoder + video
         # tracker), e.g.

@@ -3,6 +3,11 @@
 # warm-up then cosine decay, effective batch 16 clips (8 GPUs x 2 clips).
 # The image encoder is frozen by the model config; gradient checkpointing of
 # the memory is a model option. See stage1.py for accumulation / AMP notes.
+from mmengine.config import read_base
+
+with read_base():
+    from .warmup_cosine import warmup_cosine
+
 num_gpus = 8
 batch_size_per_gpu = 2
 total_batch_size = 16
@@ -24,20 +29,7 @@ optim_wrapper = dict(
     accumulative_counts=accumulative_counts,
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_iters - warmup_iters,
-        eta_min_ratio=0.01,
-        by_epoch=False,
-        begin=warmup_iters,
-        end=max_iters),
-]
+param_scheduler = warmup_cosine(max_iters, warmup_iters, start_factor=1e-3)
 
 auto_scale_lr = dict(enable=False, base_batch_size=total_batch_size)
+del warmup_cosine

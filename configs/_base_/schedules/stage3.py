@@ -3,6 +3,11 @@
 # short linear warm-up then cosine decay, gradient clipping at 1.0, EMA of
 # the student weights, effective batch 32 images (8 GPUs x 4). AMP via
 # ``tools/train.py --amp``. See stage1.py for accumulation notes.
+from mmengine.config import read_base
+
+with read_base():
+    from .warmup_cosine import warmup_cosine
+
 num_gpus = 8
 batch_size_per_gpu = 4
 total_batch_size = 32
@@ -25,21 +30,7 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=1.0, norm_type=2),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_iters - warmup_iters,
-        eta_min_ratio=0.01,
-        by_epoch=False,
-        begin=warmup_iters,
-        end=max_iters),
-]
+param_scheduler = warmup_cosine(max_iters, warmup_iters, start_factor=1e-2)
 
 # EMA of the student. mmengine's EMAHook stores the averaged weights as the
 # checkpoint's ``state_dict`` and the raw ones in ``ema_state_dict``
@@ -54,3 +45,4 @@ custom_hooks = [
 ]
 
 auto_scale_lr = dict(enable=False, base_batch_size=total_batch_size)
+del warmup_cosine

@@ -12,7 +12,8 @@ with read_base():
     from .._base_.models.students.efficientvit_b0 import *
     from .._base_.schedules.warmup_cosine import warmup_cosine
 
-model.student.sam3_video = video_tracker_cfg
+sam3_video_cfg = video_tracker_cfg  # the tiny tracker, not facebook/sam3
+model.student.sam3_video = sam3_video_cfg
 model.student.trunk.backbone = student_backbone
 model.student.trunk.neck = student_neck
 model.student.memory_bank.update(tiny_memory_bank)

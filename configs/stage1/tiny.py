@@ -24,3 +24,7 @@ model.update(feat_level_weights=feat_level_weights, max_instances=8)
 # (all-on / all-off masks). So here only the encoder + alignment head
 # learn; the real-teacher configs keep EdgeSAM's trainable mask decoder.
 default_hooks.update(checkpoint=dict(interval=200), logger=dict(interval=20))
+# DDP (tools/dist_train.sh): the tiny students' third light-neck branch
+# ('video', for the separate tiny video tracker of Stage 2) gets no gradient
+# in Stage 1. The real configs have no such branch.
+find_unused_parameters = True

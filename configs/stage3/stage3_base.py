@@ -21,3 +21,6 @@ model.student.update(
     trunk=dict(neck=student_neck),
     video=dict(sam3_video=sam3_cfg))
 model.teacher = teacher_cfg
+# DDP: SAM3's geometry (exemplar) encoder runs only on batches that carry
+# exemplar boxes, so some trainable parameters get no gradient in a step.
+find_unused_parameters = True

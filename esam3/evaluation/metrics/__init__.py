@@ -2,10 +2,11 @@
 from .cgf1_metric import CGF1Metric
 from .prompt_miou_metric import PromptMIoUMetric
 from .teacher_fidelity_metric import TeacherFidelityMetric
+from .text_fidelity_metric import TextFidelityMetric
 from .video_cgf1_metric import VideoCGF1Metric
 from .vos_metric import VOSMetric
 
 __all__ = [
-    'CGF1Metric', 'PromptMIoUMetric', 'TeacherFidelityMetric', 'VOSMetric',
-    'VideoCGF1Metric'
+    'CGF1Metric', 'PromptMIoUMetric', 'TeacherFidelityMetric',
+    'TextFidelityMetric', 'VOSMetric', 'VideoCGF1Metric'
 ]

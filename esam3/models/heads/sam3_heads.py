@@ -172,6 +172,13 @@ class Sam3Heads(BaseModule):
         student_levels: the encoder makes the FPN levels itself (a
             light-neck student): SAM3's neck convolutions are dropped and
             the heads take :class:`~esam3.models.necks.NeckLevels`.
+        text_encoder: a light text encoder (e.g.
+            :class:`~esam3.models.text.Sam3LiteTextStudent`) with
+            ``text_encoder`` and ``text_projection`` sub-modules that
+            replace SAM3's CLIP text encoder and projection in the detector
+            (the ``Sam3LiteTextModel`` layout). Teacher weights are then
+            not copied into them (:meth:`state_dict_from`) and a teacher
+            never shares them.
     """
 
     #: where SAM3's neck convolutions live (dropped with ``student_levels``)
@@ -184,7 +191,8 @@ class Sam3Heads(BaseModule):
                  detector: Sam3Model,
                  tracker: Sam3TrackerModel,
                  frozen: Sequence[str] = (),
-                 student_levels: bool = False) -> None:
+                 student_levels: bool = False,
+                 text_encoder: Optional[nn.Module] = None) -> None:
         super().__init__()
         vit_cfg = detector.config.vision_config.backbone_config
         self.patch_size = int(
@@ -203,6 +211,10 @@ class Sam3Heads(BaseModule):
         if student_levels:
             drop_neck_convs(detector.vision_encoder)
             drop_neck_convs(tracker.vision_encoder)
+        self.own_text_encoder = text_encoder is not None
+        if text_encoder is not None:
+            detector.text_encoder = text_encoder.text_encoder
+            detector.text_projection = text_encoder.text_projection
         self.detector = detector
         self.tracker = tracker
         self.frozen = tuple(frozen)
@@ -213,11 +225,28 @@ class Sam3Heads(BaseModule):
         """Parameter prefixes of SAM3 modules this student does not have."""
         return tuple(self.NECKS.values()) if self.student_levels else ()
 
+    #: SAM3's text modules, replaced with ``text_encoder``
+    TEXT = ('detector.text_encoder', 'detector.text_projection')
+
+    @property
+    def replaced_prefixes(self) -> Tuple[str, ...]:
+        """Prefixes of SAM3 modules this student replaced with its own."""
+        return self.TEXT if self.own_text_encoder else ()
+
     def state_dict_from(self, state: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """A SAM3 heads state dict (e.g. the teacher's) without the parameters
-        of modules this student dropped."""
+        of modules this student dropped; modules it replaced (a light text
+        encoder) keep their own weights."""
         drop = tuple(p + '.' for p in self.dropped_prefixes)
-        return {k: v for k, v in state.items() if not k.startswith(drop)}
+        out = {k: v for k, v in state.items() if not k.startswith(drop)}
+        if self.replaced_prefixes:
+            own = tuple(p + '.' for p in self.replaced_prefixes)
+            out = {k: v for k, v in out.items() if not k.startswith(own)}
+            out.update({
+                k: v
+                for k, v in self.state_dict().items() if k.startswith(own)
+            })
+        return out
 
     def read_level_shapes(self, grid: Tuple[int, int]) -> LevelShapes:
         """Levels the tracker and detector heads read at ``grid``."""
@@ -267,9 +296,13 @@ class Sam3Heads(BaseModule):
         out = []
 
         def visit(name: str, module: nn.Module) -> None:
-            if name in self.dropped_prefixes:
-                return
-            if any(d.startswith(name + '.') for d in self.dropped_prefixes):
+            if name in self.dropped_prefixes or any(
+                    name == r or name.startswith(r + '.')
+                    for r in self.replaced_prefixes):
+                return  # the teacher keeps its own (e.g. its CLIP)
+            if any(
+                    d.startswith(name + '.')
+                    for d in self.dropped_prefixes + self.replaced_prefixes):
                 for child, sub in module.named_children():
                     visit(f'{name}.{child}', sub)
                 return

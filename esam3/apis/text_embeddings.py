@@ -11,7 +11,10 @@ from torch import Tensor
 
 from esam3.models.text.text_identity import describe_identity
 
-__all__ = ['TextEmbeddings', 'VocabularyMismatchError']
+__all__ = [
+    'TextEmbeddings', 'VocabularyMismatchError', 'encode_phrases',
+    'describe_identity'
+]
 
 FORMAT = 'esam3-text-embeddings'
 VERSION = 1

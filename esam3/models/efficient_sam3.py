@@ -51,6 +51,11 @@ class EfficientSAM3(Sam3Promptable):
             ``pretrained=``) replacing SAM3's CLIP text encoder and
             projection in the concept heads. Its output width must be the
             DETR width. ``None`` (default) keeps SAM3's CLIP.
+        detr_encoder_pool / detr_encoder_layers: a light detector (see
+            :class:`~esam3.models.heads.Sam3Heads`): the DETR encoder on
+            the coarsest detector level average-pooled by this factor (2:
+            36x36 tokens at 1008 px) and / or with fewer layers. Defaults
+            keep SAM3's (1, all 6).
         decoder_from_stage2: with ``stage2_checkpoint``, also start the
             image tracker's mask decoder (geometric prompts) from the Stage 2
             tracker's (itself Stage 1's, fine-tuned on video) instead of the
@@ -68,6 +73,8 @@ class EfficientSAM3(Sam3Promptable):
                  stage2_checkpoint: Optional[str] = None,
                  decoder_from_stage2: bool = True,
                  text_student: Optional[dict] = None,
+                 detr_encoder_pool: int = 1,
+                 detr_encoder_layers: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk)
@@ -87,7 +94,9 @@ class EfficientSAM3(Sam3Promptable):
             tracker,
             frozen=frozen_heads,
             student_levels=levels,
-            text_encoder=text)
+            text_encoder=text,
+            detr_encoder_pool=detr_encoder_pool,
+            detr_encoder_layers=detr_encoder_layers)
         if levels:
             grid = (self.heads.grid_size, self.heads.grid_size)
             check_level_shapes(

@@ -56,6 +56,9 @@ class Stage3Distiller(BaseDistiller):
         matcher: Hungarian matcher config (TASK_UTILS).
         loss_*: loss configs (MODELS); ``None`` disables a term.
         distill_weight: multiplier of all teacher terms (0 disables them).
+        distill_boxes: also distil the boxes of the queries the teacher is
+            confident in (L1 + GIoU with ``loss_bbox`` / ``loss_giou``),
+            for a light detector whose DETR differs from the teacher's.
         score_thr: score threshold of kept instances at test time.
         max_det: at most this many instances per prompt at test time.
         loss_track_dice / loss_track_focal / loss_track_score: clip tracking
@@ -83,6 +86,7 @@ class Stage3Distiller(BaseDistiller):
                  loss_mask_focal: dict = mmdet_focal_loss(20.0),
                  distill_weight: float = 1.0,
                  distill_score_thr: float = 0.5,
+                 distill_boxes: bool = False,
                  context_length: int = 32,
                  score_thr: float = 0.5,
                  max_det: int = 100,
@@ -112,6 +116,7 @@ class Stage3Distiller(BaseDistiller):
         self.loss_mask_focal = build(loss_mask_focal)
         self.distill_weight = distill_weight
         self.distill_score_thr = distill_score_thr
+        self.distill_boxes = bool(distill_boxes)
         self.context_length = context_length
         self.score_thr = score_thr
         self.max_det = max_det
@@ -312,8 +317,19 @@ class Stage3Distiller(BaseDistiller):
             target = (t_out.pred_masks[keep] > 0).float()
             res['loss_distill_mask'] = w * self.loss_mask_dice(
                 out.pred_masks[keep], target)
+            if self.distill_boxes:
+                # a light detector moves boxes too: L1 + GIoU to the
+                # teacher's boxes of the queries it is confident in
+                res['loss_distill_bbox'] = w * self.loss_bbox(
+                    out.pred_boxes[keep], t_out.pred_boxes[keep])
+                res['loss_distill_giou'] = w * self.loss_giou(
+                    out.pred_boxes[keep], t_out.pred_boxes[keep])
         else:
-            res['loss_distill_mask'] = out.pred_masks.sum() * 0
+            zero = out.pred_masks.sum() * 0 + out.pred_boxes.sum() * 0
+            res['loss_distill_mask'] = zero
+            if self.distill_boxes:
+                res['loss_distill_bbox'] = zero
+                res['loss_distill_giou'] = zero
         return res
 
     # ------------------------------------------------------------ predict

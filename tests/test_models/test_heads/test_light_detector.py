@@ -115,3 +115,19 @@ def test_bad_options_are_named():
         build(layers=3)
     with pytest.raises(ValueError, match='detr_encoder_pool'):
         build(pool=0)
+
+
+def test_teacher_scores_reported_for_calibration():
+    from esam3.registry import METRICS
+    model = build(report_teacher_scores=True, score_thr=0.0).eval()
+    samples = model.predict(torch.randn(1, 3, 224, 224), [sample()])
+    ds = samples[0]
+    assert 0 <= ds.teacher_presence <= 1 and 0 <= ds.student_presence <= 1
+    assert ds.score_pairs.ndim == 2 and ds.score_pairs.shape[1] == 2
+    assert ds.score_pairs.shape[0] > 0  # score_thr 0: every query counts
+    metric = METRICS.build(dict(type='ScoreCalibrationMetric'))
+    metric.process(None, [ds.to_dict()])
+    res = metric.compute_metrics(metric.results)
+    assert res['matched'] == ds.score_pairs.shape[0]
+    assert res['presence_mad'] == pytest.approx(
+        abs(ds.student_presence - ds.teacher_presence))

@@ -46,3 +46,16 @@ def test_metric_by_hand():
     rows = metric.reliability(np.array([[0.3, 0.8], [0.4, 0.9], [0.1, 0.2]]))
     assert [r[2] for r in rows] == [1, 2]
     assert rows[1][3:] == pytest.approx((0.85, 0.35))
+
+
+def test_no_matched_instance_gives_nan_not_zero():
+    metric = METRICS.build(dict(type='ScoreCalibrationMetric'))
+    metric.process(None, [
+        dict(
+            score_pairs=np.zeros((0, 2)),
+            student_presence=0.2,
+            teacher_presence=0.1)
+    ])
+    res = metric.compute_metrics(metric.results)
+    assert np.isnan(res['instance_mad']) and res['matched'] == 0
+    assert res['presence_mad'] == pytest.approx(0.1)

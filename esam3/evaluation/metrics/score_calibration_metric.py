@@ -20,7 +20,8 @@ class ScoreCalibrationMetric(BaseMetric):
     ``calib/instance_mad`` (mean absolute difference on matched instances),
     ``calib/instance_bias`` (mean student - teacher: negative = the student
     scores lower), ``calib/presence_mad``, ``calib/presence_bias``,
-    ``calib/matched`` (matched instances) and logs a reliability table:
+    ``calib/matched`` (matched instances; with none the instance values
+    are NaN) and logs a reliability table:
     per teacher-score bin, the mean teacher and student scores.
 
     Args:
@@ -68,9 +69,10 @@ class ScoreCalibrationMetric(BaseMetric):
         s_pres = np.array([r[1] for r in results])
         t_pres = np.array([r[2] for r in results])
         diff = pairs[:, 0] - pairs[:, 1]
+        nan = float('nan')  # no matched instance: nothing to compare
         out = dict(
-            instance_mad=float(np.abs(diff).mean()) if len(diff) else 0.0,
-            instance_bias=float(diff.mean()) if len(diff) else 0.0,
+            instance_mad=float(np.abs(diff).mean()) if len(diff) else nan,
+            instance_bias=float(diff.mean()) if len(diff) else nan,
             presence_mad=float(np.abs(s_pres - t_pres).mean()),
             presence_bias=float((s_pres - t_pres).mean()),
             matched=float(len(pairs)))

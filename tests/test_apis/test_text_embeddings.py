@@ -93,3 +93,14 @@ def test_bad_cache_files(tmp_path):
         TextEmbeddings(['a', 'b'], torch.zeros(1, 4, 8), torch.ones(1, 4))
     with pytest.raises(ValueError, match='empty'):
         Sam3Tokenizer()(['cup', ''])
+
+
+def test_bad_phrases(predictors):
+    pred = predictors[0]
+    with pytest.raises(ValueError, match='phrase 1 is empty'):
+        pred.encode_text(['cup', ' '])
+    with pytest.raises(ValueError, match='phrase 0 is not a str'):
+        pred.encode_text([3])
+    with pytest.warns(UserWarning, match='truncated'):
+        long = pred.encode_text(['red ' * 40])
+    assert long.mask.sum() == 32  # cut to the context, end token kept

@@ -110,3 +110,24 @@ def test_text_student_width_must_match_the_heads():
     cfg = student_cfg(out_channels=16)
     with pytest.raises(ValueError, match='read 32'):
         MODELS.build(cfg)
+
+
+def test_concept_light_tiny_config_builds():
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('esam3')
+    cfg = Config.fromfile(f'{REPO}/configs/concept_light/tiny.py')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    heads = model.student.heads
+    assert isinstance(heads.detector.text_encoder, Sam3LiteTextTextModel)
+    assert heads.detr_encoder_pool == 2
+    assert model.distill_boxes and model.report_teacher_scores
+    assert [e['type'] for e in cfg.val_evaluator
+            ] == ['CGF1Metric', 'ScoreCalibrationMetric']
+    # the real-size text config describes a ~42.5M student (meta device)
+    real = Config.fromfile(f'{REPO}/configs/text_distill/mobileclip_s0.py')
+    with torch.device('meta'):
+        text = MODELS.build(real.model.student)
+    n = sum(p.numel() for p in text.parameters()) / 1e6
+    assert 42 < n < 43 and text.out_channels == 256

@@ -21,6 +21,8 @@ __all__ = ['Sam3LiteTextStudent', 'read_hf_folder_state']
 #: model types of the save_pretrained folders this student loads
 FULL_MODEL_TYPE = 'sam3_lite_text'
 TEXT_MODEL_TYPE = 'sam3_lite_text_text_model'
+#: the projection file save_pretrained() writes next to the text model
+PROJECTION_FILE = 'text_projection.safetensors'
 
 
 def read_hf_folder_state(path: str) -> Dict[str, Tensor]:
@@ -67,12 +69,14 @@ class Sam3LiteTextStudent(BaseModule):
             ignored when ``pretrained`` is a ``save_pretrained`` folder,
             which carries its own config.
         out_channels (int): width of the projected features (SAM3's DETR
-            ``hidden_size``: 256). Defaults to 256.
+            ``hidden_size``: 256); read from ``pretrained`` when it is a
+            folder. Defaults to 256.
         pretrained (str, optional): loaded strictly: a ``Sam3LiteTextModel``
             ``save_pretrained`` folder (its ``text_encoder.*`` and
             ``text_projection.*`` weights), a ``Sam3LiteTextTextModel``
-            folder (text encoder only; then ``projection`` must give the
-            projection) or an esam3 checkpoint of a
+            folder (text encoder only; the projection from ``projection``
+            or the folder's ``text_projection.safetensors``, as
+            :meth:`save_pretrained` writes it) or an esam3 checkpoint of a
             :class:`~esam3.models.distillers.TextDistiller` (keys under
             ``student.``).
         projection (str, optional): a ``.pth`` / ``.safetensors`` file with
@@ -96,6 +100,15 @@ class Sam3LiteTextStudent(BaseModule):
         if full_cfg is not None:
             out_channels = int(full_cfg['detr_encoder_config'].get(
                 'hidden_size', out_channels))
+        elif folder:  # text-model folder: the width of its projection
+            if projection is None and osp.isfile(
+                    osp.join(osp.expanduser(pretrained), PROJECTION_FILE)):
+                projection = osp.join(
+                    osp.expanduser(pretrained), PROJECTION_FILE)
+            if projection is not None:
+                out_channels = int(
+                    self._projection_state(projection)
+                    ['text_projection.weight'].shape[0])
         self.text_encoder = Sam3LiteTextTextModel(text_cfg)
         self.text_projection = nn.Linear(text_cfg.hidden_size, out_channels)
         self.out_channels = int(out_channels)
@@ -145,6 +158,9 @@ class Sam3LiteTextStudent(BaseModule):
                     '+ text_projection.*)'
             else:
                 state = {f'text_encoder.{k}': v for k, v in state.items()}
+                own = osp.join(full, PROJECTION_FILE)
+                if projection is None and osp.isfile(own):
+                    projection = own  # written by save_pretrained()
                 if projection is None:
                     raise ValueError(
                         f'{path} is a Sam3LiteTextTextModel folder without '
@@ -180,15 +196,14 @@ class Sam3LiteTextStudent(BaseModule):
 
     def save_pretrained(self, path: str) -> None:
         """Write the text encoder as a ``Sam3LiteTextTextModel`` folder plus
-        ``text_projection.safetensors`` (load with ``pretrained=path,
-        projection=path + '/text_projection.safetensors'``)."""
+        ``text_projection.safetensors`` (``pretrained=path`` finds it)."""
         from safetensors.torch import save_file
         self.text_encoder.save_pretrained(path)
         save_file(
             {
                 f'text_projection.{k}': v.contiguous()
                 for k, v in self.text_projection.state_dict().items()
-            }, osp.join(path, 'text_projection.safetensors'))
+            }, osp.join(path, PROJECTION_FILE))
 
     # ------------------------------------------------------------ forward
     @property

@@ -66,21 +66,29 @@ def test_text_model_folder_needs_and_loads_projection(tmp_path, tokens):
     torch.manual_seed(1)
     student = MODELS.build(tiny_text_student()).eval()
     student.save_pretrained(str(tmp_path / 'text'))
-    with pytest.raises(ValueError, match='projection='):
-        MODELS.build(
-            dict(
-                type='Sam3LiteTextStudent', pretrained=str(tmp_path / 'text')))
     again = MODELS.build(
-        tiny_text_student(
-            config=None,
-            pretrained=str(tmp_path / 'text'),
-            projection=str(tmp_path / 'text' /
-                           'text_projection.safetensors'))).eval()
+        dict(type='Sam3LiteTextStudent',
+             pretrained=str(tmp_path / 'text'))).eval()
     ids, mask = tokens
     with torch.no_grad():
         torch.testing.assert_close(
             again(ids, mask).pooler_output,
             student(ids, mask).pooler_output)
+    # a text-model folder without the projection: given explicitly, or an
+    # error that says so
+    (tmp_path / 'text' / 'text_projection.safetensors').rename(
+        tmp_path / 'proj.safetensors')
+    with pytest.raises(ValueError, match='projection='):
+        MODELS.build(
+            dict(
+                type='Sam3LiteTextStudent', pretrained=str(tmp_path / 'text')))
+    third = MODELS.build(
+        dict(
+            type='Sam3LiteTextStudent',
+            pretrained=str(tmp_path / 'text'),
+            projection=str(tmp_path / 'proj.safetensors'))).eval()
+    torch.testing.assert_close(third.text_projection.weight,
+                               student.text_projection.weight)
 
 
 def test_distiller_checkpoint_loads_and_mismatch_names_keys(tmp_path):

@@ -7,26 +7,13 @@
 #   python tools/train.py configs/text_distill/tiny.py --work-dir W/text
 #   python tools/train.py configs/concept_light/tiny.py --cfg-options \
 #       model.student.text_student.pretrained=W/text/iter_200.pth
-_base_ = ['../stage3/tiny.py']
-model = dict(
-    student=dict(
-        text_student=dict(
-            type='Sam3LiteTextStudent',
-            # configs/text_distill/tiny.py's student
-            config=dict(
-                hidden_size=64,
-                intermediate_size=128,
-                projection_dim=64,
-                num_hidden_layers=3,
-                num_attention_heads=2,
-                max_position_embeddings=32),
-            out_channels=32,
-            pretrained=None),
-        detr_encoder_pool=2),
-    distill_boxes=True,
-    report_teacher_scores=True)
-val_evaluator = [
-    {{_base_.val_evaluator}},
-    dict(type='ScoreCalibrationMetric'),
-]
+from mmengine.config import read_base
+
+with read_base():
+    from ..stage3.tiny import *
+    from ..text_distill.tiny import text_student
+
+model.student.update(text_student=text_student, detr_encoder_pool=2)
+model.update(distill_boxes=True, report_teacher_scores=True)
+val_evaluator = [val_evaluator, dict(type='ScoreCalibrationMetric')]
 test_evaluator = val_evaluator

@@ -11,22 +11,29 @@
 #       --cfg-options test_dataloader.dataset.ann_file=/data/saco_veval.json \
 #       test_dataloader.dataset.split=all
 # SAM3 weights are gated: --cfg-options model.teacher.pretrained=/data/sam3
-_base_ = ['../_base_/default_runtime.py']
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.default_runtime import *
+    from .._base_.schedules.warmup_cosine import warmup_cosine
+
 context_length = 32
 phrases = 'data/phrases/'
 saco_train = []  # e.g. ['/data/saco/gold_train.json']
+# the text student (also what configs/concept_light/*.py give Stage 3)
+text_student = dict(
+    type='Sam3LiteTextStudent',
+    config=dict(
+        hidden_size=512,
+        intermediate_size=2048,
+        projection_dim=512,
+        num_hidden_layers=6,
+        num_attention_heads=8,
+        max_position_embeddings=context_length),
+    out_channels=256)
 model = dict(
     type='TextDistiller',
-    student=dict(
-        type='Sam3LiteTextStudent',
-        config=dict(
-            hidden_size=512,
-            intermediate_size=2048,
-            projection_dim=512,
-            num_hidden_layers=6,
-            num_attention_heads=8,
-            max_position_embeddings=context_length),
-        out_channels=256),
+    student=text_student,
     teacher=dict(type='Sam3TextTeacher', pretrained='facebook/sam3'),
     tokenizer=dict(type='Sam3Tokenizer', context_length=context_length),
     context_length=context_length)
@@ -56,14 +63,6 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, end=1000),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_iters - 1000,
-        eta_min_ratio=0.01,
-        by_epoch=False,
-        begin=1000,
-        end=max_iters),
-]
-default_hooks = dict(checkpoint=dict(interval=2000))
+param_scheduler = warmup_cosine(max_iters, 1000, start_factor=0.01)
+default_hooks.update(checkpoint=dict(interval=2000))
+del warmup_cosine

@@ -6,10 +6,15 @@ import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-# What an installed esam3 carries in esam3/.mim (OpenMMLab layout): mmengine
-# reads `esam3::stage1/tiny.py` from .mim/configs, `mim train esam3 ...`
-# runs .mim/tools/train.py, and model-index.yml lists the configs.
-MIM_FILES = ('configs', 'tools', 'model-index.yml')
+# What an installed esam3 carries (repository path -> path in esam3/): in
+# esam3/.mim (OpenMMLab layout) mmengine reads `esam3::stage1/tiny.py` from
+# .mim/configs, `mim train esam3 ...` runs .mim/tools/train.py, and
+# model-index.yml lists the configs; esam3/configs lets a new-style config
+# elsewhere inherit a shipped one (`from esam3.configs.stage1.tiny import *`
+# in `with read_base():`, the way mmdet ships mmdet/configs).
+PACKAGED_FILES = (('configs', '.mim/configs'), ('tools', '.mim/tools'),
+                  ('model-index.yml', '.mim/model-index.yml'), ('configs',
+                                                                'configs'))
 
 
 def get_version() -> str:
@@ -37,13 +42,14 @@ def parse_requirements(fname: str) -> list:
 
 
 def add_mim_extension() -> None:
-    """Populate ``esam3/.mim`` with the configs, tools and model index.
+    """Populate ``esam3/.mim`` with the configs, tools and model index, and
+    ``esam3/configs`` with the configs.
 
     Editable installs (``develop`` / ``editable_wheel``) get symbolic links
     to the repository folders, so edited configs are seen at once; wheels and
     source distributions (``bdist_wheel``, ``sdist``, ``install``) get
-    copies. Any other command (``egg_info``, metadata) leaves ``.mim`` as it
-    is. The same scheme as mmdet's ``setup.py``.
+    copies. Any other command (``egg_info``, metadata) leaves them as they
+    are. The same scheme as mmdet's ``setup.py``.
     """
     if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
@@ -51,22 +57,21 @@ def add_mim_extension() -> None:
         mode = 'copy'
     else:
         return
-    mim_path = osp.join(HERE, 'esam3', '.mim')
-    os.makedirs(mim_path, exist_ok=True)
-    for name in MIM_FILES:
+    for name, packaged in PACKAGED_FILES:
         src = osp.join(HERE, name)
-        dst = osp.join(mim_path, name)
+        dst = osp.join(HERE, 'esam3', packaged)
+        os.makedirs(osp.dirname(dst), exist_ok=True)
         if not osp.exists(src):
-            if osp.exists(dst):  # a source distribution ships .mim only
+            if osp.exists(dst):  # a source distribution ships esam3/ only
                 continue
             raise FileNotFoundError(
-                f'setup.py: {src} is missing; it is packaged in esam3/.mim')
+                f'setup.py: {src} is missing; it is packaged in esam3/')
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
         if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_path), dst)
+            os.symlink(osp.relpath(src, osp.dirname(dst)), dst)
         elif osp.isdir(src):
             shutil.copytree(
                 src,

@@ -9,36 +9,37 @@
 # SAM3 weights are gated: point `pretrained` at a local copy, e.g.
 #   model.teacher.pretrained=/data/sam3 \
 #   model.student.sam3_video.pretrained=/data/sam3
-# Students differ only in their backbone file.
-_base_ = [
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/stage2.py',
-    '../_base_/datasets/sav.py',
-    '../_base_/models/sam3.py',
-    '../_base_/models/stage2_distiller.py',
-]
+# Students differ only in their backbone file; the tiny twin (tiny.py)
+# starts from this file and changes only the values.
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.default_runtime import *
+    from .._base_.schedules.stage2 import *
+    from .._base_.datasets.sav import *
+    from .._base_.models.sam3 import *
+    from .._base_.models.stage2_distiller import *
+
 # trunk size, fpn_channels, student_neck (the light neck of the Stage 1
 # student, so that its checkpoint loads strictly; the video tracker reads its
 # tracker levels: SAM3's video tracker shares the tracker neck) and
 # trunk_neck (trunk mode, with a trunk-mode Stage 1 checkpoint:
-# model = dict(student=dict(trunk=dict(neck=trunk_neck)))) come from sam3.py
+# model.student.trunk.neck = trunk_neck) come from sam3.py
 sam3_video_cfg = dict(pretrained='facebook/sam3')
 # Stage 1 checkpoint of this student (None: encoder as built, e.g. tests).
 # Edit it here, or on the command line set the model field itself (config
-# variables are substituted when the file is parsed):
+# variables are read when the file is parsed):
 #   --cfg-options model.student.trunk_checkpoint=work_dirs/s1/iter_X.pth
 stage1_checkpoint = None
 
-model = dict(
-    student=dict(
-        sam3_video=sam3_video_cfg,
-        trunk=dict(neck={{_base_.student_neck}}),
-        trunk_checkpoint=stage1_checkpoint,
-        with_cp=True),
-    teacher=dict(type='Sam3VideoTeacher', **sam3_video_cfg))
+model.student.update(
+    sam3_video=sam3_video_cfg,
+    trunk=dict(neck=student_neck),
+    trunk_checkpoint=stage1_checkpoint,
+    with_cp=True)
+model.teacher = dict(type='Sam3VideoTeacher', **sam3_video_cfg)
 # the Stage 1 weights enter through the strict trunk loader above, not
 # through mmengine's non-strict `load_from`
 load_from = None
 # `tools/test.py --show-dir DIR` writes DAVIS palette PNGs per frame
-default_hooks = dict(
-    visualization=dict(_delete_=True, type='VOSPaletteWriterHook', draw=False))
+default_hooks.visualization = dict(type='VOSPaletteWriterHook', draw=False)

@@ -1,2 +1,7 @@
-_base_ = ['./stage3_base.py', '../_base_/models/students/tinyvit_5m.py']
-model = dict(student=dict(trunk=dict(backbone={{_base_.student_backbone}})))
+from mmengine.config import read_base
+
+with read_base():
+    from .stage3_base import *
+    from .._base_.models.students.tinyvit_5m import *
+
+model.student.trunk.backbone = student_backbone

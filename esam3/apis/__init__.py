@@ -8,3 +8,6 @@ from .video_inputs import VideoFrames  # noqa: E402
 from .video_predictor import VideoPredictor  # noqa: E402
 
 __all__ += ['VideoFrames', 'VideoPredictor']
+from .text_embeddings import TextEmbeddings, VocabularyMismatchError  # noqa
+
+__all__ += ['TextEmbeddings', 'VocabularyMismatchError']

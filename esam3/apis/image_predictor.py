@@ -11,6 +11,7 @@ from esam3.models.distillers.outputs import (boxes_to_original,
 from esam3.models.utils import prompts as P
 from .image_inputs import ImageInput, check_exemplars, check_finite, load_image
 from .model_loading import build_inference_model
+from .text_embeddings import TextEmbeddings, encode_phrases
 
 
 class ImagePredictor:
@@ -261,14 +262,82 @@ class ImagePredictor:
         return pts, lbl
 
     # ------------------------------------------------------------- concept
+    def text_encoder_identity(self) -> dict:
+        """The model's text encoder (kind, size, weight fingerprint), as
+        recorded in vocabulary caches."""
+        from esam3.models.text.text_identity import text_encoder_identity
+        return text_encoder_identity(self.model.heads.detector)
+
     @torch.no_grad()
-    def predict_concept(self,
-                        text: Optional[str] = None,
-                        exemplar_boxes: Optional[Sequence] = None,
-                        exemplar_labels: Optional[Sequence[int]] = None,
-                        score_thr: float = 0.5) -> Dict[str, np.ndarray]:
+    def encode_text(self,
+                    phrases: Union[str, Sequence[str]],
+                    batch_size: int = 64) -> TextEmbeddings:
+        """Projected text features of ``phrases`` (no image needed); pass them
+        to :meth:`predict_concept` as ``text_embeddings``, or save them
+        (``TextEmbeddings.save``, ``tools/misc/cache_vocabulary.py``).
+
+        Raises:
+            RuntimeError: without a tokenizer.
+            ValueError: on an empty or non-string phrase (names its index).
+        """
+        if self.tokenizer is None:
+            raise RuntimeError('no tokenizer: text prompts unavailable')
+        if isinstance(phrases, str):
+            phrases = [phrases]
+        return encode_phrases(self.model.heads, self.tokenizer, phrases,
+                              batch_size)
+
+    def _text_inputs(self, phrase: str,
+                     text_embeddings: Optional[TextEmbeddings]):
+        """``(input_ids, attention_mask, text_embeds)`` for one phrase: live
+        token ids, or the cached row (checked against the model's encoder)."""
+        if text_embeddings is None:
+            if self.tokenizer is None:
+                raise RuntimeError('no tokenizer: text prompts unavailable '
+                                   '(or pass text_embeddings=)')
+            ids, am = self.tokenizer([phrase])
+            return ids.to(self.device), am.to(self.device), None
+        feats, mask = self._cached_text(phrase, text_embeddings)
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+        return (None, mask.to(self.device).long(),
+                BaseModelOutputWithPooling(
+                    pooler_output=feats.to(self.device)))
+
+    def _cached_text(self, phrase: str, text_embeddings: TextEmbeddings):
+        """``(features [1, L, C], mask [1, L])`` of ``phrase`` from cached
+        embeddings, checked against this model's text encoder."""
+        if not isinstance(text_embeddings, TextEmbeddings):
+            raise TypeError('text_embeddings must be TextEmbeddings (from '
+                            'encode_text or TextEmbeddings.load), got '
+                            f'{type(text_embeddings).__name__}')
+        text_embeddings.check_encoder(self.text_encoder_identity(),
+                                      'this model')
+        row = text_embeddings.index(phrase)
+        return (text_embeddings.features[row:row + 1],
+                text_embeddings.mask[row:row + 1])
+
+    @torch.no_grad()
+    def predict_concept(
+        self,
+        text: Optional[str] = None,
+        exemplar_boxes: Optional[Sequence] = None,
+        exemplar_labels: Optional[Sequence[int]] = None,
+        score_thr: float = 0.5,
+        text_embeddings: Optional[TextEmbeddings] = None
+    ) -> Dict[str, np.ndarray]:
         """All instances of a concept given by a noun phrase and/or exemplar
         boxes (xyxy original pixels; labels 1 positive, 0 negative).
+
+        Args:
+            text: the noun phrase.
+            exemplar_boxes / exemplar_labels: visual exemplars.
+            score_thr: keep instances scoring above this.
+            text_embeddings: cached embeddings (:meth:`encode_text`,
+                :meth:`TextEmbeddings.load`) holding ``text`` (or, for an
+                exemplar-only prompt, SAM3's generic phrase ``'visual'``):
+                the text encoder does not run. They must come from this
+                model's text encoder (else ``VocabularyMismatchError``
+                naming both).
 
         Returns:
             dict with ``masks`` bool ``[M, H, W]``, ``boxes`` ``[M, 4]``
@@ -276,17 +345,13 @@ class ImagePredictor:
             and ``presence`` (float).
         """
         self._require_image()
-        if self.tokenizer is None:
-            raise RuntimeError('no tokenizer: text prompts unavailable')
         boxes, labels = self._concept_prompt(text, exemplar_boxes,
                                              exemplar_labels)
-        out = self._decode_concept(self._tokenize(text), boxes, labels)
+        # SAM3 pairs exemplar-only prompts with the generic phrase 'visual'
+        tokens = self._text_inputs(text if text is not None else 'visual',
+                                   text_embeddings)
+        out = self._decode_concept(tokens, boxes, labels)
         return self._concept_result(out, score_thr)
-
-    def _tokenize(self, text: Optional[str]):
-        """Token ids and mask ``[1, L]`` of a phrase; SAM3 pairs exemplar-only
-        prompts with the generic phrase 'visual'."""
-        return self.tokenizer([text if text is not None else 'visual'])
 
     def _concept_prompt(self, text, exemplar_boxes, exemplar_labels):
         """Check a concept prompt; exemplars -> normalised cxcywh ``[1, E, 4]``
@@ -313,21 +378,22 @@ class ImagePredictor:
 
     def _decode_concept(self, tokens, boxes: Optional[Tensor],
                         labels: Optional[Tensor]):
-        """SAM3's detector heads on the cached detector levels (overridden by
-        the ONNX predictor).
+        """SAM3's detector heads on the cached detector levels and ``tokens``
+        from :meth:`_text_inputs` (overridden by the ONNX predictor).
 
         Returns:
             an object with ``pred_masks [1, Q, h, w]``, ``pred_boxes
             [1, Q, 4]`` (normalised xyxy), ``pred_logits [1, Q]`` and
             ``presence_logits [1, 1]``.
         """
-        ids, am = tokens
+        ids, am, text_embeds = tokens
         if self._det_feats is None:
             self._det_feats = self.model.heads.detector_features(self._trunk)
         return self.model.heads.decode_concepts(
             self._det_feats,
-            ids.to(self.device),
-            am.to(self.device),
+            ids,
+            am,
+            text_embeds=text_embeds,
             input_boxes=boxes,
             input_boxes_labels=labels)
 

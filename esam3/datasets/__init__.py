@@ -4,6 +4,7 @@ from .cached_feature_dataset import CachedTeacherFeatureDataset  # noqa: F401
 from .coco_concept_dataset import CocoConceptDataset  # noqa: F401
 from .coco_prompt_dataset import CocoPromptDataset  # noqa: F401
 from .davis_dataset import DAVISDataset  # noqa: F401
+from .phrase_dataset import PhraseDataset  # noqa: F401
 from .sa1b_dataset import SA1BAnnotationError, SA1BDataset  # noqa: F401
 from .saco_dataset import SACoDataset  # noqa: F401
 from .saco_video_dataset import SACoVideoDataset  # noqa: F401

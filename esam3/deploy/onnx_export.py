@@ -484,8 +484,11 @@ def export_model(model: nn.Module,
             graphs=['text_encoder'],
             inputs=export_text_encoder(heads, path, context, opset))
     if 'text_encoder' in parts or 'concept_decoder' in parts:
+        from esam3.models.text.text_identity import text_encoder_identity
         info['tokenizer'] = dict(tokenizer or dict(type='Sam3Tokenizer'))
         info['context_length'] = context
+        # cached TextEmbeddings are checked against it (as on PyTorch)
+        info['text_encoder_identity'] = text_encoder_identity(heads.detector)
     if 'concept_decoder' in parts:
         levels = [feats[n] for n in BRANCH_OUTPUTS['detector']]
         shapes = export_concept_decoders(heads, levels, out_dir, context,

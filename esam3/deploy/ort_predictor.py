@@ -1,17 +1,16 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """``ImagePredictor`` running the exported ONNX graphs on onnxruntime."""
 from types import SimpleNamespace
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from esam3.apis.image_predictor import ImagePredictor
+from esam3.apis.text_embeddings import TextEmbeddings
 from .onnx_export import DECODER_INPUTS, manifest_resize_mode
 from .ort_graphs import OrtParts
-
-TextEmbeddings = Tuple[np.ndarray, np.ndarray]
 
 
 class OrtImagePredictor(ImagePredictor):
@@ -26,7 +25,9 @@ class OrtImagePredictor(ImagePredictor):
     ``prompt_decoder[_single].onnx`` per geometric prompt, or
     ``text_encoder.onnx`` -> ``concept_decoder[_exemplar].onnx`` per
     concept prompt. Text features can come from a cache instead
-    (``predict_concept(text_embeddings=encode_text(...))``), so a fixed
+    (``predict_concept(text, text_embeddings=...)`` with
+    :class:`~esam3.apis.TextEmbeddings` from :meth:`encode_text`, the
+    PyTorch twin or ``tools/misc/cache_vocabulary.py``), so a fixed
     vocabulary never runs the text encoder on the device.
 
     A part the export lacks fails when first needed, naming the part and
@@ -107,79 +108,76 @@ class OrtImagePredictor(ImagePredictor):
                 torch.from_numpy(out['object_score_logits']).reshape(-1))
 
     # ------------------------------------------------------------- concept
-    def encode_text(self, texts: Sequence[str]) -> TextEmbeddings:
-        """Phrases -> ``(text_features [B, L, C], text_mask int64 [B, L])``
-        with ``text_encoder.onnx``; row ``i`` (``[i:i + 1]`` of both) can be
-        passed as ``text_embeddings`` to :meth:`predict_concept`, e.g. from a
-        vocabulary encoded once."""
+    def text_encoder_identity(self) -> dict:
+        """The exported text encoder's identity (recorded in the manifest at
+        export), which cached :class:`~esam3.apis.TextEmbeddings` must
+        match."""
+        identity = self.parts.info.get('text_encoder_identity')
+        if identity is None:
+            raise ValueError(f'{self.onnx_dir}: the manifest records no text '
+                             'encoder identity; re-export the concept parts')
+        return dict(identity)
+
+    @torch.no_grad()
+    def encode_text(self,
+                    phrases: Union[str, Sequence[str]],
+                    batch_size: int = 64) -> TextEmbeddings:
+        """:meth:`ImagePredictor.encode_text` with ``text_encoder.onnx``:
+
+        projected text features of ``phrases`` (no image needed), e.g. a
+        vocabulary encoded once and passed as ``text_embeddings`` to
+        :meth:`predict_concept` (or saved with ``TextEmbeddings.save``).
+        Embeddings from the PyTorch twin of the exported model fit too.
+        """
         graph = self.parts.graph('text_encoder')
         if self.tokenizer is None:
             raise RuntimeError(f'{self.onnx_dir} has no tokenizer in its '
                                'manifest: text prompts unavailable')
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        for t in texts:
+        phrases = [phrases] if isinstance(phrases, str) else list(phrases)
+        if not phrases:
+            raise ValueError('encode_text: no phrases')
+        for i, t in enumerate(phrases):
             if not isinstance(t, str) or not t.strip():
-                raise ValueError(f'text must be a non-empty string, got {t!r}')
-        ids, am = self.tokenizer(texts)
-        out = graph(
-            input_ids=ids.numpy().astype(np.int64),
-            attention_mask=am.numpy().astype(np.int64))
-        return out['text_features'], out['text_mask']
+                raise ValueError(f'phrase {i} must be a non-empty string, '
+                                 f'got {t!r}')
+        feats, masks = [], []
+        for i in range(0, len(phrases), batch_size):
+            ids, am = self.tokenizer(phrases[i:i + batch_size])
+            out = graph(
+                input_ids=ids.numpy().astype(np.int64),
+                attention_mask=am.numpy().astype(np.int64))
+            feats.append(torch.from_numpy(out['text_features']))
+            masks.append(torch.from_numpy(out['text_mask']).bool())
+        return TextEmbeddings(phrases, torch.cat(feats), torch.cat(masks),
+                              self.text_encoder_identity())
 
     @torch.no_grad()
-    def predict_concept(
-        self,
-        text: Optional[str] = None,
-        exemplar_boxes: Optional[Sequence] = None,
-        exemplar_labels: Optional[Sequence[int]] = None,
-        score_thr: float = 0.5,
-        text_embeddings: Optional[TextEmbeddings] = None
-    ) -> Dict[str, np.ndarray]:
-        """:meth:`ImagePredictor.predict_concept` on onnxruntime.
-
-        Args:
-            text, exemplar_boxes, exemplar_labels, score_thr: as
-                :meth:`ImagePredictor.predict_concept`.
-            text_embeddings: ``(text_features [1, L, C], text_mask
-                [1, L])`` from :meth:`encode_text` (e.g. cached): used
-                instead of encoding ``text`` (then ``text`` may be None).
-        """
-        self._require_image()
-        if text_embeddings is None:
+    def predict_concept(self, *args, **kwargs) -> Dict[str, np.ndarray]:
+        """:meth:`ImagePredictor.predict_concept` on onnxruntime: text ->
+        ``text_encoder.onnx`` (skipped with ``text_embeddings``) ->
+        ``concept_decoder[_exemplar].onnx``; same arguments and outputs."""
+        if kwargs.get('text_embeddings') is None:
             self.parts.graph('text_encoder')  # raises without the part
         self.parts.graph('concept_decoder')
-        if text_embeddings is not None:
-            feats, mask = self._check_text_embeddings(text_embeddings)
-            boxes, labels = self._concept_prompt(text or 'cached',
-                                                 exemplar_boxes,
-                                                 exemplar_labels)
-        else:
-            boxes, labels = self._concept_prompt(text, exemplar_boxes,
-                                                 exemplar_labels)
-            feats, mask = self.encode_text(
-                [text if text is not None else 'visual'])
-        out = self._decode_concept((feats, mask), boxes, labels)
-        return self._concept_result(out, score_thr)
+        return super().predict_concept(*args, **kwargs)
 
-    def _check_text_embeddings(self, emb) -> TextEmbeddings:
-        graph = self.parts.graph('concept_decoder')
-        if not isinstance(emb, (tuple, list)) or len(emb) != 2:
-            raise TypeError('text_embeddings must be (text_features, '
-                            'text_mask) as encode_text() returns')
-        feats = np.asarray(emb[0], np.float32)
-        mask = np.asarray(emb[1]).astype(np.int64)
-        want = graph.input_shape('text_features')
-        if feats.ndim == 2:
-            feats, mask = feats[None], mask.reshape(1, -1)
-        if feats.shape[0] != 1 or list(feats.shape[1:]) != want[1:]:
-            raise ValueError('text_embeddings: text_features must be '
-                             f'[1, {want[1]}, {want[2]}] (one phrase of '
-                             f'encode_text()), got {list(feats.shape)}')
-        if mask.shape != feats.shape[:2]:
-            raise ValueError(f'text_embeddings: text_mask must be '
-                             f'{list(feats.shape[:2])}, got '
-                             f'{list(mask.shape)}')
-        return feats, mask
+    def _text_inputs(self, phrase: str,
+                     text_embeddings: Optional[TextEmbeddings]):
+        """``(text_features [1, L, C], text_mask [1, L])`` numpy arrays of one
+        phrase: encoded now, or the cached row (checked against the exported
+        encoder's identity and the concept decoder's input shape)."""
+        if text_embeddings is None:
+            emb = self.encode_text([phrase])
+            feats, mask = emb.features, emb.mask
+        else:
+            feats, mask = self._cached_text(phrase, text_embeddings)
+        feats = feats.detach().cpu().numpy().astype(np.float32)
+        want = self.parts.graph('concept_decoder').input_shape('text_features')
+        if list(feats.shape[1:]) != want[1:]:
+            raise ValueError(f'text_embeddings: the concept_decoder part '
+                             f'takes text_features {want}, the cached row '
+                             f'is {list(feats.shape)}')
+        return feats, mask.cpu().numpy().astype(np.int64)
 
     def _decode_concept(self, tokens, boxes: Optional[Tensor],
                         labels: Optional[Tensor]):

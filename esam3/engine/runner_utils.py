@@ -22,6 +22,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
+from mmengine.utils import import_modules_from_strings
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _NOT_IN_REGISTRY = re.compile(
@@ -448,7 +449,13 @@ def load_config(config_path: str) -> Config:
     # No yapf formatting of the dumped/logged config text: on the nested
     # SAM3 configs it costs ~13 s per call and mmengine's Runner calls it
     # about five times per run. The text stays valid Python.
-    return Config.fromfile(config_path, format_python_code=False)
+    cfg = Config.fromfile(config_path, format_python_code=False)
+    # mmengine imports ``custom_imports`` itself only for old-style
+    # (``_base_``) configs; new-style (``read_base``) ones, as shipped in
+    # configs/, get the same here
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    return cfg
 
 
 __all__: List[str] = [

@@ -45,6 +45,17 @@ class EfficientSAM3(Sam3Promptable):
             strictly: its ``student.trunk.*`` into the encoder and the rest of
             its ``student.*`` (tracker heads, Perceiver memory) into
             ``video``.
+        text_student: optional config of a light text encoder
+            (:class:`~esam3.models.text.Sam3LiteTextStudent`, e.g. distilled
+            by :class:`~esam3.models.TextDistiller` and loaded with its
+            ``pretrained=``) replacing SAM3's CLIP text encoder and
+            projection in the concept heads. Its output width must be the
+            DETR width. ``None`` (default) keeps SAM3's CLIP.
+        detr_encoder_pool / detr_encoder_layers: a light detector (see
+            :class:`~esam3.models.heads.Sam3Heads`): the DETR encoder on
+            the coarsest detector level average-pooled by this factor (2:
+            36x36 tokens at 1008 px) and / or with fewer layers. Defaults
+            keep SAM3's (1, all 6).
         decoder_from_stage2: with ``stage2_checkpoint``, also start the
             image tracker's mask decoder (geometric prompts) from the Stage 2
             tracker's (itself Stage 1's, fine-tuned on video) instead of the
@@ -61,13 +72,31 @@ class EfficientSAM3(Sam3Promptable):
                  video: Optional[dict] = None,
                  stage2_checkpoint: Optional[str] = None,
                  decoder_from_stage2: bool = True,
+                 text_student: Optional[dict] = None,
+                 detr_encoder_pool: int = 1,
+                 detr_encoder_layers: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.trunk = MODELS.build(trunk)
         detector, tracker = build_sam3_models(**sam3)
         levels = bool(getattr(self.trunk, 'makes_levels', False))
+        text = None
+        if text_student is not None:
+            text = MODELS.build(text_student)
+            width = int(detector.config.detr_encoder_config.hidden_size)
+            if text.out_channels != width:
+                raise ValueError(
+                    f'EfficientSAM3.text_student projects to '
+                    f'{text.out_channels} channels, the SAM3 concept heads '
+                    f'read {width} (set text_student.out_channels)')
         self.heads = Sam3Heads(
-            detector, tracker, frozen=frozen_heads, student_levels=levels)
+            detector,
+            tracker,
+            frozen=frozen_heads,
+            student_levels=levels,
+            text_encoder=text,
+            detr_encoder_pool=detr_encoder_pool,
+            detr_encoder_layers=detr_encoder_layers)
         if levels:
             grid = (self.heads.grid_size, self.heads.grid_size)
             check_level_shapes(

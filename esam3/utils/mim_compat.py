@@ -1,8 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Let mmengine resolve ``esam3::`` config references and ``mim`` look-ups.
 
-mmengine resolves ``_base_ = 'esam3::stage1/tiny.py'`` (and
-``mmengine.hub.get_config('esam3::stage1/tiny.py')``) in three steps: the
+mmengine resolves ``mmengine.hub.get_config('esam3::stage1/tiny.py')`` (and
+``_base_ = 'esam3::...'`` in old-style configs; esam3's own configs are
+new-style, which an old-style file cannot inherit) in three steps: the
 scope must be a key of ``mmengine.config.utils.MODULE2PACKAGE``, the package
 must be found by ``is_installed``, and the file is read from
 ``<get_installed_path(package)>/.mim/configs/`` (populated by ``setup.py``).

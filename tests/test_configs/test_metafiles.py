@@ -9,7 +9,11 @@ import yaml
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-STAGES = ['stage1', 'stage2', 'stage3']
+# every config folder but _base_: the three stages, then the other recipes
+STAGES = ['stage1', 'stage2', 'stage3'] + sorted(
+    osp.basename(osp.dirname(p))
+    for p in glob.glob(osp.join(REPO, 'configs', '*', 'metafile.yml'))
+    if osp.basename(osp.dirname(p)) not in ('stage1', 'stage2', 'stage3'))
 
 
 def _load(rel_path):
@@ -18,6 +22,12 @@ def _load(rel_path):
 
 
 def test_model_index_imports_one_metafile_per_stage():
+    folders = {
+        osp.basename(p)
+        for p in glob.glob(osp.join(REPO, 'configs', '*'))
+        if osp.isdir(p) and osp.basename(p) not in ('_base_', '__pycache__')
+    }
+    assert folders == set(STAGES), folders - set(STAGES)
     index = _load('model-index.yml')
     assert index['Import'] == [
         f'configs/{stage}/metafile.yml' for stage in STAGES
@@ -49,7 +59,12 @@ def test_metafile_metadata_matches_the_configs(stage):
         cfg = Config.fromfile(
             osp.join(REPO, model['Config']), format_python_code=False)
         meta = model['Metadata']
-        backbone = cfg.model.student.trunk.backbone.model_name
+        student = cfg.model.student
+        # a student with a timm trunk is named by its backbone, another one
+        # (the text student) by its type
+        backbone = (
+            student.trunk.backbone.model_name
+            if 'trunk' in student else student.type)
         assert meta['Architecture'][0] == backbone, model['Name']
         assert meta['Architecture'][1].split()[0] == cfg.model.teacher.type
         assert meta['Iterations'] == cfg.train_cfg.max_iters, model['Name']

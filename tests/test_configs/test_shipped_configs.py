@@ -181,8 +181,27 @@ def test_tiny_twin_runs_with_the_shipped_switches(stage, tmp_path,
         k: v.detach().clone()
         for k, v in runner.model.named_parameters() if v.requires_grad
     }
+    # what DDP checks: a trainable parameter without a gradient in some
+    # iteration needs find_unused_parameters, or a multi-GPU run stops
+    got_grad = {}
+
+    def mark(name):
+        return lambda p: got_grad.setdefault(runner.iter, set()).add(name)
+
+    for name, param in runner.model.named_parameters():
+        if param.requires_grad:
+            param.register_post_accumulate_grad_hook(mark(name))
     with torch.autocast(device_type='cpu', dtype=torch.float16):
         runner.train()
+    # the tiny students' 'video' neck branch exists only in the tiny models
+    # (the real video tracker reads the tracker levels)
+    expected = {k for k in trainable if '.neck.outputs.video.' not in k}
+    unused = set().union(*(expected - used for used in got_grad.values()))
+    assert len(got_grad) == 2
+    if unused:
+        assert real.get('find_unused_parameters', False), (
+            f'{TWINS[stage][0]}: no gradient for {sorted(unused)[:3]}... '
+            'in some iteration: set find_unused_parameters = True')
     changed = [
         k for k, v in runner.model.named_parameters()
         if k in trainable and not torch.equal(v, trainable[k])

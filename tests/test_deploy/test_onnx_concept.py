@@ -69,7 +69,8 @@ def test_manifest_and_parity(concept_export):
     assert info['parts']['text_encoder']['inputs']['input_ids'] == [
         'num_phrases', 32
     ]
-    ex = info['parts']['concept_decoder']['inputs']['concept_decoder_exemplar']
+    parts = info['parts']
+    ex = parts['concept_decoder']['inputs']['concept_decoder_exemplar']
     assert ex['boxes'] == [1, 'num_exemplars', 4]
     # the encoder outputs the tracker and the detector levels, no video
     assert list(info['parts']['encoder']['outputs']) == [
@@ -104,20 +105,40 @@ def test_concept_predictor_matches_torch(predictors, kwargs):
 
 
 def test_cached_text_embeddings(predictors):
-    """A vocabulary encoded once (batch) gives the same detections as text
-    encoded per call; the seam takes one row of ``encode_text``."""
+    """A vocabulary encoded once (text_encoder.onnx, batch) gives the same
+    detections as text encoded per call; caches made by the PyTorch twin fit
+    the ONNX predictor and the other way round (same encoder identity)."""
     torch_pred, ort_pred = predictors
     vocab = ort_pred.encode_text(['person', 'coin', 'dog'])
-    assert vocab[0].shape[:2] == vocab[1].shape == (3, 32)
-    cached = ort_pred.predict_concept(
-        text_embeddings=(vocab[0][1:2], vocab[1][1:2]), score_thr=0.0)
+    assert vocab.features.shape[:2] == vocab.mask.shape == (3, 32)
+    assert vocab.encoder == torch_pred.text_encoder_identity()
     direct = torch_pred.predict_concept(text='coin', score_thr=0.0)
-    np.testing.assert_allclose(cached['scores'], direct['scores'], atol=1e-5)
-    assert _iou(cached['masks'], direct['masks']) >= 0.99
-    with pytest.raises(ValueError, match=r'text_features must be \[1, 32'):
-        ort_pred.predict_concept(text_embeddings=vocab)
+    twin = torch_pred.encode_text(['coin', 'visual'])
+    np.testing.assert_allclose(
+        twin.features[0].numpy(), vocab.features[1].numpy(), atol=1e-5)
+    for pred, cache in ((ort_pred, vocab), (ort_pred, twin), (torch_pred,
+                                                              vocab)):
+        cached = pred.predict_concept(
+            text='coin', text_embeddings=cache, score_thr=0.0)
+        np.testing.assert_allclose(
+            cached['scores'], direct['scores'], atol=1e-5)
+        assert _iou(cached['masks'], direct['masks']) >= 0.99
+    # exemplar-only prompts read the generic phrase 'visual' from the cache
+    ex = dict(exemplar_boxes=[[30, 40, 120, 150]], score_thr=0.0)
+    a = torch_pred.predict_concept(**ex)
+    b = ort_pred.predict_concept(text_embeddings=twin, **ex)
+    np.testing.assert_allclose(a['scores'], b['scores'], atol=1e-5)
+    with pytest.raises(KeyError, match="'cat' is not in the cached"):
+        ort_pred.predict_concept(text='cat', text_embeddings=vocab)
     with pytest.raises(TypeError, match='text_embeddings must be'):
-        ort_pred.predict_concept(text_embeddings=vocab[0][:1])
+        ort_pred.predict_concept(
+            text='coin', text_embeddings=(vocab.features, vocab.mask))
+    from esam3.apis.text_embeddings import (TextEmbeddings,
+                                            VocabularyMismatchError)
+    other = TextEmbeddings(['coin'], vocab.features[1:2], vocab.mask[1:2],
+                           dict(vocab.encoder, weights='0000'))
+    with pytest.raises(VocabularyMismatchError):
+        ort_pred.predict_concept(text='coin', text_embeddings=other)
 
 
 def test_bad_inputs_name_part_and_shape(concept_export, predictors, tmp_path):

@@ -54,16 +54,9 @@ def test_stage3_schedule_trains_the_toy_model(tmp_path):
     """The stage-3 schedule (EMA, grad clipping, warm-up + cosine) builds and
     runs in a real Runner."""
     from esam3_toy_helpers import load_tool
-    cfg_file = tmp_path / 'toy_stage3.py'
-    cfg_file.write_text(
-        f'_base_ = [{osp.join(BASE, "default_runtime.py")!r}, '
-        f'{osp.join(BASE, "schedules", "stage3.py")!r}, '
-        f'{osp.join(TOY_DIR, "toy_model_data.py")!r}]\n'
-        'train_cfg = dict(max_iters=3, val_interval=100)\n'
-        'val_cfg = None\n'
-        'custom_hooks = [dict(type="EMAHook", momentum=0.5, priority=49)]\n')
+    cfg_file = osp.join(TOY_DIR, 'toy_stage3_config.py')
     load_tool('train.py').main([
-        str(cfg_file), '--work-dir',
+        cfg_file, '--work-dir',
         str(tmp_path / 'wd'), '--amp', '--auto-scale-lr', '--cfg-options',
         'default_hooks.checkpoint.interval=3',
         f'experiment_name=stage3_{id(cfg_file)}'

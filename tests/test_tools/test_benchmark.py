@@ -70,3 +70,56 @@ def test_tables_totals_ratios_and_targets(bench):
     assert '| encoder: <student> backbone | - | 15.0 / 8.00 |' in text
     assert '| box | repvit_m1_1 | >= 50x | 50.0x | yes |' in text
     assert '| video | repvit_m1_1 | >= 22x | 50.0x | yes |' in text
+    assert '| concept_light | repvit_m1_1 | >= 20x | 50.0x | yes |' in text
+    assert '| concept_light | repvit_m1_1 | <= 90M params | 13.0M | yes |' \
+        in text
+    # a result file from before the concept_light path still prints
+    for rows in paths.values():
+        rows.pop('concept_light')
+    assert 'concept_light' not in bench.tables(dict(paths=paths))
+
+
+def test_light_concept_rows_on_a_tiny_detector(bench):
+    """Text student and pooled DETR level in the concept rows (tiny SAM3 at
+    224 px: levels 64 / 32 / 16, DETR width 32)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from transformers import Sam3Config, Sam3Model
+
+    import esam3  # noqa: F401
+    from esam3.models.hf_builder import _fill_nested_model_types
+    from esam3.registry import MODELS
+    init_default_scope('esam3')
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/_base_/models/sam3_tiny.py')).sam3_cfg.config
+    cfg = {k: v for k, v in cfg.to_dict().items() if k != 'tracker_config'}
+    torch.manual_seed(0)
+    det = Sam3Model(Sam3Config(**_fill_nested_model_types(cfg)))
+    det.eval().requires_grad_(False)  # as the benchmark builds it
+    text = MODELS.build(
+        dict(
+            type='Sam3LiteTextStudent',
+            out_channels=32,
+            config=dict(
+                hidden_size=16,
+                intermediate_size=32,
+                num_hidden_layers=3,
+                num_attention_heads=2,
+                max_position_embeddings=32))).eval().requires_grad_(False)
+    levels = [torch.randn(1, 32, s, s) for s in (64, 32, 16)]
+    pooled = levels[:2] + [F.avg_pool2d(levels[2], 2)]
+    with torch.no_grad():
+        full = dict(
+            (r[0], r[1:]) for r in bench._concept_head_rows(det, levels))
+        light = dict(
+            (r[0], r[1:]) for r in bench._concept_head_rows(det, pooled, text))
+    label = 'text encoder (one phrase, 32 tokens)'
+    n_text = sum(p.numel() for p in text.parameters()) / 1e6
+    assert light[label][1] == pytest.approx(n_text)
+    assert full[label][1] == pytest.approx(
+        sum(p.numel() for m in (det.text_encoder, det.text_projection)
+            for p in m.parameters()) / 1e6)
+    # 4x fewer DETR tokens: the encoder's linear parts cost 4x less, its
+    # self-attention 16x less
+    assert full['DETR encoder'][0] / 16 < light['DETR encoder'][0] < \
+        full['DETR encoder'][0] / 4 + 1e-9

@@ -38,11 +38,14 @@ tool = _load_tool()
 def cfg_path(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp('cfg') / 'cache_tiny.py'
     base = osp.join(ROOT, 'configs', '_base_')
-    path.write_text(f"_base_ = ['{base}/datasets/sa1b_tiny.py',\n"
-                    f"          '{base}/models/sam3_tiny.py']\n"
-                    'teacher = {{_base_.teacher_cfg}}\n'
-                    'train_dataloader = dict(dataset=dict(\n'
-                    f"    data_root='{ROOT}/data/samples/sa1b/'))\n")
+    # the tiny SA-1B data with the tiny teacher, written as the Runner dumps
+    # a resolved config (new-style configs cannot be inherited from a file
+    # outside the repository)
+    cfg = Config.fromfile(osp.join(base, 'datasets', 'sa1b_tiny.py'))
+    cfg.teacher = Config.fromfile(osp.join(base, 'models',
+                                           'sam3_tiny.py')).teacher_cfg
+    cfg.train_dataloader.dataset.data_root = f'{ROOT}/data/samples/sa1b/'
+    cfg.dump(str(path))
     return str(path)
 
 

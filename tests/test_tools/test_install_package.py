@@ -1,8 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """An installed esam3 ships its configs: from another folder, an ``esam3::``
 config reference resolves inside the package Python imports (copies in a
-regular install, links to the checkout in an editable one) and its model
-builds through the registry.
+regular install, links to the checkout in an editable one), a new-style
+config there inherits a shipped one (``from esam3.configs.stage1.tiny import
+*``), and its model builds through the registry.
 
 Needs pip to reach the package registry (build isolation fetches
 setuptools); 30-40 s per install on the 2-core dev box.
@@ -28,17 +29,32 @@ CHECK = textwrap.dedent("""
 
     pkg = osp.dirname(esam3.__file__)
     assert pkg.startswith(osp.realpath({where!r})), pkg
-    cfg = Config.fromfile('user_cfg.py', format_python_code=False)
-    assert cfg.filename.endswith('user_cfg.py')
     hub_cfg = get_config('esam3::stage1/tiny.py')
     assert hub_cfg.filename == osp.join(
         pkg, '.mim', 'configs', 'stage1', 'tiny.py'), hub_cfg.filename
+    # a new-style config here inherits the shipped one and changes a value
+    cfg = Config.fromfile('user_cfg.py', format_python_code=False)
+    assert cfg.model.student.trunk.backbone.model_name == 'efficientvit_b1'
+    hub_cfg.model.student.trunk.backbone.model_name = 'efficientvit_b1'
+    assert cfg.model == hub_cfg.model
+    # what the Runner writes into a work dir loads again
+    cfg.dump('dumped.py')
+    assert Config.fromfile('dumped.py').model == cfg.model
     assert osp.isfile(osp.join(pkg, '.mim', 'model-index.yml'))
     assert osp.isfile(osp.join(pkg, '.mim', 'tools', 'train.py'))
     init_default_scope('esam3')
     model = MODELS.build(cfg.model)
     print('BUILT', type(model).__name__,
           cfg.model.student.trunk.backbone.model_name)
+""")
+
+USER_CFG = textwrap.dedent("""
+    from mmengine.config import read_base
+
+    with read_base():
+        from esam3.configs.stage1.tiny import *
+
+    model.student.trunk.backbone.model_name = 'efficientvit_b1'
 """)
 
 
@@ -70,12 +86,12 @@ def test_installed_package_resolves_and_builds_a_packaged_config(
     python = osp.join(venv, 'bin', 'python')
     _run([python, '-m', 'pip', 'install', '-q', '--no-deps'] +
          (['-e'] if editable else []) + [str(src)], str(tmp_path), env)
-    mim = src / 'esam3' / '.mim' / 'configs'
-    assert mim.is_symlink() == editable
+    for packaged in ('.mim/configs', 'configs'):
+        assert (src / 'esam3' / packaged).is_symlink() == editable
     other = tmp_path / 'elsewhere'
     other.mkdir()
-    (other / 'user_cfg.py').write_text("_base_ = 'esam3::stage1/tiny.py'\n")
+    (other / 'user_cfg.py').write_text(USER_CFG)
     where = str(src) if editable else venv
     (other / 'check.py').write_text(CHECK.format(where=where))
     out = _run([python, 'check.py'], str(other), env)
-    assert 'BUILT Stage1Distiller efficientvit_b0' in out
+    assert 'BUILT Stage1Distiller efficientvit_b1' in out

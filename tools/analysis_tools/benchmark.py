@@ -13,6 +13,13 @@ each student, real-size architectures (random weights), batch 1, 1008 px:
   trunk, detector neck (four levels), text encoder, DETR encoder, DETR
   decoder, segmentation head (+ scoring). Student: backbone, top-down,
   detector levels, the same SAM3 heads.
+* **concept_light**: the concept path of a light concept student: the
+  distilled text student (``--text-student``: a text-distillation config
+  whose ``model.student`` is a ``Sam3LiteTextStudent``) instead of SAM3's
+  CLIP, and the light detector (``--detr-pool``: the DETR encoder on the
+  coarsest detector level average-pooled by this factor, 36x36 at
+  1008 px; ``--detr-layers``: DETR encoder layers kept). Ratios are to
+  SAM3's concept path.
 * **video**: one tracked frame, one object, 7 memory frames and 16 object
   pointers. SAM3: ViT trunk, video tracker neck (four levels), memory
   attention over the dense bank (7 x 72 x 72 + 64 pointer tokens), memory
@@ -56,13 +63,16 @@ from torch import nn
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT_DIR = osp.join(REPO, 'configs', '_base_', 'models', 'students')
 SAM3 = 'sam3'
-PATHS = ('box', 'concept', 'video')
+PATHS = ('box', 'concept', 'concept_light', 'video')
 # targets of issue 12 (FLOP ratios SAM3 / student)
 TARGETS = {
     ('box', 'repvit_m1_1'): 50.0,
     ('box', 'efficientvit_b0'): 150.0,
-    ('video', 'repvit_m1_1'): 22.0
+    ('video', 'repvit_m1_1'): 22.0,
+    ('concept_light', 'repvit_m1_1'): 20.0
 }
+# targets of issue 14 (parameters used by a path, M)
+PARAM_TARGETS = {('concept_light', 'repvit_m1_1'): 90.0}
 
 Row = Tuple[str, float, float]  # component, GFLOPs, params (M)
 
@@ -96,6 +106,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="override the students' Perceiver: G global "
         'latents + an S x S grid of 2D latents (e.g. 64,8 for '
         'K = 128)')
+    p.add_argument(
+        '--text-student',
+        default='configs/text_distill/mobileclip_s0.py',
+        help='config whose model.student is the text student of the '
+        'concept_light path')
+    p.add_argument(
+        '--detr-pool',
+        type=int,
+        default=2,
+        help='concept_light: DETR encoder level pooling factor')
+    p.add_argument(
+        '--detr-layers',
+        type=int,
+        default=None,
+        help='concept_light: DETR encoder layers kept (default: all)')
     p.add_argument('--mem-frames', type=int, default=7)
     p.add_argument('--mem-pointers', type=int, default=16)
     p.add_argument(
@@ -268,34 +293,52 @@ def tracker_head_rows(trk, levels, size: int) -> List[Row]:
 _CONCEPT_ROWS: Dict[Tuple, List[Row]] = {}
 
 
-def concept_head_rows(det, levels) -> List[Row]:
+def concept_head_rows(det,
+                      levels,
+                      text_cfg: Optional[dict] = None,
+                      detr_layers: Optional[int] = None) -> List[Row]:
     """Text encoder, DETR encoder / decoder, segmentation head, rest.
 
     transformers' DETR decoder reads its spatial shapes with ``.item()``,
     which the meta device cannot do: these heads run once on real CPU
     tensors (random weights; FLOPs do not depend on values) and the rows
-    are reused for every model with the same level shapes.
+    are reused for every model with the same level shapes. ``text_cfg``
+    (a text student config) replaces SAM3's CLIP, ``detr_layers`` keeps
+    that many DETR encoder layers.
     """
-    key = tuple(tuple(lv.shape) for lv in levels)
+    key = (tuple(tuple(lv.shape)
+                 for lv in levels), repr(text_cfg), detr_layers)
     if key not in _CONCEPT_ROWS:
         cpu = build_sam3('cpu', detector_vit=False)['detector']
+        text = None
+        if text_cfg is not None:
+            from esam3.registry import MODELS
+            text = MODELS.build(text_cfg).eval().requires_grad_(False)
+        if detr_layers is not None:
+            cpu.detr_encoder.layers = nn.ModuleList(
+                list(cpu.detr_encoder.layers)[:detr_layers])
         torch.manual_seed(0)
         with torch.no_grad():
             _CONCEPT_ROWS[key] = _concept_head_rows(
-                cpu, [torch.randn(s) for s in key])
-        del cpu
+                cpu, [torch.randn(s) for s in key[0]], text)
+        del cpu, text
     return _CONCEPT_ROWS[key]
 
 
-def _concept_head_rows(det, levels) -> List[Row]:
+def _concept_head_rows(det, levels, text_model=None) -> List[Row]:
     from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
     dev = levels[0].device
     ids = torch.zeros(1, 32, dtype=torch.long, device=dev)
     # no attention mask = all 32 tokens valid (the same FLOPs; a mask
     # tensor is read with .item(), which the meta device cannot do)
     mask = None
-    g_text, text = gflops(lambda: det.get_text_features(
-        input_ids=ids, attention_mask=mask, return_dict=True))
+    if text_model is None:
+        g_text, text = gflops(lambda: det.get_text_features(
+            input_ids=ids, attention_mask=mask, return_dict=True))
+        text_params = params_m(det.text_encoder, det.text_projection)
+    else:
+        g_text, text = gflops(lambda: text_model(ids, mask))
+        text_params = params_m(text_model)
     empty = levels[-1].new_zeros(1, levels[-1].shape[1], 0, 0)
     vis = Sam3VisionEncoderOutput(
         fpn_hidden_states=tuple(levels) + (empty, ),
@@ -308,8 +351,7 @@ def _concept_head_rows(det, levels) -> List[Row]:
     dec = per.get('Sam3Model.detr_decoder', 0.0)
     seg = per.get('Sam3Model.mask_decoder', 0.0)
     rest = per['Global'] - enc - dec - seg
-    return [('text encoder (one phrase, 32 tokens)', g_text,
-             params_m(det.text_encoder, det.text_projection)),
+    return [('text encoder (one phrase, 32 tokens)', g_text, text_params),
             ('DETR encoder', enc, params_m(det.detr_encoder)),
             ('DETR decoder', dec, params_m(det.detr_decoder)),
             ('segmentation head', seg, params_m(det.mask_decoder)),
@@ -382,9 +424,11 @@ def sam3_paths(models, args) -> Dict[str, List[Row]]:
     d_rows, d_lv = neck_rows(det, 'detector')
     v_rows, v_lv = neck_rows(vid, 'video tracker')
     mem = args.mem_frames * grid * grid
+    concept = enc + d_rows + concept_head_rows(det, d_lv)
     return dict(
         box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
-        concept=enc + d_rows + concept_head_rows(det, d_lv),
+        concept=concept,
+        concept_light=concept,  # SAM3 is the reference
         video=enc + v_rows +
         video_head_rows(vid, v_lv, size, mem, args.mem_pointers, True))
 
@@ -425,9 +469,16 @@ def student_paths(name: str, models, perceiver, args) -> Dict[str, List[Row]]:
     k = compressed[0].shape[1]
     perc = [(f'Perceiver (new memory frame -> {k} tokens)', g_p,
              params_m(perceiver))]
+    # light detector: the DETR encoder reads the pooled coarsest level
+    # (average pooling: no FLOPs counted)
+    light_lv = list(d_lv)
+    light_lv[-1] = torch.nn.functional.avg_pool2d(light_lv[-1], args.detr_pool)
+    text_cfg = Config.fromfile(osp.join(REPO, args.text_student)).model.student
     return dict(
         box=enc + t_rows + tracker_head_rows(trk, t_lv, size),
         concept=enc + d_rows + concept_head_rows(det, d_lv),
+        concept_light=enc + d_rows +
+        concept_head_rows(det, light_lv, text_cfg.to_dict(), args.detr_layers),
         video=enc + t_rows + perc + video_head_rows(
             vid, t_lv, size, args.mem_frames * k, args.mem_pointers, False))
 
@@ -503,6 +554,8 @@ def tables(result: Dict, markdown: bool = True) -> str:
     out = []
     names = [SAM3] + [m for m in result['paths'] if m != SAM3]
     for path in PATHS:
+        if any(path not in result['paths'][n] for n in names):
+            continue  # e.g. a result file written before the path existed
         out.append(f'\n### {path} path (GFLOPs / params M)\n')
         out.append('| component | ' + ' | '.join(names) + ' |')
         out.append('|---|' + '---|' * len(names))
@@ -533,12 +586,18 @@ def tables(result: Dict, markdown: bool = True) -> str:
     out.append('| path | student | target | measured | met |')
     out.append('|---|---|---|---|---|')
     for (path, name), target in TARGETS.items():
-        if name not in result['paths']:
+        if name not in result['paths'] or path not in result['paths'][name]:
             continue
         ratio = path_total(result['paths'][SAM3][path])[0] / path_total(
             result['paths'][name][path])[0]
         out.append(f'| {path} | {name} | >= {target:.0f}x | {ratio:.1f}x | '
                    f"{'yes' if ratio >= target else 'NO'} |")
+    for (path, name), target in PARAM_TARGETS.items():
+        if name not in result['paths'] or path not in result['paths'][name]:
+            continue
+        used = path_total(result['paths'][name][path])[1]
+        out.append(f'| {path} | {name} | <= {target:.0f}M params | '
+                   f'{used:.1f}M | {"yes" if used <= target else "NO"} |')
     if result.get('timing'):
         out.append('\n### box path, eager CPU wall time\n')
         out.append('| model | median s | SAM3 / model |')

@@ -6,7 +6,13 @@
 #   data/saco/images/metaclip/..., data/saco/images/sa1b/...
 # Training samples exemplar boxes (p=0.5, 1-2 GT boxes) and hard negatives
 # (p=0.3; confusable phrases from `confusables` or other phrases of the
-# dataset absent from the image).
+# dataset absent from the image). The pipelines are in pipelines.py;
+# saco_tiny.py changes only the values.
+from mmengine.config import read_base
+
+with read_base():
+    from .pipelines import concept_pipelines
+
 dataset_type = 'SACoDataset'
 data_root = 'data/saco/'
 img_size = 1008
@@ -16,25 +22,8 @@ backend_args = None
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'text', 'is_negative',
              'label', 'exemplar_boxes', 'gt_rles', 'hard_negative')
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    # flip, then SAM3's square resize. No scale jitter: shrinking +
-    # padding puts the teacher outside its input distribution, and
-    # a random crop drops objects from a clip / a concept pair.
-    dict(type='mmdet.RandomFlip', prob=0.5),
-    dict(type='Sam3Resize', size=img_size),
-    # maps the exemplar boxes with the same resize/flip as the image
-    dict(type='PackConceptInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    # SAM3's processor: S x S, aspect ratio not kept (letterbox:
-    # mmdet.Resize keep_ratio + PadBottomRight, resize_mode='letterbox')
-    dict(type='Sam3Resize', size=img_size),
-    dict(type='PackConceptInputs', meta_keys=meta_keys),
-]
+train_pipeline, test_pipeline = concept_pipelines(img_size, meta_keys,
+                                                  backend_args)
 
 train_dataloader = dict(
     batch_size=4,
@@ -69,3 +58,4 @@ test_dataloader = val_dataloader
 # the model's scores already include presence (SAM3: query x presence)
 val_evaluator = dict(type='CGF1Metric', multiply_presence=False)
 test_evaluator = val_evaluator
+del concept_pipelines

@@ -2,69 +2,34 @@
 # Stage 3 on the bundled samples with images and clips mixed (tests, quick
 # start, CI): the SA-Co image pairs of saco_tiny.py plus the SA-Co/VEval-format
 # clip data/samples/saco_video (12 frames of "carphone" at 6 fps, 3 positive
-# and 2 negative phrases; frames read from data/samples/davis). mmdet's
-# ConcatDataset + esam3's SourceBatchSampler (mmdet's
-# MultiDataAspectRatioBatchSampler made infinite-sampler safe) make every
-# batch come from one source: 2 images or 1 clip of 4 frames.
-_base_ = ['./saco_tiny.py']
+# and 2 negative phrases; frames read from data/samples/davis), mixed as in
+# saco_video.py: every batch is 2 images or 1 clip of 4 frames.
+from mmengine.config import read_base
+
+with read_base():
+    from .saco_tiny import *  # the image pairs
+    from .saco_video import train_dataloader as mixed_dataloader
+    from .saco_video import video_dataset, video_meta_keys
+    from .pipelines import video_pipelines
+
 video_data_root = 'data/samples/'
 num_frames = 4
-video_meta_keys = ('text', 'is_negative', 'label')
-
-video_train_pipeline = [
-    dict(type='LoadVideoClip'),
-    dict(
-        type='mmcv.TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            # flip, then SAM3's square resize. No scale jitter: shrinking +
-            # padding puts the teacher outside its input distribution, and
-            # a random crop drops objects from a clip / a concept pair.
-            dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='Sam3Resize', size={{_base_.img_size}}),
-        ]),
-    dict(type='PackVideoInputs', meta_keys=video_meta_keys),
-]
-video_test_pipeline = [
-    dict(type='LoadVideoClip'),
-    dict(
-        type='mmcv.TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            # SAM3's processor: S x S, aspect ratio not kept (letterbox:
-            # mmdet.Resize keep_ratio + PadBottomRight and
-            # resize_mode='letterbox')
-            dict(type='Sam3Resize', size={{_base_.img_size}}),
-        ]),
-    dict(type='PackVideoInputs', meta_keys=video_meta_keys),
-]
-video_dataset = dict(
-    type='SACoVideoDataset',
+video_train_pipeline, video_test_pipeline = video_pipelines(
+    img_size, video_meta_keys)
+video_dataset.update(
     data_root=video_data_root,
     ann_file='saco_video/annotations.json',
     data_prefix=dict(img='davis/JPEGImages/480p/'),
     num_frames=num_frames,
-    clip_mode='random',
     pipeline=video_train_pipeline)
-
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=[2, 1],  # per source: images, clips
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    batch_sampler=dict(type='SourceBatchSampler', num_datasets=2),
-    dataset=dict(
-        type='mmdet.ConcatDataset',
-        ignore_keys=['dataset_name'],
-        datasets=[{{_base_.train_dataloader.dataset}}, video_dataset]))
-# video concept evaluation (configs/stage3/tiny_video.py): whole clip
+mixed_dataloader.update(
+    batch_size=[2, 1], num_workers=0, persistent_workers=False)
+mixed_dataloader.dataset.datasets = [train_dataloader.dataset, video_dataset]
+train_dataloader = mixed_dataloader
+# video concept evaluation (configs/stage3/tiny_video.py): whole clip, with
+# the loader settings of the image evaluation
 video_val_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
         type='SACoVideoDataset',
         data_root=video_data_root,
@@ -73,3 +38,4 @@ video_val_dataloader = dict(
         clip_mode='full',
         test_mode=True,
         pipeline=video_test_pipeline))
+del mixed_dataloader, video_pipelines

@@ -8,40 +8,19 @@
 # Clips are T consecutive annotated frames (6 fps). T is fixed here so that
 # a batch of clips can be stacked; use num_frames=(4, 8) for a random T per
 # clip when the model consumes clips one by one (batch_size=1 or lists).
+# The pipelines are in pipelines.py; sav_tiny.py changes only the values.
+from mmengine.config import read_base
+
+with read_base():
+    from .pipelines import video_pipelines
+
 dataset_type = 'SAVDataset'
 data_root = 'data/sav/'
 img_size = 1008
 num_frames = 8
 max_objects = 8
 
-train_pipeline = [
-    dict(type='LoadVideoClip'),
-    # the SAME random scale / flip / pad for every frame of a clip
-    dict(
-        type='mmcv.TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            # flip, then SAM3's square resize. No scale jitter: shrinking +
-            # padding puts the teacher outside its input distribution, and
-            # a random crop drops objects from a clip / a concept pair.
-            dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='Sam3Resize', size=img_size),
-        ]),
-    dict(type='PackVideoInputs'),
-]
-test_pipeline = [
-    dict(type='LoadVideoClip'),
-    dict(
-        type='mmcv.TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            # SAM3's processor: S x S, aspect ratio not kept (letterbox:
-            # mmdet.Resize keep_ratio + PadBottomRight and
-            # resize_mode='letterbox')
-            dict(type='Sam3Resize', size=img_size),
-        ]),
-    dict(type='PackVideoInputs'),
-]
+train_pipeline, test_pipeline = video_pipelines(img_size)
 
 train_dataloader = dict(
     batch_size=2,  # clips per GPU
@@ -78,3 +57,4 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='VOSMetric', convention='sav')
 test_evaluator = val_evaluator
+del video_pipelines

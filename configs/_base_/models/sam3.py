@@ -16,9 +16,8 @@ student_neck = dict(
     out_size=(trunk_grid, trunk_grid))
 # Trunk mode, for comparison: the student imitates the ViT trunk and SAM3's
 # own necks run on it. One line in a stage config switches to it:
-#   model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))
+#   model.student.trunk.neck = trunk_neck
 trunk_neck = dict(
-    _delete_=True,
     type='Sam3AlignHead',
     mode='trunk',
     out_channels=trunk_channels,

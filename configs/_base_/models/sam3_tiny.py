@@ -1,6 +1,12 @@
 # A tiny, randomly initialised SAM3 (detector + tracker) for tests, the quick
 # start and CI: same architecture as SAM3, a few thousand times smaller.
 # Input 224 px, patch 14 -> 16x16 trunk tokens of 32 channels.
+# sam3.py with other values: the same neck descriptions, tiny sizes.
+from mmengine.config import read_base
+
+with read_base():
+    from .sam3 import *
+
 trunk_channels = 32
 trunk_grid = 16  # 224 / 14
 # The tiny random teacher's trunk is ~90% a linear function of each 14-px
@@ -14,8 +20,7 @@ fpn_channels = 32  # width of the tiny detector / tracker FPN levels
 # light neck makes its levels as a third branch ('video'). The real SAM3
 # video tracker shares the tracker neck, so real configs need no such branch.
 video_tracker_width = 128
-student_neck = dict(
-    type='Sam3LightFPN',
+student_neck.update(
     branches=('tracker', 'detector', 'video'),
     out_channels=dict(
         tracker=fpn_channels, detector=fpn_channels,
@@ -28,12 +33,8 @@ student_neck = dict(
 # its grid level (its decoder barely reads them), so the grid level counts
 # most (docs/light_neck.md: 100-iteration comparison).
 feat_level_weights = dict(tracker=(0.1, 0.1, 1.0), detector=(0.1, 0.1, 1.0))
-# Trunk mode, for comparison (configs/stage1/tiny_trunk.py):
-#   model = dict(student=dict(trunk=dict(neck={{_base_.trunk_neck}})))
-trunk_neck = dict(
-    _delete_=True,
-    type='Sam3AlignHead',
-    mode='trunk',
+# Trunk mode, for comparison (configs/stage1/tiny_trunk.py)
+trunk_neck.update(
     out_channels=trunk_channels,
     out_size=(trunk_grid, trunk_grid),
     patch_size=align_patch_size)

@@ -6,15 +6,20 @@
 # The tracker's own width (fpn / memory attention) must be > 64: the memory
 # encoder emits 64-channel memories (fixed kv_in_dim=64 in transformers) and
 # object pointers are split into width / 64 tokens of 64 channels.
-_base_ = ['./sam3_tiny.py']  # same trunk (trunk_channels, trunk_grid)
+from mmengine.config import read_base
+
+with read_base():
+    # same trunk (trunk_channels, trunk_grid)
+    from .sam3_tiny import *
+
 image_size = 224
-tracker_width = {{_base_.video_tracker_width}}  # 128
+tracker_width = video_tracker_width  # 128
 video_tracker_cfg = dict(
     config=dict(
         image_size=image_size,
         vision_config=dict(
             backbone_config=dict(
-                hidden_size={{_base_.trunk_channels}},
+                hidden_size=trunk_channels,
                 intermediate_size=64,
                 num_hidden_layers=2,
                 num_attention_heads=2,

@@ -1,20 +1,18 @@
 # Stage 1 distiller skeleton. Stage configs fill in the SAM3 description
 # (student.sam3, teacher), the trunk size (neck out_channels / out_size) and
 # the student backbone (student.trunk.backbone).
+from mmengine.config import read_base
+
+with read_base():
+    from .distiller_parts import (loss_dice, loss_focal,
+                                  sam3_data_preprocessor, student_trunk)
+
 model = dict(
     type='Stage1Distiller',
-    data_preprocessor=dict(
-        type='Sam3DataPreprocessor',
-        mean=[127.5] * 3,
-        std=[127.5] * 3,
-        bgr_to_rgb=True),
+    data_preprocessor=sam3_data_preprocessor,
     student=dict(
         type='EfficientSAM3',
-        trunk=dict(
-            type='StudentTrunk',
-            # light neck: the student makes the FPN levels SAM3's heads
-            # read (stage configs fill in widths and sizes)
-            neck=dict(type='Sam3LightFPN')),
+        trunk=student_trunk,
         # EdgeSAM recipe: encoder + mask decoder train, prompt encoder and
         # necks stay as in the teacher; concept heads are unused in Stage 1.
         frozen_heads=[
@@ -26,21 +24,8 @@ model = dict(
     # neck outputs; a trunk-mode student gets trunk MSE instead
     loss_feat=dict(type='MaskedMSELoss', loss_weight=1.0),
     feat_level_weights=dict(tracker=(1.0, 1.0, 1.0), detector=(1.0, 1.0, 1.0)),
-    # mmdet's Dice / focal losses, set to equal esam3's numerically
-    # (esam3/models/losses/mmdet_loss_cfgs.py)
-    loss_dice=dict(
-        type='mmdet.DiceLoss',
-        use_sigmoid=True,
-        activate=True,
-        naive_dice=True,
-        eps=1.0,
-        loss_weight=1.0),
-    loss_focal=dict(
-        type='mmdet.FocalLoss',
-        use_sigmoid=True,
-        gamma=2.0,
-        alpha=0.25,
-        loss_weight=20.0),
+    loss_dice=loss_dice,
+    loss_focal=loss_focal,
     # EdgeSAM: distil all 4 mask tokens (single + multimask) and regress the
     # teacher's predicted IoUs with the IoU head
     mask_tokens='all',
@@ -50,3 +35,4 @@ model = dict(
     num_refine=1,
     min_refine_region=10,
     eval_clicks=3)
+del sam3_data_preprocessor, student_trunk, loss_dice, loss_focal

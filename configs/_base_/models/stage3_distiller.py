@@ -2,21 +2,18 @@
 # the SAM3 description (student.sam3, teacher), the trunk size and the
 # student backbone; the video tracker (Perceiver memory) is described as in
 # Stage 2 (perceiver_memory.py) and starts from the Stage 2 checkpoint.
-_base_ = ['./perceiver_memory.py']
+from mmengine.config import read_base
+
+with read_base():
+    from .distiller_parts import sam3_data_preprocessor, student_trunk
+    from .perceiver_memory import *
+
 model = dict(
     type='Stage3Distiller',
-    data_preprocessor=dict(
-        type='Sam3DataPreprocessor',
-        mean=[127.5] * 3,
-        std=[127.5] * 3,
-        bgr_to_rgb=True),
+    data_preprocessor=sam3_data_preprocessor,
     student=dict(
         type='EfficientSAM3',
-        trunk=dict(
-            type='StudentTrunk',
-            # light neck: the student makes the FPN levels SAM3's heads
-            # read (stage configs fill in widths and sizes)
-            neck=dict(type='Sam3LightFPN')),
+        trunk=student_trunk,
         # encoder frozen by default (set freeze_trunk=False to unfreeze);
         # the text encoder stays frozen; the geometric tracker is unused.
         freeze_trunk=True,
@@ -26,9 +23,9 @@ model = dict(
         video=dict(
             type='Sam3VideoTrackerStudent',
             trunk=None,
-            memory_bank={{_base_.memory_bank}},
-            memory_attention={{_base_.memory_attention}},
-            frozen_heads={{_base_.video_frozen_heads}},
+            memory_bank=memory_bank,
+            memory_attention=memory_attention,
+            frozen_heads=video_frozen_heads,
             with_cp=True),
         # Stage 2 checkpoint of the same student (strict: encoder + video
         # tracker), e.g.
@@ -44,3 +41,4 @@ model = dict(
         cost_focal=1.0),
     distill_weight=1.0,
     score_thr=0.5)
+del sam3_data_preprocessor, student_trunk

@@ -9,8 +9,14 @@
 # the same factor. ``tools/train.py --amp`` switches to AmpOptimWrapper (the
 # paper trains with AMP); ``--auto-scale-lr`` rescales lr from
 # auto_scale_lr.base_batch_size.
-# Child configs that change ``max_iters`` must also redefine
-# ``param_scheduler``: values are substituted when this file is parsed.
+# A child config that changes ``max_iters`` calls ``warmup_cosine`` again
+# (e.g. configs/stage2/tiny.py); ``--cfg-options train_cfg.max_iters=N``
+# shortens the loop only, the scheduler keeps its ends.
+from mmengine.config import read_base
+
+with read_base():
+    from .warmup_cosine import warmup_cosine
+
 num_gpus = 8
 batch_size_per_gpu = 8
 total_batch_size = 64
@@ -32,20 +38,7 @@ optim_wrapper = dict(
     accumulative_counts=accumulative_counts,
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_iters - warmup_iters,
-        eta_min_ratio=0.01,
-        by_epoch=False,
-        begin=warmup_iters,
-        end=max_iters),
-]
+param_scheduler = warmup_cosine(max_iters, warmup_iters, start_factor=1e-3)
 
 auto_scale_lr = dict(enable=False, base_batch_size=total_batch_size)
+del warmup_cosine

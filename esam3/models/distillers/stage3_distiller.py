@@ -56,6 +56,9 @@ class Stage3Distiller(BaseDistiller):
         matcher: Hungarian matcher config (TASK_UTILS).
         loss_*: loss configs (MODELS); ``None`` disables a term.
         distill_weight: multiplier of all teacher terms (0 disables them).
+        distill_boxes: also distil the boxes of the queries the teacher is
+            confident in (L1 + GIoU with ``loss_bbox`` / ``loss_giou``),
+            for a light detector whose DETR differs from the teacher's.
         score_thr: score threshold of kept instances at test time.
         max_det: at most this many instances per prompt at test time.
         loss_track_dice / loss_track_focal / loss_track_score: clip tracking
@@ -64,6 +67,11 @@ class Stage3Distiller(BaseDistiller):
         assoc_iou: video prediction: a detection whose mask overlaps a
             tracked masklet by this IoU continues it instead of starting a
             new one.
+        report_teacher_scores: at test time also run the teacher on the same
+            prompts and store, per sample, ``teacher_presence`` and
+            ``score_pairs`` (``[M, 2]`` student / teacher scores of
+            detections matched by box IoU >= 0.5, Hungarian) for
+            :class:`~esam3.evaluation.ScoreCalibrationMetric`.
         share_frozen_heads: the teacher uses the student's frozen head
             modules (the text encoder, the tracker) instead of its own
             identical copies (see ``BaseDistiller``).
@@ -83,6 +91,7 @@ class Stage3Distiller(BaseDistiller):
                  loss_mask_focal: dict = mmdet_focal_loss(20.0),
                  distill_weight: float = 1.0,
                  distill_score_thr: float = 0.5,
+                 distill_boxes: bool = False,
                  context_length: int = 32,
                  score_thr: float = 0.5,
                  max_det: int = 100,
@@ -93,7 +102,8 @@ class Stage3Distiller(BaseDistiller):
                  max_track_objects: int = 8,
                  assoc_iou: float = 0.5,
                  init_cfg: Optional[dict] = None,
-                 share_frozen_heads: bool = True) -> None:
+                 share_frozen_heads: bool = True,
+                 report_teacher_scores: bool = False) -> None:
         super().__init__(
             student,
             teacher,
@@ -112,6 +122,7 @@ class Stage3Distiller(BaseDistiller):
         self.loss_mask_focal = build(loss_mask_focal)
         self.distill_weight = distill_weight
         self.distill_score_thr = distill_score_thr
+        self.distill_boxes = bool(distill_boxes)
         self.context_length = context_length
         self.score_thr = score_thr
         self.max_det = max_det
@@ -120,6 +131,7 @@ class Stage3Distiller(BaseDistiller):
         self.loss_track_score = build(loss_track_score)
         self.max_track_objects = max_track_objects
         self.assoc_iou = assoc_iou
+        self.report_teacher_scores = bool(report_teacher_scores)
 
     # ------------------------------------------------------------ prompts
     def encode_prompts(
@@ -312,8 +324,19 @@ class Stage3Distiller(BaseDistiller):
             target = (t_out.pred_masks[keep] > 0).float()
             res['loss_distill_mask'] = w * self.loss_mask_dice(
                 out.pred_masks[keep], target)
+            if self.distill_boxes:
+                # a light detector moves boxes too: L1 + GIoU to the
+                # teacher's boxes of the queries it is confident in
+                res['loss_distill_bbox'] = w * self.loss_bbox(
+                    out.pred_boxes[keep], t_out.pred_boxes[keep])
+                res['loss_distill_giou'] = w * self.loss_giou(
+                    out.pred_boxes[keep], t_out.pred_boxes[keep])
         else:
-            res['loss_distill_mask'] = out.pred_masks.sum() * 0
+            zero = out.pred_masks.sum() * 0 + out.pred_boxes.sum() * 0
+            res['loss_distill_mask'] = zero
+            if self.distill_boxes:
+                res['loss_distill_bbox'] = zero
+                res['loss_distill_giou'] = zero
         return res
 
     # ------------------------------------------------------------ predict
@@ -330,10 +353,12 @@ class Stage3Distiller(BaseDistiller):
             ]
         size = inputs.shape[-1]
         trunk = self.student.encode_trunk(inputs)
-        out = self._run(self.student, trunk,
-                        self.encode_prompts(data_samples, size, inputs.device))
+        prompts = self.encode_prompts(data_samples, size, inputs.device)
+        out = self._run(self.student, trunk, prompts)
         presence = out.presence_logits.sigmoid().view(-1)
         scores_all = out.pred_logits.sigmoid() * presence[:, None]
+        if self.report_teacher_scores and self.teacher is not None:
+            self._teacher_scores(inputs, data_samples, prompts, out)
         for i, ds in enumerate(data_samples):
             scores = scores_all[i]
             keep = torch.nonzero(scores > self.score_thr).view(-1)
@@ -349,6 +374,22 @@ class Stage3Distiller(BaseDistiller):
             ds.pred_instances = inst
             ds.presence_score = float(presence[i])
         return data_samples
+
+    def _teacher_scores(self, inputs, data_samples, prompts, out) -> None:
+        """Store the teacher's presence and the matched student / teacher
+        instance scores of each sample (see ``report_teacher_scores``)."""
+        from .score_matching import match_scores
+        t_out = self._run(self.teacher,
+                          self.teacher_trunk(inputs, data_samples), prompts)
+        for i, ds in enumerate(data_samples):
+            s_pres = out.presence_logits.sigmoid().view(-1)[i]
+            t_pres = t_out.presence_logits.sigmoid().view(-1)[i]
+            ds.student_presence = float(s_pres)
+            ds.teacher_presence = float(t_pres)
+            ds.score_pairs = match_scores(
+                out.pred_logits[i].sigmoid() * s_pres, out.pred_boxes[i],
+                t_out.pred_logits[i].sigmoid() * t_pres, t_out.pred_boxes[i],
+                self.score_thr).cpu().numpy()
 
     @torch.no_grad()
     def predict_clip(self, frames: Tensor, sample):

@@ -18,6 +18,7 @@ the first three (``fpn[:-1]`` in transformers).
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from transformers import (Sam3Config, Sam3Model, Sam3TrackerConfig,
@@ -172,6 +173,21 @@ class Sam3Heads(BaseModule):
         student_levels: the encoder makes the FPN levels itself (a
             light-neck student): SAM3's neck convolutions are dropped and
             the heads take :class:`~esam3.models.necks.NeckLevels`.
+        text_encoder: a light text encoder (e.g.
+            :class:`~esam3.models.text.Sam3LiteTextStudent`) with
+            ``text_encoder`` and ``text_projection`` sub-modules that
+            replace SAM3's CLIP text encoder and projection in the detector
+            (the ``Sam3LiteTextModel`` layout). Teacher weights are then
+            not copied into them (:meth:`state_dict_from`) and a teacher
+            never shares them.
+        detr_encoder_pool: the DETR encoder (and through it the DETR
+            decoder's cross-attention and the segmentation head's coarsest
+            input) reads the coarsest detector level average-pooled by this
+            factor: 2 gives 36x36 tokens at 1008 px instead of 72x72 (a
+            light detector, distilled in Stage 3). Defaults to 1 (SAM3).
+        detr_encoder_layers: keep only the first this many DETR encoder
+            layers (the others are removed; their teacher weights are not
+            copied). ``None`` keeps all (SAM3: 6).
     """
 
     #: where SAM3's neck convolutions live (dropped with ``student_levels``)
@@ -184,7 +200,10 @@ class Sam3Heads(BaseModule):
                  detector: Sam3Model,
                  tracker: Sam3TrackerModel,
                  frozen: Sequence[str] = (),
-                 student_levels: bool = False) -> None:
+                 student_levels: bool = False,
+                 text_encoder: Optional[nn.Module] = None,
+                 detr_encoder_pool: int = 1,
+                 detr_encoder_layers: Optional[int] = None) -> None:
         super().__init__()
         vit_cfg = detector.config.vision_config.backbone_config
         self.patch_size = int(
@@ -203,6 +222,26 @@ class Sam3Heads(BaseModule):
         if student_levels:
             drop_neck_convs(detector.vision_encoder)
             drop_neck_convs(tracker.vision_encoder)
+        self.detr_encoder_pool = int(detr_encoder_pool)
+        if self.detr_encoder_pool < 1:
+            raise ValueError('detr_encoder_pool must be >= 1, got '
+                             f'{detr_encoder_pool}')
+        layers = detector.detr_encoder.layers
+        self.removed_detr_layers: Tuple[str, ...] = ()
+        if detr_encoder_layers is not None:
+            n = int(detr_encoder_layers)
+            if not 1 <= n <= len(layers):
+                raise ValueError(f'detr_encoder_layers must be 1..'
+                                 f'{len(layers)} (SAM3 has {len(layers)}), '
+                                 f'got {detr_encoder_layers}')
+            self.removed_detr_layers = tuple(
+                f'detector.detr_encoder.layers.{i}'
+                for i in range(n, len(layers)))
+            detector.detr_encoder.layers = nn.ModuleList(list(layers)[:n])
+        self.own_text_encoder = text_encoder is not None
+        if text_encoder is not None:
+            detector.text_encoder = text_encoder.text_encoder
+            detector.text_projection = text_encoder.text_projection
         self.detector = detector
         self.tracker = tracker
         self.frozen = tuple(frozen)
@@ -211,13 +250,31 @@ class Sam3Heads(BaseModule):
     @property
     def dropped_prefixes(self) -> Tuple[str, ...]:
         """Parameter prefixes of SAM3 modules this student does not have."""
-        return tuple(self.NECKS.values()) if self.student_levels else ()
+        necks = tuple(self.NECKS.values()) if self.student_levels else ()
+        return necks + self.removed_detr_layers
+
+    #: SAM3's text modules, replaced with ``text_encoder``
+    TEXT = ('detector.text_encoder', 'detector.text_projection')
+
+    @property
+    def replaced_prefixes(self) -> Tuple[str, ...]:
+        """Prefixes of SAM3 modules this student replaced with its own."""
+        return self.TEXT if self.own_text_encoder else ()
 
     def state_dict_from(self, state: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """A SAM3 heads state dict (e.g. the teacher's) without the parameters
-        of modules this student dropped."""
+        of modules this student dropped; modules it replaced (a light text
+        encoder) keep their own weights."""
         drop = tuple(p + '.' for p in self.dropped_prefixes)
-        return {k: v for k, v in state.items() if not k.startswith(drop)}
+        out = {k: v for k, v in state.items() if not k.startswith(drop)}
+        if self.replaced_prefixes:
+            own = tuple(p + '.' for p in self.replaced_prefixes)
+            out = {k: v for k, v in out.items() if not k.startswith(own)}
+            out.update({
+                k: v
+                for k, v in self.state_dict().items() if k.startswith(own)
+            })
+        return out
 
     def read_level_shapes(self, grid: Tuple[int, int]) -> LevelShapes:
         """Levels the tracker and detector heads read at ``grid``."""
@@ -267,9 +324,13 @@ class Sam3Heads(BaseModule):
         out = []
 
         def visit(name: str, module: nn.Module) -> None:
-            if name in self.dropped_prefixes:
-                return
-            if any(d.startswith(name + '.') for d in self.dropped_prefixes):
+            if name in self.dropped_prefixes or any(
+                    name == r or name.startswith(r + '.')
+                    for r in self.replaced_prefixes):
+                return  # the teacher keeps its own (e.g. its CLIP)
+            if any(
+                    d.startswith(name + '.')
+                    for d in self.dropped_prefixes + self.replaced_prefixes):
                 for child, sub in module.named_children():
                     visit(f'{name}.{child}', sub)
                 return
@@ -339,6 +400,9 @@ class Sam3Heads(BaseModule):
         stands in for SAM3's unread coarsest level.
         """
         fpn = self.neck_levels(features, 'detector')
+        if self.detr_encoder_pool > 1:  # light detector: fewer DETR tokens
+            fpn = list(fpn)
+            fpn[-1] = F.avg_pool2d(fpn[-1], self.detr_encoder_pool)
         pos = self.position_encodings(fpn, 'detector')
         empty = fpn[-1].new_zeros(fpn[-1].shape[:2] + (0, 0))
         trunk = features if isinstance(features, Tensor) else None

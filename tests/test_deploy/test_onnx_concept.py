@@ -200,3 +200,29 @@ def test_int8_round_trip(concept_export, tmp_path):
         quantize_export(out, q, 'static')
     with pytest.raises(ValueError, match='mode must be one of'):
         quantize_export(out, q, 'int4')
+
+
+def test_light_concept_path_exports(tmp_path):
+    """The light concept path (distilled text student + pooled DETR encoder,
+    configs/concept_light/tiny.py) exports and matches PyTorch:
+
+    text_encoder.onnx is then the text student.
+    """
+    from api_fixtures import _build_distiller
+    distiller, cfg = _build_distiller(
+        osp.join(REPO, 'configs/concept_light/tiny.py'), 0)
+    model = distiller.student
+    out = str(tmp_path)
+    with torch.no_grad():
+        export_model(
+            model,
+            out,
+            parts=['encoder', 'text_encoder', 'concept_decoder'],
+            tokenizer=dict(cfg.model.tokenizer))
+    info = load_manifest(out)
+    from esam3.models.text.text_identity import text_encoder_identity
+    assert info['text_encoder_identity'] == text_encoder_identity(
+        model.heads.detector)
+    rows = check_concept_parity(model, out, IMAGES,
+                                MODELS.build(cfg.model.tokenizer))
+    assert len(rows) == 4 and all(r['ok'] for r in rows), rows

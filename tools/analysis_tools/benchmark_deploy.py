@@ -190,9 +190,8 @@ def bench_concept(pred, images, args) -> Dict:
         times.append(_median_ms(run, args.repeats, args.warmup))
         pred.set_image(img, channel_order='bgr')
         # the raw decoder output, query by query (no score sorting)
-        tokens = pred.encode_text([args.text]) if hasattr(
-            pred, 'encode_text') else pred._tokenize(args.text)
-        out = pred._decode_concept(tokens, None, None)
+        out = pred._decode_concept(
+            pred._text_inputs(args.text, None), None, None)
         masks.append(out.pred_masks[0].cpu().numpy() > 0)  # low res
     return dict(ms=statistics.median(times), masks=masks)
 

@@ -297,6 +297,15 @@ class ImagePredictor:
                                    '(or pass text_embeddings=)')
             ids, am = self.tokenizer([phrase])
             return ids.to(self.device), am.to(self.device), None
+        feats, mask = self._cached_text(phrase, text_embeddings)
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+        return (None, mask.to(self.device).long(),
+                BaseModelOutputWithPooling(
+                    pooler_output=feats.to(self.device)))
+
+    def _cached_text(self, phrase: str, text_embeddings: TextEmbeddings):
+        """``(features [1, L, C], mask [1, L])`` of ``phrase`` from cached
+        embeddings, checked against this model's text encoder."""
         if not isinstance(text_embeddings, TextEmbeddings):
             raise TypeError('text_embeddings must be TextEmbeddings (from '
                             'encode_text or TextEmbeddings.load), got '
@@ -304,10 +313,8 @@ class ImagePredictor:
         text_embeddings.check_encoder(self.text_encoder_identity(),
                                       'this model')
         row = text_embeddings.index(phrase)
-        from transformers.modeling_outputs import BaseModelOutputWithPooling
-        feats = text_embeddings.features[row:row + 1].to(self.device)
-        mask = text_embeddings.mask[row:row + 1].to(self.device).long()
-        return None, mask, BaseModelOutputWithPooling(pooler_output=feats)
+        return (text_embeddings.features[row:row + 1],
+                text_embeddings.mask[row:row + 1])
 
     @torch.no_grad()
     def predict_concept(
@@ -338,6 +345,17 @@ class ImagePredictor:
             and ``presence`` (float).
         """
         self._require_image()
+        boxes, labels = self._concept_prompt(text, exemplar_boxes,
+                                             exemplar_labels)
+        # SAM3 pairs exemplar-only prompts with the generic phrase 'visual'
+        tokens = self._text_inputs(text if text is not None else 'visual',
+                                   text_embeddings)
+        out = self._decode_concept(tokens, boxes, labels)
+        return self._concept_result(out, score_thr)
+
+    def _concept_prompt(self, text, exemplar_boxes, exemplar_labels):
+        """Check a concept prompt; exemplars -> normalised cxcywh ``[1, E, 4]``
+        boxes and ``[1, E]`` labels (None without exemplars)."""
         if text is None and exemplar_boxes is None:
             raise ValueError('predict_concept needs text and/or exemplars')
         if exemplar_boxes is None and exemplar_labels is not None:
@@ -345,30 +363,43 @@ class ImagePredictor:
         if text is not None and (not isinstance(text, str)
                                  or not text.strip()):
             raise ValueError(f'text must be a non-empty string, got {text!r}')
-        if exemplar_boxes is not None:
-            b, lab = check_exemplars(exemplar_boxes, exemplar_labels)
-        # SAM3 pairs exemplar-only prompts with the generic phrase 'visual'
-        ids, am, text_embeds = self._text_inputs(
-            text if text is not None else 'visual', text_embeddings)
-        boxes = labels = None
-        if exemplar_boxes is not None:
-            xy = self._to_input_xy(b.reshape(-1, 2, 2), 'exemplar boxes')
-            xyxy = xy.reshape(-1, 4) / self.img_size
-            boxes = torch.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
-                                 (xyxy[:, 1] + xyxy[:, 3]) / 2, xyxy[:, 2] -
-                                 xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]],
-                                dim=1)[None]
-            labels = torch.as_tensor(
-                lab, dtype=torch.long, device=self.device)[None]
+        if exemplar_boxes is None:
+            return None, None
+        b, lab = check_exemplars(exemplar_boxes, exemplar_labels)
+        xy = self._to_input_xy(b.reshape(-1, 2, 2), 'exemplar boxes')
+        xyxy = xy.reshape(-1, 4) / self.img_size
+        boxes = torch.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
+                             (xyxy[:, 1] + xyxy[:, 3]) / 2,
+                             xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]],
+                            dim=1)[None]
+        labels = torch.as_tensor(
+            lab, dtype=torch.long, device=self.device)[None]
+        return boxes, labels
+
+    def _decode_concept(self, tokens, boxes: Optional[Tensor],
+                        labels: Optional[Tensor]):
+        """SAM3's detector heads on the cached detector levels and ``tokens``
+        from :meth:`_text_inputs` (overridden by the ONNX predictor).
+
+        Returns:
+            an object with ``pred_masks [1, Q, h, w]``, ``pred_boxes
+            [1, Q, 4]`` (normalised xyxy), ``pred_logits [1, Q]`` and
+            ``presence_logits [1, 1]``.
+        """
+        ids, am, text_embeds = tokens
         if self._det_feats is None:
             self._det_feats = self.model.heads.detector_features(self._trunk)
-        out = self.model.heads.decode_concepts(
+        return self.model.heads.decode_concepts(
             self._det_feats,
             ids,
             am,
             text_embeds=text_embeds,
             input_boxes=boxes,
             input_boxes_labels=labels)
+
+    def _concept_result(self, out, score_thr: float) -> Dict[str, np.ndarray]:
+        """Detections above ``score_thr`` (query score x presence), best first,
+        boxes and masks at the original image size."""
         presence = out.presence_logits.sigmoid().view(-1)[0]
         scores = out.pred_logits[0].sigmoid() * presence
         keep = torch.nonzero(scores > score_thr).view(-1)

@@ -282,9 +282,8 @@ class VideoPredictor:
         self._prompts.setdefault(int(obj_id), {})[int(frame_idx)] = prompt
         if self.is_teacher:
             return self._teacher_answer(int(frame_idx), int(obj_id))
-        pixels, _ = self._preprocess(int(frame_idx))
-        trunk = self.encode_trunk(pixels)
-        track = self.model.new_track()
+        trunk = self._encode_frame(self._preprocess(int(frame_idx))[0])
+        track = self._new_track()
         logits = self._student_step(track, trunk, int(frame_idx), prompt)
         return int(frame_idx), [int(obj_id)], self._to_original(logits)
 
@@ -330,6 +329,16 @@ class VideoPredictor:
                                        self.img_size).cpu().numpy()
 
     # ---------------------------------------------------- student back-end
+    def _encode_frame(self, pixels: Tensor):
+        """Encoder output of one normalised frame (overridden by the ONNX
+        predictor)."""
+        return self.encode_trunk(pixels)
+
+    def _new_track(self) -> dict:
+        """An empty tracking state of one object (overridden by the ONNX
+        predictor)."""
+        return self.model.new_track()
+
     def _student_step(self, track: dict, trunk: Tensor, frame_idx: int,
                       prompt: Optional[dict]) -> Tensor:
         """One object, one frame: ``[1, h, w]`` low-res mask logits."""
@@ -355,12 +364,12 @@ class VideoPredictor:
 
         def trunk_of(f: int) -> Tensor:
             if f not in trunks:
-                trunks[f] = self.encode_trunk(self._preprocess(f)[0])
+                trunks[f] = self._encode_frame(self._preprocess(f)[0])
             return trunks[f]
 
         tracks = {}
         for obj in obj_ids:
-            tracks[obj] = self.model.new_track()
+            tracks[obj] = self._new_track()
             # condition the memory on all prompts first, nearest to the
             # start last (the bank keeps the latest conditioning frames)
             for f in sorted(
@@ -370,7 +379,7 @@ class VideoPredictor:
         prompted = {f for obj in obj_ids for f in self._prompts[obj]}
         trunks = {f: t for f, t in trunks.items() if f in prompted}
         for f in order:
-            trunk = trunks[f] if f in trunks else self.encode_trunk(
+            trunk = trunks[f] if f in trunks else self._encode_frame(
                 self._preprocess(f)[0])
             logits = [
                 self._student_step(tracks[obj], trunk, f,

@@ -9,12 +9,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .image_encoder_onnx import ImageEncoderOnnx
+from .concept_onnx import ConceptDecoderOnnx, TextEncoderOnnx
+from .image_encoder_onnx import (BRANCH_OUTPUTS, ImageEncoderOnnx,
+                                 video_tracker_of)
 from .onnx_export import (DECODER_FILES, DECODER_INPUTS, ENCODER_FILE,
                           load_manifest, manifest_resize_mode)
+from .ort_graphs import OrtParts
 from .ort_session import create_session
 from .perceiver_onnx import PerceiverOnnx
 from .prompt_decoder_onnx import PromptDecoderOnnx
+from .tracker_step_onnx import STATE_NAMES, TrackerStepOnnx
 
 DEFAULT_TOL = 1e-3
 
@@ -104,8 +108,11 @@ def check_image_parity(
     info = load_manifest(onnx_dir)
     size = int(info['img_size'])
     model = model.eval()
-    encoder = ImageEncoderOnnx(model).eval()
     enc_sess = create_session(osp.join(onnx_dir, ENCODER_FILE), providers)
+    enc_names = [o.name for o in enc_sess.get_outputs()]
+    encoder = ImageEncoderOnnx(
+        model,
+        [b for b, n in BRANCH_OUTPUTS.items() if n[0] in enc_names]).eval()
     tracker = getattr(getattr(model, 'heads', None), 'tracker', None)
     decoders = {}
     if 'prompt_decoder' in info['files'] and tracker is not None:
@@ -129,11 +136,14 @@ def check_image_parity(
             info['mean'],
             info['std'],
             resize_mode=manifest_resize_mode(info))
-        ref_emb = [e.numpy() for e in encoder(pixels)]
-        ort_emb = enc_sess.run(None, {'pixel_values': pixels.numpy()})
-        add(path, 'image_encoder', ort_emb, ref_emb, 3)
+        ref_all = [e.numpy() for e in encoder(pixels)]
+        ort_all = enc_sess.run(None, {'pixel_values': pixels.numpy()})
+        add(path, 'encoder', ort_all, ref_all, len(ort_all))
         if not decoders:
             continue
+        pick = [enc_names.index(n) for n in BRANCH_OUTPUTS['tracker']]
+        ref_emb = [ref_all[i] for i in pick]
+        ort_emb = [ort_all[i] for i in pick]
         box_pts, box_lbl = image_prompts(path, meta)
         click = box_pts.mean(1, keepdims=True)
         prompt_sets = [('boxes', box_pts, box_lbl),
@@ -190,6 +200,155 @@ def check_perceiver_parity(
     return rows
 
 
+def _pixels(path: str, info: dict):
+    from esam3.models.data_preprocessors import preprocess_image
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f'cannot read image {path}')
+    return preprocess_image(
+        img,
+        int(info['img_size']),
+        info['mean'],
+        info['std'],
+        resize_mode=manifest_resize_mode(info))
+
+
+@torch.no_grad()
+def check_concept_parity(
+        model: nn.Module,
+        onnx_dir: str,
+        image_paths: Sequence[str],
+        tokenizer,
+        phrases: Sequence[str] = ('object', 'a red car'),
+        tol: float = DEFAULT_TOL,
+        providers: Optional[Sequence[str]] = None) -> List[Dict]:
+    """Text encoder and concept decoders: onnxruntime vs PyTorch.
+
+    One ``text_encoder`` row for the phrases (batch), then per image the
+    text-only decoder on each phrase and the exemplar decoder on the image's
+    prompt boxes (a positive and a negative exemplar), ORT fed with ORT
+    features and PyTorch with PyTorch features. Main output: mask logits;
+    scores: boxes, query logits, presence.
+    """
+    parts = OrtParts(onnx_dir, providers)
+    info = parts.info
+    heads = model.heads
+    rows = []
+    ids, am = tokenizer(list(phrases))
+    text_ref = [t.numpy() for t in TextEncoderOnnx(heads)(ids, am)]
+    text_ort = parts.graph('text_encoder')(
+        input_ids=ids.numpy().astype(np.int64),
+        attention_mask=am.numpy().astype(np.int64))
+    text_ort = [text_ort[n] for n in ('text_features', 'text_mask')]
+    rows.append(
+        _row(f'{len(phrases)} phrases', 'text_encoder', text_ort, text_ref, 1,
+             tol))
+    encoder = ImageEncoderOnnx(model, ['detector']).eval()
+    decoders = {
+        False: ConceptDecoderOnnx(heads, False).eval(),
+        True: ConceptDecoderOnnx(heads, True).eval()
+    }
+    names = ('pred_masks', 'pred_boxes', 'pred_logits', 'presence_logits')
+    for path in image_paths:
+        pixels, meta = _pixels(path, info)
+        ref_lv = list(encoder(pixels))
+        ort_lv = parts.branch(
+            parts.encode(pixels), 'detector', 'concept_decoder')
+        pts, _ = image_prompts(path, meta, max_boxes=2)
+        xyxy = pts.reshape(-1, 4) / float(info['img_size'])
+        cxcywh = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2,
+                           (xyxy[:, 1] + xyxy[:, 3]) / 2,
+                           xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]],
+                          1)[None].astype(np.float32)
+        labels = (np.arange(cxcywh.shape[1]) == 0).astype(np.int64)[None]
+        cases = [(f'"{p}"', i, None) for i, p in enumerate(phrases)]
+        cases.append((f'"{phrases[0]}" + {cxcywh.shape[1]} exemplars', 0,
+                      (cxcywh, labels)))
+        for tag, i, ex in cases:
+            feeds = [text_ort[0][i:i + 1], text_ort[1][i:i + 1]]
+            ref_in = [
+                torch.from_numpy(text_ref[0][i:i + 1]),
+                torch.from_numpy(text_ref[1][i:i + 1])
+            ]
+            name = 'concept_decoder'
+            if ex is not None:
+                name += '_exemplar'
+                feeds += list(ex)
+                ref_in += [torch.from_numpy(x) for x in ex]
+            ref = [
+                r.numpy() for r in decoders[ex is not None](*ref_lv, *ref_in)
+            ]
+            graph = parts.graph('concept_decoder', name)
+            out = graph(**dict(zip(graph.inputs, ort_lv + feeds)))
+            rows.append(
+                _row(
+                    osp.basename(path), f'{name} {tag}',
+                    [out[n] for n in names], ref, 1, tol))
+    return rows
+
+
+@torch.no_grad()
+def check_tracker_parity(
+        model: nn.Module,
+        onnx_dir: str,
+        frame_paths: Sequence[str],
+        tol: float = DEFAULT_TOL,
+        providers: Optional[Sequence[str]] = None) -> List[Dict]:
+    """The tracker graphs looped over a clip vs the PyTorch tracker.
+
+    Frame 0 is prompted with a box (the central half of the frame) through
+    ``tracker_prompt.onnx``; the other frames are tracked by
+    ``tracker_step.onnx`` carrying the memory state, against
+    ``Sam3VideoTrackerStudent.track_step`` on PyTorch features. Rows: the
+    prompted frame, then the worst tracked frame (mask logits; object
+    scores).
+    """
+    parts = OrtParts(onnx_dir, providers)
+    info = parts.info
+    tracker = video_tracker_of(model)
+    encode = model.encode_trunk
+    track = tracker.new_track()
+    state = TrackerStepOnnx(tracker, True).spec.empty_state(1)
+    worst = None
+    rows = []
+    for i, path in enumerate(frame_paths):
+        pixels, meta = _pixels(path, info)
+        h, w = meta['ori_shape'][:2]
+        prompt = None
+        feats = dict(
+            zip(('vid_s0', 'vid_s1', 'vid'),
+                parts.branch(parts.encode(pixels), 'video', 'tracker_step')))
+        feeds = dict(feats, frame_idx=np.array([i], np.float32), **state)
+        if i == 0:
+            sx, sy = meta['scale_factor'][:2]
+            box = np.array(
+                [[w / 4 * sx, h / 4 * sy], [3 * w / 4 * sx, 3 * h / 4 * sy]],
+                np.float32)
+            prompt = dict(boxes=torch.from_numpy(box).reshape(1, 1, 4))
+            feeds.update(
+                points=box[None],
+                labels=np.array([[2, 3]], np.int64),
+                multimask=np.zeros(1, np.float32))
+            out = parts.graph('tracker_step', 'tracker_prompt')(**feeds)
+        else:
+            out = parts.graph('tracker_step', 'tracker_step')(**feeds)
+        state = {n: out['new_' + n] for n in STATE_NAMES}
+        logits, scores = tracker.track_step(track, encode(pixels), i, prompt)
+        row = _row(
+            osp.basename(path), 'tracker_prompt' if i == 0 else
+            f'tracker_step (frames 1-{len(frame_paths) - 1}, worst)',
+            [out['masks'], out['object_score_logits']],
+            [logits[0].numpy(), scores[0].numpy()], 1, tol)
+        if i == 0:
+            rows.append(row)
+        elif worst is None or row['max_abs_diff'] + row['score_diff'] > \
+                worst['max_abs_diff'] + worst['score_diff']:
+            worst = row
+    if worst is not None:
+        rows.append(worst)
+    return rows
+
+
 def parity_table(rows: List[Dict], tol: float = DEFAULT_TOL) -> str:
     """Render parity rows with terminaltables."""
     from terminaltables import AsciiTable
@@ -207,6 +366,6 @@ def parity_table(rows: List[Dict], tol: float = DEFAULT_TOL) -> str:
 
 
 __all__ = [
-    'check_image_parity', 'check_perceiver_parity', 'image_prompts',
-    'parity_table'
+    'check_concept_parity', 'check_tracker_parity', 'check_image_parity',
+    'check_perceiver_parity', 'image_prompts', 'parity_table'
 ]

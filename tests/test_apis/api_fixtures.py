@@ -43,3 +43,14 @@ def stage2_distiller():
 
 def sample_image(name: str = 'astronaut.jpg') -> str:
     return osp.join(SA1B, name)
+
+
+STAGE3_TINY = osp.join(REPO, 'configs/stage3/tiny.py')
+DAVIS_CLIP = osp.join(DAVIS, 'JPEGImages/480p/carphone')
+
+
+@functools.lru_cache(maxsize=None)
+def stage3_distiller():
+    """Stage 3 tiny distiller: EfficientViT-B0 student with the light neck,
+    SAM3 detector + tracker heads and a Perceiver video tracker."""
+    return _build_distiller(STAGE3_TINY, 0)

@@ -14,7 +14,7 @@ import torch
 # yapf: disable
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'test_apis'))
-from api_fixtures import REPO, SA1B, STAGE1_TINY  # noqa: E402
+from api_fixtures import REPO, SA1B, STAGE1_TINY, STAGE2_TINY  # noqa: E402
 from api_fixtures import stage1_distiller, stage2_distiller  # noqa: E402
 from esam3.apis import ImagePredictor  # noqa: E402
 from esam3.deploy import OrtImagePredictor, check_image_parity  # noqa: E402
@@ -50,7 +50,8 @@ def exported(tmp_path_factory):
     code = _load_tool().main([
         STAGE1_TINY,
         str(ckpt), '--out',
-        str(out), '--check', '--num-images', '1'
+        str(out), '--check', '--num-images', '1', '--parts', 'encoder',
+        'prompt_decoder'
     ])
     assert code == 0  # parity within 1e-3 on a bundled image
     return distiller.student, str(out)
@@ -60,8 +61,15 @@ def test_files_and_checker(exported):
     _, out = exported
     info = load_manifest(out)
     assert set(info['files']) == {
-        'image_encoder', 'prompt_decoder', 'prompt_decoder_single'
+        'encoder', 'prompt_decoder', 'prompt_decoder_single'
     }
+    assert set(info['parts']) == {'encoder', 'prompt_decoder'}
+    assert info['parts']['encoder']['inputs'] == {
+        'pixel_values': [1, 3, 224, 224]
+    }
+    assert info['parts']['prompt_decoder']['inputs']['points'] == [
+        'num_prompts', 'num_points', 2
+    ]
     assert info['img_size'] == 224 and info['mean'] == [127.5] * 3
     assert info['mask_input_size'] == [64, 64]
     # how images reach S x S travels with the graphs (ONNX predictor)
@@ -72,12 +80,13 @@ def test_files_and_checker(exported):
 
 
 def test_light_encoder_graph_holds_only_the_tracker_levels(exported):
-    """The tiny student has the light neck: its exported encoder holds the
-    tracker branch, not the detector / video branches nor SAM3's neck."""
+    """The tiny student has the light neck: exported for box prompts only,
+    its encoder holds the tracker branch, not the detector / video branches
+    nor SAM3's neck."""
     import onnx
     _, out = exported
     info = load_manifest(out)
-    graph = onnx.load(osp.join(out, info['files']['image_encoder'])).graph
+    graph = onnx.load(osp.join(out, info['files']['encoder'])).graph
     names = [i.name for i in graph.initializer]
     assert any('outputs.tracker' in n for n in names), names[:20]
     assert not any(
@@ -101,7 +110,7 @@ def test_parity_on_bundled_images(exported):
                                                     (5, 3)])
 def test_dynamic_prompt_counts(exported, num_prompts, num_points):
     model, out = exported
-    emb_sess = create_session(osp.join(out, 'image_encoder.onnx'))
+    emb_sess = create_session(osp.join(out, 'encoder.onnx'))
     pixels = torch.randn(
         1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
     emb = emb_sess.run(None, {'pixel_values': pixels.numpy()})
@@ -173,7 +182,8 @@ def test_ort_predictor_matches_torch(exported):
         a['low_res_logits'],
         b['low_res_logits'],
         atol=1e-4 * np.abs(a['low_res_logits']).max())
-    with pytest.raises(NotImplementedError, match='concept prompts'):
+    # exported without the concept parts: the error names the part
+    with pytest.raises(ValueError, match='no text_encoder part'):
         ort_pred.predict_concept(text='cat')
     with pytest.raises(NotImplementedError, match='export_onnx'):
         OrtImagePredictor.from_config(STAGE1_TINY)
@@ -198,14 +208,40 @@ def test_perceiver_graph(tmp_path):
 
 
 def test_stage2_export(tmp_path):
-    """A Stage 2 student exports its encoder and its Perceiver step."""
+    """A Stage 2 student exports its encoder (video levels only); asking for a
+    part it lacks names the part."""
     model = stage2_distiller()[0].student
-    files = export_model(model, str(tmp_path))
-    assert {'image_encoder', 'memory_perceiver'} <= set(files)
+    files = export_model(model, str(tmp_path), parts=['encoder'])
+    assert set(files) == {'encoder', 'manifest'}
     info = load_manifest(str(tmp_path))
-    assert info['memory_map_size'] == 16
-    rows = check_perceiver_parity(model.memory_bank.perceiver,
-                                  files['memory_perceiver'], 16)
-    assert all(r['ok'] for r in rows)
+    assert list(
+        info['parts']['encoder']['outputs']) == ['vid_s0', 'vid_s1', 'vid']
     rows = check_image_parity(model, str(tmp_path), IMAGES[:1])
-    assert [r['graph'] for r in rows] == ['image_encoder'] and rows[0]['ok']
+    assert [r['graph'] for r in rows] == ['encoder'] and rows[0]['ok']
+    with pytest.raises(ValueError, match=r"no \['prompt_decoder'\] part"):
+        export_model(model, str(tmp_path), parts=['prompt_decoder'])
+
+
+def test_tool_stage2_tracker_check_and_int8(tmp_path, capsys):
+    """The tool on a Stage 2 config: random weights warn, the tracker graphs
+    pass the clip parity, the int8 copy is a loadable export; a part the
+    model lacks is refused with exit code 2."""
+    from esam3.deploy import OrtVideoPredictor
+    tool = _load_tool()
+    out = str(tmp_path / 'onnx')
+    with pytest.warns(UserWarning, match='RANDOM student weights'):
+        code = tool.main([
+            STAGE2_TINY, '--out', out, '--check', '--num-images', '1',
+            '--num-frames', '4', '--quantize', 'int8'
+        ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert 'tracker_prompt' in printed and 'tracker_step (frames 1-3' in \
+        printed and 'parity: 3/3 within 0.001' in printed
+    assert set(load_manifest(out)['parts']) == {'encoder', 'tracker_step'}
+    info = load_manifest(osp.join(out, 'int8'))
+    assert info['quantization']['mode'] == 'dynamic'
+    pred = OrtVideoPredictor(osp.join(out, 'int8'))
+    assert pred.spec.num_slots == 7
+    assert tool.main([STAGE2_TINY, '--out', out, '--parts',
+                      'concept_decoder']) == 2

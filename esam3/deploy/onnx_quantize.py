@@ -56,21 +56,27 @@ def _quantize_graph(name: str, src: str, dst: str, info: dict, mode: str,
                     calib_images: Sequence[str]) -> str:
     """Quantize one graph (static QDQ for the encoder in static mode, dynamic
     otherwise)."""
-    if mode == 'static' and name == 'encoder':
-        pre = dst + '.pre.onnx'
-        quant_pre_process(src, pre, skip_symbolic_shape=True)
-        reader = _ImageReader(info, calib_images)
-        quantize_static(
-            pre,
-            dst,
-            reader,
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8)
+    # onnxruntime's pre-processing (graph optimisation) first, in both modes:
+    # the TorchScript exporter routes weights that timm ties between modules
+    # (e.g. RepViT's at 1008 px) through Identity nodes, and the quantizers
+    # expect every Conv / MatMul weight to be an initializer.
+    pre = dst + '.pre.onnx'
+    quant_pre_process(src, pre, skip_symbolic_shape=True)
+    try:
+        if mode == 'static' and name == 'encoder':
+            reader = _ImageReader(info, calib_images)
+            quantize_static(
+                pre,
+                dst,
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8)
+        else:
+            quantize_dynamic(pre, dst, weight_type=QuantType.QInt8)
+    finally:
         os.remove(pre)
-    else:
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
     return dst
 
 

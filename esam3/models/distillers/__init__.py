@@ -7,3 +7,6 @@ __all__ = ['BaseDistiller', 'Stage1Distiller', 'Stage3Distiller']
 from .stage2_distiller import Stage2Distiller  # noqa: E402
 
 __all__ += ['Stage2Distiller']
+from .sam3_finetuner import Sam3FineTuner  # noqa: E402
+
+__all__ += ['Sam3FineTuner']

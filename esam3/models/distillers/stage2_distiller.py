@@ -7,11 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from esam3.models.trackers.sam3_video_tracker_student import ABSENT_MASK_LOGIT
+from esam3.models.trackers.sam3_video_tracker_student import (
+    ABSENT_MASK_LOGIT, hide_absent)
 from esam3.registry import MODELS
 from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
                                       mmdet_focal_loss)
-from .base_distiller import BaseDistiller
+from .base_distiller import BaseDistiller, check_predict_with
 from .clip_targets import clip_gt_masks, clip_objects, frame_samples
 from .outputs import paste_masks_to_original
 
@@ -55,6 +56,10 @@ class Stage2Distiller(BaseDistiller):
         max_objects: objects tracked per training clip.
         init_student_heads_from_teacher: copy the teacher's tracker heads
             into the student (strict).
+        predict_with: ``'student'`` (default) or ``'teacher'``: which
+            tracker ``predict`` runs, so the teacher is evaluated on the
+            same data with the same metric (e.g. a fine-tuned proxy
+            teacher, ``--cfg-options model.predict_with=teacher``).
         init_cfg: mmengine init config.
     """
 
@@ -70,9 +75,11 @@ class Stage2Distiller(BaseDistiller):
                  loss_readout: Optional[dict] = None,
                  max_objects: int = 8,
                  init_student_heads_from_teacher: bool = True,
+                 predict_with: str = 'student',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, data_preprocessor,
                          init_student_heads_from_teacher, init_cfg)
+        self.predict_with = check_predict_with(predict_with, self.teacher)
         self.loss_dice = MODELS.build(loss_dice)
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_score = MODELS.build(loss_score)
@@ -176,6 +183,8 @@ class Stage2Distiller(BaseDistiller):
             object's first frame and for never-visible objects.
         """
         t, n = gt.shape[:2]
+        if self.predict_with == 'teacher':
+            return self._teacher_track_video(frames, gt)
         student = self.student
         visible = gt.flatten(2).any(-1)  # [T, N]
         starts = {}
@@ -192,6 +201,30 @@ class Stage2Distiller(BaseDistiller):
                                                 prompt if i == start else None)
                 out[i, objs] = logits[0]
         student.memory_bank.reset()
+        return out
+
+    def _teacher_track_video(self, frames: Tensor, gt: Tensor) -> Tensor:
+        """:meth:`track_video` with the teacher's dense-memory tracker (same
+        prompts: each object's GT mask on its first visible frame)."""
+        t, n = gt.shape[:2]
+        visible = gt.flatten(2).any(-1)
+        starts = {}
+        for obj in range(n):
+            idx = visible[:, obj].nonzero()
+            if idx.numel():
+                starts.setdefault(int(idx[0, 0]), []).append(obj)
+        out = None
+        for start, objs in sorted(starts.items()):
+            res = self.teacher.track_clip(frames[start:], gt[start, objs])
+            logits = hide_absent(res['mask_logits'],
+                                 res['object_score_logits'])
+            if out is None:
+                out = frames.new_full((t, n) + logits.shape[-2:],
+                                      ABSENT_MASK_LOGIT)
+            out[start:, objs] = logits
+        if out is None:  # no object visible anywhere
+            size = frames.shape[-1] // self.teacher.patch_size * 4
+            out = frames.new_full((t, n, size, size), ABSENT_MASK_LOGIT)
         return out
 
     @staticmethod

@@ -17,6 +17,9 @@ from .teachers.sam3_video_teacher import (Sam3VideoTeacher,
 
 __all__ = ['Sam3Trainable']
 
+#: ``video`` argument: False, True (from ``pretrained``) or a build dict
+VideoSpec = Union[bool, dict]
+
 
 def _freeze_prefixes(module: torch.nn.Module, prefixes: Sequence[str],
                      where: str) -> None:
@@ -66,12 +69,11 @@ class Sam3Trainable(Sam3Promptable):
             to freeze.
     """
 
-    def __init__(
-        self,
-        pretrained: Optional[str] = None,
-        config: Optional[dict] = None,
-        video: Union[bool, dict, None] = None,
-        frozen: Sequence[str] = ()) -> None:
+    def __init__(self,
+                 pretrained: Optional[str] = None,
+                 config: Optional[dict] = None,
+                 video: VideoSpec = False,
+                 frozen: Sequence[str] = ()) -> None:
         super().__init__()
         detector, tracker = build_sam3_models(pretrained, config)
         self.trunk = detector.vision_encoder.backbone

@@ -42,8 +42,9 @@ DATASETS = osp.join(ROOT, 'configs', '_base_', 'datasets')
 MODELS_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
 
 
-def build_finetuner():
+def build_finetuner(focal_weight: float, box_prob: float):
     """The fine-tuner around a tiny SAM3 with the tiny video tracker."""
+    from esam3.models.losses.mmdet_loss_cfgs import mmdet_focal_loss
     from esam3.registry import MODELS
     tiny = Config.fromfile(osp.join(MODELS_DIR, 'sam3_tiny.py'))
     video = Config.fromfile(osp.join(MODELS_DIR, 'sam3_video_tiny.py'))
@@ -60,7 +61,11 @@ def build_finetuner():
                 config=tiny.sam3_cfg.config.to_dict(),
                 video=dict(config=video.video_tracker_cfg.config.to_dict())),
             max_instances=16,
+            box_prob=box_prob,
             num_refine=1,
+            loss_prompt_focal=mmdet_focal_loss(focal_weight),
+            loss_mask_focal=mmdet_focal_loss(focal_weight),
+            loss_track_focal=mmdet_focal_loss(focal_weight),
             max_track_objects=4))
 
 
@@ -104,6 +109,13 @@ def main() -> None:
     parser.add_argument('--iters', type=int, default=900)
     parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--box-prob', type=float, default=0.7)
+    parser.add_argument(
+        '--focal-weight',
+        type=float,
+        default=1.0,
+        help='weight of the focal mask losses (SAM: 20; the tiny model '
+        'collapses to empty masks with it)')
     parser.add_argument(
         '--schedule',
         default='prompt,concept,concept,track',
@@ -121,7 +133,7 @@ def main() -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
 
-    model = build_finetuner()
+    model = build_finetuner(args.focal_weight, args.box_prob)
     model.train()
     sources = build_sources(args.fit_eval_images)
     gen = torch.Generator().manual_seed(args.seed)
@@ -153,7 +165,11 @@ def main() -> None:
             row = dict(
                 iter=it,
                 source=name,
-                loss=round(float(loss), 4),
+                loss=round(float(loss.detach()), 4),
+                parts={
+                    k: round(float(v.detach()), 3)
+                    for k, v in losses.items()
+                },
                 secs=round(time.time() - start, 1))
             log.append(row)
             print(json.dumps(row), flush=True)

@@ -56,6 +56,8 @@ class Sam3FineTuner(Stage3Distiller):
         num_refine: corrective-click rounds after the first prompt.
         min_refine_region: smallest error region (pixels at mask scale)
             that gets a click.
+        prompt_on_concepts: also train geometric prompts on the instances
+            of concept samples (one COCO-format dataset then trains both).
         loss_track_*: tracking losses (``Sam3Trainable`` clips).
         **kwargs: the remaining :class:`Stage3Distiller` arguments.
     """
@@ -79,6 +81,7 @@ class Sam3FineTuner(Stage3Distiller):
                  box_prob: float = 0.5,
                  num_refine: int = 1,
                  min_refine_region: int = 10,
+                 prompt_on_concepts: bool = False,
                  loss_track_dice: dict = mmdet_dice_loss(1.0),
                  loss_track_focal: dict = mmdet_focal_loss(20.0),
                  loss_track_score: dict = mmdet_bce_loss(1.0),
@@ -103,6 +106,7 @@ class Sam3FineTuner(Stage3Distiller):
         self.box_prob = box_prob
         self.num_refine = num_refine
         self.min_refine_region = min_refine_region
+        self.prompt_on_concepts = prompt_on_concepts
 
     # ----------------------------------------------------------------- loss
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
@@ -120,8 +124,11 @@ class Sam3FineTuner(Stage3Distiller):
             losses.update(
                 self.concept_losses(inputs[idx], self._select(trunk, idx),
                                     [data_samples[i] for i in idx]))
-        if not all(concept):
-            idx = [i for i, c in enumerate(concept) if not c]
+        idx = [
+            i for i, c in enumerate(concept) if not c or
+            (self.prompt_on_concepts and len(data_samples[i].gt_instances) > 0)
+        ]
+        if idx:
             losses.update(
                 self.prompt_losses(
                     self._select(trunk, idx), [data_samples[i] for i in idx],
@@ -194,6 +201,13 @@ class Sam3FineTuner(Stage3Distiller):
             h, w = logits.shape[-2:]
             target = (F.interpolate(gt.float(), size=(h, w), mode='area')
                       > 0.5).float()
+            if r == 0:  # instances too small to show at mask scale: none
+                valid = valid & target.flatten(2).any(-1)
+                if not valid.any():
+                    return {
+                        f'loss_prompt_{k}_r0': logits.sum() * 0
+                        for k in ('dice', 'focal')
+                    }
             s = logits[valid]  # [M, K, h, w]
             t = target[valid][:, None].expand_as(s)
             k = s.shape[1]

@@ -1,0 +1,68 @@
+# Fine-tune SAM3 itself on COCO-format custom data (worked example: the
+# bundled data/samples/coco). Every category name (or its `noun_phrase`
+# field) is a concept prompt: positive pairs per category present, plus
+# negatives of absent categories; the instances of positive pairs also train
+# the geometric prompts (box / centre point + one corrective click).
+#
+# The tiny random SAM3 here keeps the example a few minutes on a CPU. For
+# real SAM3 weights (a local save_pretrained folder with detector/ and
+# tracker/, or the official layout) and 1008 px data:
+#   --cfg-options model.student.config=None model.student.pretrained=PATH
+# plus the 1008 px pipelines of configs/_base_/datasets/coco_concept.py.
+# After training, write the fine-tuned SAM3 for use as a teacher with
+#   python tools/misc/export_finetuned_sam3.py CONFIG CKPT OUT
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/tiny.py',
+    '../_base_/datasets/saco_tiny.py',
+    # the tiny SAM3 (sam3_tiny.py) + its video tracker, for the clip config
+    '../_base_/models/sam3_video_tiny.py',
+]
+coco_root = 'data/samples/coco/'
+ann_file = 'annotations/instances_val.json'
+model = dict(
+    type='Sam3FineTuner',
+    data_preprocessor=dict(
+        type='Sam3DataPreprocessor',
+        mean=[127.5] * 3,
+        std=[127.5] * 3,
+        bgr_to_rgb=True),
+    student=dict(
+        type='Sam3Trainable',
+        config={{_base_.sam3_cfg.config}},
+        # name prefixes of frozen parameters (trunk, heads.detector.*,
+        # heads.tracker.*, video.*); SAM3's text encoder stays as it is
+        frozen=['heads.detector.text_encoder']),
+    prompt_on_concepts=True,
+    score_thr=0.3)
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='CocoConceptDataset',
+        data_root=coco_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='images/'),
+        num_negatives=1,
+        # a phrase longer than SAM3's text context is an error, not a
+        # silent truncation
+        max_phrase_tokens=32,
+        pipeline={{_base_.train_pipeline}}))
+# before / after: COCO AP with every category name prompted on every image
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='CocoConceptDataset',
+        data_root=coco_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='images/'),
+        test_mode=True,
+        num_negatives=1000,
+        pipeline={{_base_.test_pipeline}}))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    _delete_=True,
+    type='mmdet.CocoMetric',
+    ann_file=coco_root + ann_file,
+    metric=['bbox', 'segm'])
+test_evaluator = val_evaluator
+default_hooks = dict(checkpoint=dict(interval=200), logger=dict(interval=20))

@@ -5,7 +5,16 @@
 _base_ = ['../stage1/tiny.py']
 proxy_teacher = 'data/proxy_teacher'
 model = dict(
-    teacher=dict(_delete_=True, type='Sam3Teacher', pretrained=proxy_teacher))
+    teacher=dict(_delete_=True, type='Sam3Teacher', pretrained=proxy_teacher),
+    # The tiny video tracker has a neck of its own (128 wide, on the shared
+    # trunk): the student's light-neck 'video' branch learns its levels
+    # here too, so Stage 2 starts from levels the video tracker can read
+    # (real SAM3's video tracker shares the tracker neck).
+    video_teacher=dict(type='Sam3VideoTeacher', pretrained=proxy_teacher),
+    feat_level_weights=dict(
+        tracker=(0.1, 0.1, 1.0),
+        detector=(0.1, 0.1, 1.0),
+        video=(0.1, 0.1, 1.0)))
 val_evaluator = [
     dict(type='PromptMIoUMetric', prefix='student'),
     dict(

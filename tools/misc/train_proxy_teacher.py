@@ -78,6 +78,12 @@ def build_sources(fit_eval_images: bool):
     out = {}
     prompt = sa1b.train_dataloader.dataset.copy()
     prompt.data_root = osp.join(ROOT, prompt.data_root)
+    # whole images at the teacher's input size (the evaluation's view), only
+    # flipped: the tiny model learns these few images far faster than from
+    # random crops of them
+    test = list(sa1b.test_pipeline)
+    prompt.pipeline = test[:-2] + [dict(type='mmdet.RandomFlip', prob=0.5)
+                                   ] + test[-2:]
     out['prompt'] = REG.build(prompt)
     if fit_eval_images:
         val = prompt.copy()
@@ -106,8 +112,8 @@ def batches(dataset, batch_size: int, gen: torch.Generator):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='output folder (SAM3 layout)')
-    parser.add_argument('--iters', type=int, default=900)
-    parser.add_argument('--lr', type=float, default=2e-3)
+    parser.add_argument('--iters', type=int, default=1500)
+    parser.add_argument('--lr', type=float, default=3e-3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--box-prob', type=float, default=0.7)
     parser.add_argument(
@@ -118,7 +124,7 @@ def main() -> None:
         'collapses to empty masks with it)')
     parser.add_argument(
         '--schedule',
-        default='prompt,concept,concept,track',
+        default='prompt,prompt,concept,prompt,concept,track',
         help='sources in the order they take turns')
     parser.add_argument(
         '--fit-eval-images',

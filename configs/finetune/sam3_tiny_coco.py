@@ -34,7 +34,8 @@ model = dict(
         # heads.tracker.*, video.*); SAM3's text encoder stays as it is
         frozen=['heads.detector.text_encoder']),
     prompt_on_concepts=True,
-    score_thr=0.3)
+    # COCO AP ranks every detection: keep all (as configs/stage3/tiny_coco.py)
+    score_thr=0.0)
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,

@@ -29,6 +29,9 @@ def teacher_cfg(config: str, folder: str, work_dir: str):
     cfg = Config.fromfile(config)
     teacher = cfg.model.teacher
     cfg.model.teacher = dict(type=teacher.type, pretrained=folder)
+    if cfg.model.get('video_teacher') is not None:  # Stage 1, tiny models
+        cfg.model.video_teacher = dict(
+            type=cfg.model.video_teacher.type, pretrained=folder)
     if cfg.model.type != 'Stage1Distiller':  # Stage 1 scores both already
         cfg.model.predict_with = 'teacher'
     cfg.work_dir = work_dir

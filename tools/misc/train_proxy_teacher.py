@@ -42,7 +42,10 @@ DATASETS = osp.join(ROOT, 'configs', '_base_', 'datasets')
 MODELS_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
 
 
-def build_finetuner(focal_weight: float, box_prob: float, num_refine: int):
+def build_finetuner(focal_weight: float,
+                    box_prob: float,
+                    num_refine: int,
+                    init: str = None):
     """The fine-tuner around a tiny SAM3 with the tiny video tracker."""
     from esam3.models.losses.mmdet_loss_cfgs import mmdet_focal_loss
     from esam3.registry import MODELS
@@ -59,7 +62,9 @@ def build_finetuner(focal_weight: float, box_prob: float, num_refine: int):
             student=dict(
                 type='Sam3Trainable',
                 config=tiny.sam3_cfg.config.to_dict(),
-                video=dict(config=video.video_tracker_cfg.config.to_dict())),
+                video=dict(config=video.video_tracker_cfg.config.to_dict()))
+            if init is None else dict(
+                type='Sam3Trainable', pretrained=init, video=True),
             max_instances=16,
             box_prob=box_prob,
             num_refine=num_refine,
@@ -120,6 +125,10 @@ def main() -> None:
     parser.add_argument('--box-prob', type=float, default=0.7)
     parser.add_argument('--num-refine', type=int, default=1)
     parser.add_argument(
+        '--init',
+        help='start from this SAM3 folder (an earlier output) instead of '
+        'the random tiny SAM3')
+    parser.add_argument(
         '--focal-weight',
         type=float,
         default=1.0,
@@ -142,7 +151,8 @@ def main() -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
 
-    model = build_finetuner(args.focal_weight, args.box_prob, args.num_refine)
+    model = build_finetuner(args.focal_weight, args.box_prob, args.num_refine,
+                            args.init)
     model.train()
     sources = build_sources(args.with_sa1b)
     gen = torch.Generator().manual_seed(args.seed)

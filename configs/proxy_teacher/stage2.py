@@ -11,7 +11,8 @@ model = dict(
 # a trained teacher leaves more to learn than the random one: twice the
 # iterations of configs/stage2/tiny.py at a higher rate
 max_iters = 40
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# no validation inside training: the quick start's test run evaluates it
+train_cfg = dict(max_iters=max_iters, val_interval=10 * max_iters)
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),

@@ -34,7 +34,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Test an esam3 model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file, or "none" to evaluate the model as the '
+        'config builds it (e.g. before fine-tuning)')
     parser.add_argument(
         '--work-dir',
         help='folder for logs and metrics '
@@ -137,7 +140,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from mmengine.model import is_model_wrapper
     args = parse_args(argv)
     register_mmengine_safe_globals()
-    if not osp.isfile(args.checkpoint):
+    no_ckpt = args.checkpoint == 'none'
+    if not no_ckpt and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
 
     cfg = ru.load_config(args.config)
@@ -155,13 +159,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
     runner = ru.build_runner(cfg, args.config)
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    load_student_checkpoint(
-        model,
-        args.checkpoint,
-        strict=True,
-        map_location='cpu',
-        logger=runner.logger)
-    runner.logger.info(f'Loaded checkpoint {args.checkpoint} (strict)')
+    if no_ckpt:  # e.g. 'before' of a fine-tune: the weights the config
+        # builds (pretrained= folders, or random for tiny configs)
+        runner.logger.warning('checkpoint "none": evaluating the model as '
+                              'the config builds it')
+    else:
+        load_student_checkpoint(
+            model,
+            args.checkpoint,
+            strict=True,
+            map_location='cpu',
+            logger=runner.logger)
+        runner.logger.info(f'Loaded checkpoint {args.checkpoint} (strict)')
     return ru.run_stage(runner, 'test', args.config)
 
 

@@ -1,11 +1,13 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Concept (noun phrase) samples from any COCO / LVIS instance json."""
+import logging
 import os.path as osp
 from collections import defaultdict
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.fileio import load
+from mmengine.logging import print_log
 
 from esam3.registry import DATASETS
 from .saco_dataset import SACoDataset, check_phrase
@@ -33,11 +35,21 @@ class CocoConceptDataset(SACoDataset):
 
     Exemplar and hard-negative sampling are those of :class:`SACoDataset`.
 
+    Custom data (fine-tuning, ``configs/finetune``): a category may carry a
+    ``noun_phrase`` field, used as the phrase instead of its ``name``.
+    Categories without any instance in the file are counted and logged
+    (they only serve as negative phrases); with ``max_phrase_tokens`` a
+    phrase longer than the text encoder's context raises, naming the file,
+    the category id and the field.
+
     Args:
         num_negatives (int): Negative pairs per image. Defaults to 1.
         use_synonyms (bool): Sample LVIS synonyms in training.
             Defaults to True.
         seed (int): Seed of the negative-category draw. Defaults to 0.
+        max_phrase_tokens (int, optional): Token budget of a phrase including
+            SAM3's start / end tokens (SAM3: 32); None = no check (the
+            tokenizer then truncates with a warning).
         **kwargs: :class:`SACoDataset` arguments (``data_root``,
             ``ann_file``, ``data_prefix``, ``exemplar_prob``...).
     """
@@ -48,7 +60,9 @@ class CocoConceptDataset(SACoDataset):
                  num_negatives: int = 1,
                  use_synonyms: bool = True,
                  seed: int = 0,
+                 max_phrase_tokens: Optional[int] = None,
                  **kwargs) -> None:
+        self.max_phrase_tokens = max_phrase_tokens
         self.num_negatives = int(num_negatives)
         self.use_synonyms = use_synonyms
         self.seed = seed
@@ -65,8 +79,10 @@ class CocoConceptDataset(SACoDataset):
         label_of = {c['id']: i for i, c in enumerate(cats)}
         name_of = {}
         for c in cats:
+            field = 'noun_phrase' if 'noun_phrase' in c else 'name'
             name = _phrase(
-                check_phrase(c.get('name'), c.get('id'), 'category name'))
+                check_phrase(c.get(field), c.get('id'), f'category {field}'))
+            self._check_length(name, c.get('id'), field)
             name_of[c['id']] = name
             syn = [
                 _phrase(s) for s in c.get('synonyms', [])
@@ -79,6 +95,17 @@ class CocoConceptDataset(SACoDataset):
         anns = defaultdict(lambda: defaultdict(list))
         for a in data.get('annotations', []):
             anns[a['image_id']][a['category_id']].append(a)
+        used = {a['category_id'] for a in data.get('annotations', [])}
+        unused = [c['id'] for c in cats if c['id'] not in used]
+        if unused:
+            print_log(
+                f'{type(self).__name__}({self.ann_file}): {len(unused)} of '
+                f'{len(cats)} categories have no instance (field '
+                f'"categories", ids {unused[:10]}); they are used only as '
+                'negative phrases',
+                logger='current',
+                level=logging.WARNING)
+        self.unused_categories = unused
         rng = np.random.RandomState(self.seed)
         img_prefix = self.data_prefix.get('img', '')
         all_ids = [c['id'] for c in cats]
@@ -124,6 +151,20 @@ class CocoConceptDataset(SACoDataset):
         self.all_phrases = sorted(name_of.values())
         self._log_skips()
         return data_list
+
+    def _check_length(self, phrase: str, cat_id, field: str) -> None:
+        """Raise when ``phrase`` does not fit ``max_phrase_tokens``."""
+        if self.max_phrase_tokens is None:
+            return
+        from esam3.models.teachers.sam3_tokenizer import Sam3Tokenizer
+        if not hasattr(self, '_tokenizer'):
+            self._tokenizer = Sam3Tokenizer()
+        n = len(self._tokenizer.encode(phrase)) + 2  # + start / end
+        if n > self.max_phrase_tokens:
+            raise ValueError(
+                f'{self.ann_file}: category id={cat_id}: {field} {phrase!r} '
+                f'is {n} tokens with start/end, longer than the text '
+                f'context ({self.max_phrase_tokens})')
 
     @staticmethod
     def _file_name(img: dict) -> str:

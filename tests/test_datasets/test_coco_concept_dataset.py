@@ -139,3 +139,28 @@ def test_synonyms_and_hard_negatives_in_training(repo_root, coco_json):
         assert meta['is_negative'] and meta['text'] in ('cat', 'dog',
                                                         'spray can')
         assert len(meta['exemplar_boxes']) == 0
+
+
+def test_custom_data_noun_phrase_unused_categories_and_long_phrases(
+        repo_root, coco_json, tmp_path):
+    with open(coco_json) as f:
+        data = json.load(f)
+    # a `noun_phrase` field replaces the category name as the prompt
+    data['categories'][3]['noun_phrase'] = 'tabby cat'
+    path = tmp_path / 'custom.json'
+    path.write_text(json.dumps(data))
+    ds = build(repo_root, str(path), test_mode=True, max_phrase_tokens=32)
+    texts = [ds.get_data_info(i)['text'] for i in range(len(ds))]
+    assert 'tabby cat' in texts and 'cat' not in texts
+    # dog (id 7) and spray_can (id 9) have no instance: counted, logged
+    assert ds.unused_categories == [7, 9]
+    # a phrase longer than the text context: error naming file, id, field
+    data['categories'][0]['noun_phrase'] = ' '.join(['big red dog'] * 12)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r'custom.json.*id=7.*noun_phrase'):
+        build(repo_root, str(path), test_mode=True, max_phrase_tokens=32)
+    # an empty phrase: the existing check names the field
+    data['categories'][0]['noun_phrase'] = '  '
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match='id=7: category noun_phrase'):
+        build(repo_root, str(path), test_mode=True)

@@ -10,3 +10,6 @@ __all__ += ['Stage2Distiller']
 from .text_distiller import TextDistiller  # noqa: E402
 
 __all__ += ['TextDistiller']
+from .sam3_finetuner import Sam3FineTuner  # noqa: E402
+
+__all__ += ['Sam3FineTuner']

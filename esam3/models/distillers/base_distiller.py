@@ -19,6 +19,17 @@ def as_bool_masks(masks, device) -> Tensor:
     return torch.as_tensor(masks, device=device).bool()
 
 
+def check_predict_with(predict_with: str, teacher) -> str:
+    """Validate a distiller's ``predict_with`` (``'student'`` or ``'teacher'``;
+    the latter needs a teacher)."""
+    if predict_with not in ('student', 'teacher'):
+        raise ValueError("predict_with must be 'student' or 'teacher', got "
+                         f'{predict_with!r}')
+    if predict_with == 'teacher' and teacher is None:
+        raise ValueError("predict_with='teacher' needs a teacher config")
+    return predict_with
+
+
 class BaseDistiller(BaseModel):
     """Holds ``self.student`` (a registered sub-module) and ``self.teacher``
     (attached with ``object.__setattr__``, like mmdet's KD detectors, so it is

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
-from torch import Tensor
+from torch import Tensor, nn
 
 from esam3.registry import MODELS, TASK_UTILS
 from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
@@ -85,6 +85,11 @@ class Stage1Distiller(BaseDistiller):
             variance (light neck only).
         calibrate_levels: calibrate the light neck's output scales once,
             at the first training step.
+        video_teacher: optional :class:`Sam3VideoTeacher` config of a video
+            tracker with a neck of its own on the teacher's trunk (the tiny
+            proxy teacher): ``feat_level_weights`` may then name
+            ``'video'``, and the student's light-neck ``'video'`` branch
+            learns that neck's levels here, where the trunk is trained.
     """
 
     def __init__(self,
@@ -113,6 +118,7 @@ class Stage1Distiller(BaseDistiller):
                  mask_tokens: str = 'all',
                  eval_clicks: int = 3,
                  eval_teacher: bool = True,
+                 video_teacher: Optional[dict] = None,
                  init_student_heads_from_teacher: bool = True,
                  init_cfg: Optional[dict] = None,
                  share_frozen_heads: bool = True) -> None:
@@ -130,11 +136,17 @@ class Stage1Distiller(BaseDistiller):
             k: [float(w) for w in v]
             for k, v in (feat_level_weights or {}).items()
         }
-        unknown = set(self.feat_level_weights) - {'tracker', 'detector'}
+        video_neck = None
+        if video_teacher is not None:
+            video_neck = self._video_teacher_neck(video_teacher)
+        # hidden like the teacher: not in state_dict() / parameters()
+        object.__setattr__(self, 'video_teacher_neck', video_neck)
+        known = {'tracker', 'detector'} | ({'video'} if video_neck else set())
+        unknown = set(self.feat_level_weights) - known
         if unknown:
             raise ValueError(f'feat_level_weights: unknown SAM3 necks '
-                             f"{sorted(unknown)} (use 'tracker' / "
-                             "'detector')")
+                             f'{sorted(unknown)} (use {sorted(known)}; '
+                             "'video' needs video_teacher)")
         self.feat_normalize = feat_normalize
         self.calibrate_levels = calibrate_levels
         self.loss_dice = MODELS.build(loss_dice)
@@ -193,9 +205,33 @@ class Stage1Distiller(BaseDistiller):
                 losses[f'loss_feat_{neck}{i}'] = w * loss
         return losses
 
+    def _video_teacher_neck(self, cfg: dict) -> nn.Module:
+        """The FPN neck of a SAM3 video tracker on the same trunk as the
+        teacher (checked: its ViT weights must equal the teacher's)."""
+        video = cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+        mine = self.teacher.trunk.state_dict()
+        theirs = video.trunk.state_dict()
+        if mine.keys() != theirs.keys() or any(
+                not torch.equal(mine[k], theirs[k]) for k in mine):
+            raise ValueError('video_teacher: its ViT trunk differs from the '
+                             "teacher's; its neck levels would not match "
+                             'the teacher trunk the student imitates')
+        neck = video.tracker.vision_encoder.neck
+        neck.requires_grad_(False)
+        return neck.eval()
+
     @torch.no_grad()
     def teacher_levels(self, t_trunk: Tensor, neck: str) -> List[Tensor]:
-        """The teacher's neck outputs that SAM3's heads read."""
+        """The teacher's neck outputs that SAM3's heads read (``'video'``:
+
+        the video teacher's own neck on the same trunk).
+        """
+        if neck == 'video':
+            n = self.teacher.heads.num_read_levels
+            return [
+                layer(t_trunk)
+                for layer in self.video_teacher_neck.fpn_layers[:n]
+            ]
         return self.teacher.heads.neck_levels(t_trunk, neck)
 
     @staticmethod

@@ -1,17 +1,19 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 2: temporal memory distillation on video clips (EdgeTAM-style
 Perceiver memory, SAM3 video tracker as the teacher)."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from esam3.models.trackers.sam3_video_tracker_student import ABSENT_MASK_LOGIT
+from esam3.models.trackers.sam3_video_tracker_student import (
+    ABSENT_MASK_LOGIT, hide_absent)
 from esam3.registry import MODELS
 from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
                                       mmdet_focal_loss)
-from .base_distiller import BaseDistiller
+from ..necks.neck_levels import NeckLevels
+from .base_distiller import BaseDistiller, check_predict_with
 from .clip_targets import clip_gt_masks, clip_objects, frame_samples
 from .outputs import paste_masks_to_original
 
@@ -52,9 +54,21 @@ class Stage2Distiller(BaseDistiller):
         loss_task_focal: optional focal loss vs GT masks.
         loss_readout: optional feature-match loss on the memory readout
             (e.g. ``dict(type='MaskedMSELoss')``).
+        level_loss_weights: optional weights of a feature loss between the
+            FPN levels the student's encoder makes for the tracker (light
+            neck, its ``level_branch``) and the teacher tracker's neck levels,
+            per level (finest first), each MSE divided by the teacher level's
+            variance. Needs a trainable encoder (``freeze_trunk=False``; e.g.
+            backbone frozen, light neck trained): it teaches a video-tracker
+            branch that Stage 1 never saw (the tiny models' ``'video'``
+            branch).
         max_objects: objects tracked per training clip.
         init_student_heads_from_teacher: copy the teacher's tracker heads
             into the student (strict).
+        predict_with: ``'student'`` (default) or ``'teacher'``: which
+            tracker ``predict`` runs, so the teacher is evaluated on the
+            same data with the same metric (e.g. a fine-tuned proxy
+            teacher, ``--cfg-options model.predict_with=teacher``).
         init_cfg: mmengine init config.
     """
 
@@ -68,11 +82,14 @@ class Stage2Distiller(BaseDistiller):
                  loss_task_dice: Optional[dict] = None,
                  loss_task_focal: Optional[dict] = None,
                  loss_readout: Optional[dict] = None,
+                 level_loss_weights: Optional[Sequence[float]] = None,
                  max_objects: int = 8,
                  init_student_heads_from_teacher: bool = True,
+                 predict_with: str = 'student',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, data_preprocessor,
                          init_student_heads_from_teacher, init_cfg)
+        self.predict_with = check_predict_with(predict_with, self.teacher)
         self.loss_dice = MODELS.build(loss_dice)
         self.loss_focal = MODELS.build(loss_focal)
         self.loss_score = MODELS.build(loss_score)
@@ -82,6 +99,8 @@ class Stage2Distiller(BaseDistiller):
             if loss_task_focal else None
         self.loss_readout = MODELS.build(loss_readout) \
             if loss_readout else None
+        self.level_loss_weights = None if level_loss_weights is None \
+            else [float(w) for w in level_loss_weights]
         self.max_objects = max_objects
 
     @torch.no_grad()
@@ -153,10 +172,38 @@ class Stage2Distiller(BaseDistiller):
             if self.loss_task_focal is not None:
                 losses['loss_task_focal'] = self.loss_task_focal(
                     s_masks, gt_low)
+        if self.level_loss_weights is not None:
+            losses.update(self.level_losses(inputs.flatten(0, 1)))
         if self.loss_readout is not None:
             s_read = s_out['memory_readout'][sel]  # [M, C, h, w]
             t_read = target['memory_readout'][sel]
             losses['loss_readout'] = self.loss_readout(s_read, t_read)
+        return losses
+
+    def level_losses(self, frames: Tensor) -> Dict[str, Tensor]:
+        """Normalised MSE between the student's tracker levels and the teacher
+        tracker neck's levels on ``frames`` ``[N, 3, S, S]``."""
+        feats = self.student.encode_trunk(frames)
+        if not isinstance(feats, NeckLevels):
+            raise TypeError('level_loss_weights needs a light-neck student '
+                            '(an encoder making NeckLevels)')
+        s_levels = feats.levels(self.student.level_branch)
+        with torch.no_grad():
+            t_trunk = self.teacher.encode_trunk(frames)
+            neck = self.teacher.tracker.vision_encoder.neck
+            t_levels = [
+                layer(t_trunk)
+                for layer in neck.fpn_layers[:len(self.level_loss_weights)]
+            ]
+        losses = {}
+        for i, (w, s, t) in enumerate(
+                zip(self.level_loss_weights, s_levels, t_levels)):
+            if s.shape != t.shape:
+                raise ValueError(f'tracker level {i}: student '
+                                 f'{tuple(s.shape)} vs teacher '
+                                 f'{tuple(t.shape)}')
+            losses[f'loss_level{i}'] = w * F.mse_loss(s, t) / \
+                t.var().clamp(min=1e-12)
         return losses
 
     # ------------------------------------------------------------ predict
@@ -176,6 +223,8 @@ class Stage2Distiller(BaseDistiller):
             object's first frame and for never-visible objects.
         """
         t, n = gt.shape[:2]
+        if self.predict_with == 'teacher':
+            return self._teacher_track_video(frames, gt)
         student = self.student
         visible = gt.flatten(2).any(-1)  # [T, N]
         starts = {}
@@ -192,6 +241,30 @@ class Stage2Distiller(BaseDistiller):
                                                 prompt if i == start else None)
                 out[i, objs] = logits[0]
         student.memory_bank.reset()
+        return out
+
+    def _teacher_track_video(self, frames: Tensor, gt: Tensor) -> Tensor:
+        """:meth:`track_video` with the teacher's dense-memory tracker (same
+        prompts: each object's GT mask on its first visible frame)."""
+        t, n = gt.shape[:2]
+        visible = gt.flatten(2).any(-1)
+        starts = {}
+        for obj in range(n):
+            idx = visible[:, obj].nonzero()
+            if idx.numel():
+                starts.setdefault(int(idx[0, 0]), []).append(obj)
+        out = None
+        for start, objs in sorted(starts.items()):
+            res = self.teacher.track_clip(frames[start:], gt[start, objs])
+            logits = hide_absent(res['mask_logits'],
+                                 res['object_score_logits'])
+            if out is None:
+                out = frames.new_full((t, n) + logits.shape[-2:],
+                                      ABSENT_MASK_LOGIT)
+            out[start:, objs] = logits
+        if out is None:  # no object visible anywhere
+            size = frames.shape[-1] // self.teacher.patch_size * 4
+            out = frames.new_full((t, n, size, size), ABSENT_MASK_LOGIT)
         return out
 
     @staticmethod

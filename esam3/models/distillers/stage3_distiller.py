@@ -13,7 +13,7 @@ from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
                                       mmdet_focal_loss, mmdet_giou_loss,
                                       mmdet_l1_loss)
 from ..necks.neck_levels import NeckLevels
-from .base_distiller import BaseDistiller
+from .base_distiller import BaseDistiller, check_predict_with
 from .clip_targets import clip_objects, frame_samples
 from .outputs import boxes_to_original, paste_masks_to_original
 from .video_concept_tracking import track_concepts
@@ -75,6 +75,10 @@ class Stage3Distiller(BaseDistiller):
         share_frozen_heads: the teacher uses the student's frozen head
             modules (the text encoder, the tracker) instead of its own
             identical copies (see ``BaseDistiller``).
+        predict_with: ``'student'`` (default) or ``'teacher'``: which model
+            answers the image prompts in ``predict``, so the teacher is
+            evaluated on the same data with the same metric (clips need the
+            student's memory tracker).
     """
 
     def __init__(self,
@@ -103,7 +107,8 @@ class Stage3Distiller(BaseDistiller):
                  assoc_iou: float = 0.5,
                  init_cfg: Optional[dict] = None,
                  share_frozen_heads: bool = True,
-                 report_teacher_scores: bool = False) -> None:
+                 report_teacher_scores: bool = False,
+                 predict_with: str = 'student') -> None:
         super().__init__(
             student,
             teacher,
@@ -111,6 +116,7 @@ class Stage3Distiller(BaseDistiller):
             init_student_heads_from_teacher,
             init_cfg,
             share_frozen_heads=share_frozen_heads)
+        self.predict_with = check_predict_with(predict_with, self.teacher)
         self.tokenizer = MODELS.build(tokenizer)
         self.matcher = TASK_UTILS.build(matcher)
         build = lambda c: MODELS.build(c) if c else None  # noqa: E731
@@ -352,9 +358,11 @@ class Stage3Distiller(BaseDistiller):
                 for frames, ds in zip(inputs, data_samples)
             ]
         size = inputs.shape[-1]
-        trunk = self.student.encode_trunk(inputs)
+        model = self.teacher if self.predict_with == 'teacher' \
+            else self.student
+        trunk = model.encode_trunk(inputs)
         prompts = self.encode_prompts(data_samples, size, inputs.device)
-        out = self._run(self.student, trunk, prompts)
+        out = self._run(model, trunk, prompts)
         presence = out.presence_logits.sigmoid().view(-1)
         scores_all = out.pred_logits.sigmoid() * presence[:, None]
         if self.report_teacher_scores and self.teacher is not None:
@@ -404,6 +412,10 @@ class Stage3Distiller(BaseDistiller):
         ``is_negative`` / ``video_id`` metainfo.
         """
         video = getattr(self.student, 'video', None)
+        if self.predict_with == 'teacher':
+            raise ValueError("predict_with='teacher' covers images only: "
+                             'clip prediction links detections with the '
+                             "student's memory tracker")
         if video is None:
             raise ValueError('clip prediction needs a student with a video '
                              'tracker (EfficientSAM3.video)')

@@ -222,3 +222,52 @@ def test_click_mask_is_the_teachers_best_multimask_token():
                                          (multi_s, multi_t)], lbl)
     assert (s[0, 0] == 12).all() and (t[0, 0] == 22).all()  # token 2
     assert (s[0, 1] == 0).all() and (t[0, 1] == 0).all()  # single mask
+
+
+def test_video_teacher_neck_distils_the_video_branch(tmp_path):
+    from distiller_fixtures import REPO
+    from mmengine.config import Config
+
+    from esam3.models.necks.neck_levels import NeckLevels
+    from esam3.models.teachers.sam3_video_teacher import Sam3VideoTeacher
+    tiny = Config.fromfile(REPO + '/configs/_base_/models/sam3_tiny.py')
+    vcfg = Config.fromfile(
+        REPO + '/configs/_base_/models/sam3_video_tiny.py').video_tracker_cfg
+    teacher = MODELS.build(dict(type='Sam3Teacher', **tiny_sam3_cfg()))
+    video = Sam3VideoTeacher(config=vcfg.config.to_dict())
+    student = dict(
+        type='EfficientSAM3',
+        sam3=tiny_sam3_cfg(),
+        frozen_heads=['detector', 'tracker'],
+        trunk=dict(
+            type='StudentTrunk',
+            backbone=dict(type='TimmBackbone', model_name='efficientvit_b0'),
+            neck=tiny.student_neck))
+    weights = dict(video=(0.1, 0.1, 1.0), tracker=(0.1, 0.1, 1.0))
+    # another trunk: its neck levels would not fit the teacher trunk
+    with pytest.raises(ValueError, match='trunk differs'):
+        build(
+            student=student,
+            teacher=teacher,
+            video_teacher=video,
+            feat_level_weights=weights)
+    video.tracker.vision_encoder.backbone.load_state_dict(
+        teacher.trunk.state_dict())
+    model = build(
+        student=student,
+        teacher=teacher,
+        video_teacher=video,
+        feat_level_weights=weights)
+    assert not any('video_teacher' in k for k in model.state_dict())
+    x = torch.randn(2, 3, 224, 224)
+    t_trunk = model.teacher.encode_trunk(x)
+    feats = model.extract_feat(x)
+    assert isinstance(feats, NeckLevels)
+    losses = model.feature_losses(feats, t_trunk, make_samples(2), (224, 224))
+    assert {f'loss_feat_video{i}' for i in range(3)} <= set(losses)
+    t_video = model.teacher_levels(t_trunk, 'video')
+    assert [tuple(t.shape[1:]) for t in t_video] == \
+        [tuple(s.shape[1:]) for s in feats.levels('video')]
+    # without a video teacher 'video' is an unknown neck
+    with pytest.raises(ValueError, match='video_teacher'):
+        build(student=student, teacher=teacher, feat_level_weights=weights)

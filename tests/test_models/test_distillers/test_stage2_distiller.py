@@ -5,6 +5,8 @@ import sys
 import pytest
 import torch
 
+from esam3.models.trackers.sam3_video_tracker_student import (
+    ABSENT_MASK_LOGIT, hide_absent)
 from esam3.registry import MODELS
 
 # isort: off
@@ -191,3 +193,32 @@ def test_stage1_decoder_survives_the_teacher_copy(model, tmp_path):
     for k, v in m.student.heads.state_dict().items():
         if not k.startswith('mask_decoder.') and k in teacher:
             torch.testing.assert_close(v, teacher[k])
+
+
+def test_predict_with_teacher_tracks_like_the_teacher(model):
+    masks = toy_masks(4, 2)
+    masks[:2, 1] = False  # the second object starts on frame 2
+    frames = toy_frames(masks)[None]
+    model.eval()
+    model.predict_with = 'teacher'
+    try:
+        logits = model.track_video(frames[0], masks)
+    finally:
+        model.predict_with = 'student'
+    # object 0 from frame 0, object 1 from frame 2, each as the teacher
+    # tracks it from its own first frame
+    want0 = model.teacher.track_clip(frames[0], masks[0, :1])
+    want1 = model.teacher.track_clip(frames[0, 2:], masks[2, 1:])
+    torch.testing.assert_close(
+        logits[:, 0],
+        hide_absent(want0['mask_logits'][:, 0],
+                    want0['object_score_logits'][:, 0]))
+    torch.testing.assert_close(
+        logits[2:, 1],
+        hide_absent(want1['mask_logits'][:, 0],
+                    want1['object_score_logits'][:, 0]))
+    assert (logits[:2, 1] == ABSENT_MASK_LOGIT).all()
+    with pytest.raises(ValueError, match='predict_with'):
+        build(predict_with='both')
+    with pytest.raises(ValueError, match='needs a teacher'):
+        build(predict_with='teacher', teacher=None)

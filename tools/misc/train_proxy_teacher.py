@@ -1,0 +1,206 @@
+# Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
+"""Train the quick start's proxy teacher: the tiny SAM3 architecture
+(configs/_base_/models/sam3_tiny.py + sam3_video_tiny.py, one shared ViT trunk)
+fine-tuned on the bundled samples with :class:`Sam3FineTuner`, so that every
+stage of the quick start distils from a teacher that really segments its data.
+
+Data (all bundled, data/samples):
+  * geometric prompts: SA-1B-format images of ``train.txt`` (the three
+    ``val.txt`` photos, which are also the COCO-format sample the Stage 1
+    quick start evaluates on, are held out unless ``--fit-eval-images``);
+  * concept prompts: the 11 SA-Co image-phrase pairs (no held-out split:
+    they are all the concept data there is);
+  * tracking: the SA-V-format clip (the same "carphone" video the Stage 2
+    quick start evaluates on, in DAVIS layout: not held out).
+So the teacher's Stage 2 and Stage 3 numbers are measured on data it was
+fitted to: a proxy for distillation fidelity, not a benchmark.
+
+Deterministic: fixed seeds, one thread (``torch.set_num_threads(1)``),
+data order from seeded generators; the same command gives the same weights
+on the same software stack. Writes ``OUT/{detector,tracker,tracker_video}``
+(transformers ``save_pretrained``), usable as ``pretrained=`` of the tiny
+configs.
+
+Usage::
+
+    python tools/misc/train_proxy_teacher.py data/proxy_teacher
+"""
+import argparse
+import itertools
+import json
+import os.path as osp
+import random
+import time
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DATASETS = osp.join(ROOT, 'configs', '_base_', 'datasets')
+MODELS_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
+
+
+def build_finetuner(focal_weight: float,
+                    box_prob: float,
+                    num_refine: int,
+                    init: str = None):
+    """The fine-tuner around a tiny SAM3 with the tiny video tracker."""
+    from esam3.models.losses.mmdet_loss_cfgs import mmdet_focal_loss
+    from esam3.registry import MODELS
+    tiny = Config.fromfile(osp.join(MODELS_DIR, 'sam3_tiny.py'))
+    video = Config.fromfile(osp.join(MODELS_DIR, 'sam3_video_tiny.py'))
+    return MODELS.build(
+        dict(
+            type='Sam3FineTuner',
+            data_preprocessor=dict(
+                type='Sam3DataPreprocessor',
+                mean=[127.5] * 3,
+                std=[127.5] * 3,
+                bgr_to_rgb=True),
+            student=dict(
+                type='Sam3Trainable',
+                config=tiny.sam3_cfg.config.to_dict(),
+                video=dict(config=video.video_tracker_cfg.config.to_dict()))
+            if init is None else dict(
+                type='Sam3Trainable', pretrained=init, video=True),
+            max_instances=16,
+            box_prob=box_prob,
+            num_refine=num_refine,
+            loss_prompt_focal=mmdet_focal_loss(focal_weight),
+            loss_mask_focal=mmdet_focal_loss(focal_weight),
+            loss_track_focal=mmdet_focal_loss(focal_weight),
+            max_track_objects=4))
+
+
+def build_sources(with_sa1b: bool):
+    """``{name: dataset}`` of the three training sources."""
+    from esam3.registry import DATASETS as REG
+    sa1b = Config.fromfile(osp.join(DATASETS, 'sa1b_tiny.py'))
+    saco = Config.fromfile(osp.join(DATASETS, 'saco_tiny.py'))
+    sav = Config.fromfile(osp.join(DATASETS, 'sav_tiny.py'))
+    out = {}
+    # geometric prompts: whole images at the teacher's input size (the
+    # evaluation's view), only flipped; the tiny model does not learn box ->
+    # mask from random crops of a few images in minutes
+    test = list(sa1b.test_pipeline)
+    flip = test[:-2] + [dict(type='mmdet.RandomFlip', prob=0.5)] + test[-2:]
+    coco = sa1b.val_dataloader.dataset.copy()
+    coco.data_root = osp.join(ROOT, coco.data_root)
+    coco.test_mode = False
+    coco.pipeline = flip
+    out['prompt'] = REG.build(coco)
+    if with_sa1b:
+        prompt = sa1b.train_dataloader.dataset.copy()
+        prompt.data_root = osp.join(ROOT, prompt.data_root)
+        prompt.pipeline = flip
+        from mmengine.dataset import ConcatDataset
+        out['prompt'] = ConcatDataset([out['prompt'], REG.build(prompt)])
+    concept = saco.train_dataloader.dataset.copy()
+    concept.data_root = osp.join(ROOT, concept.data_root)
+    concept.confusable_phrases = osp.join(concept.data_root,
+                                          concept.confusable_phrases)
+    out['concept'] = REG.build(concept)
+    track = sav.train_dataloader.dataset.copy()
+    track.data_root = osp.join(ROOT, track.data_root)
+    out['track'] = REG.build(track)
+    return out
+
+
+def batches(dataset, batch_size: int, gen: torch.Generator):
+    """Endless seeded shuffles of ``dataset`` in batches."""
+    while True:
+        order = torch.randperm(len(dataset), generator=gen).tolist()
+        for i in range(0, len(order) - batch_size + 1, batch_size):
+            yield pseudo_collate([dataset[j] for j in order[i:i + batch_size]])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('out', help='output folder (SAM3 layout)')
+    parser.add_argument('--iters', type=int, default=2400)
+    parser.add_argument('--lr', type=float, default=3e-3)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--box-prob', type=float, default=0.7)
+    parser.add_argument('--num-refine', type=int, default=1)
+    parser.add_argument(
+        '--init',
+        help='start from this SAM3 folder (an earlier output) instead of '
+        'the random tiny SAM3')
+    parser.add_argument(
+        '--focal-weight',
+        type=float,
+        default=1.0,
+        help='weight of the focal mask losses (SAM: 20; the tiny model '
+        'collapses to empty masks with it)')
+    parser.add_argument(
+        '--schedule',
+        default='prompt,concept,prompt,concept,track',
+        help='sources in the order they take turns')
+    parser.add_argument(
+        '--with-sa1b',
+        action='store_true',
+        help='also train geometric prompts on the SA-1B-format train images')
+    args = parser.parse_args()
+
+    from esam3.utils import register_all_modules
+    register_all_modules()
+    torch.set_num_threads(1)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+
+    model = build_finetuner(args.focal_weight, args.box_prob, args.num_refine,
+                            args.init)
+    model.train()
+    sources = build_sources(args.with_sa1b)
+    gen = torch.Generator().manual_seed(args.seed)
+    streams = {
+        'prompt': batches(sources['prompt'], 2, gen),
+        'concept': batches(sources['concept'], 2, gen),
+        'track': batches(sources['track'], 1, gen),
+    }
+    order = itertools.cycle(args.schedule.split(','))
+    params = [p for p in model.parameters() if p.requires_grad]
+    # no gradient clipping and a small eps: the tiny model's decoder
+    # gradients are ~1e-7, which a global clip (or Adam's default eps) turns
+    # into no update at all
+    optim = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, eps=1e-12)
+    warmup = max(1, args.iters // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda i: min(1.0, (i + 1) / warmup) * 0.5 *
+        (1 + np.cos(np.pi * min(i, args.iters) / args.iters)) + 0.01)
+    start = time.time()
+    log = []
+    for it in range(args.iters):
+        name = next(order)
+        data = model.data_preprocessor(next(streams[name]), training=True)
+        losses = model(**data, mode='loss')
+        loss = sum(v for v in losses.values())
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        sched.step()
+        if it % 25 == 0 or it == args.iters - 1:
+            row = dict(
+                iter=it,
+                source=name,
+                loss=round(float(loss.detach()), 4),
+                parts={
+                    k: round(float(v.detach()), 3)
+                    for k, v in losses.items()
+                },
+                secs=round(time.time() - start, 1))
+            log.append(row)
+            print(json.dumps(row), flush=True)
+    model.eval()
+    written = model.student.save_pretrained(args.out)
+    with open(osp.join(args.out, 'train_log.json'), 'w') as f:
+        json.dump(dict(args=vars(args), log=log), f, indent=1)
+    print(f'proxy teacher written to {written} in '
+          f'{time.time() - start:.0f} s')
+
+
+if __name__ == '__main__':
+    main()

@@ -159,20 +159,7 @@ class Sam3FineTuner(Stage3Distiller):
             flags = torch.full((masks.shape[0], ), use_box)
             pts, lbl = P.initial_prompts(masks, boxes, flags, slots)
             per_img.append((pts, lbl, masks))
-        b, pm = len(per_img), max(1, max(p[0].shape[0] for p in per_img))
-        size = per_img[0][2].shape[-2:]
-        points = torch.zeros(b, pm, slots, 2, device=device)
-        labels = torch.full((b, pm, slots),
-                            P.PAD_LABEL,
-                            dtype=torch.long,
-                            device=device)
-        valid = torch.zeros(b, pm, dtype=torch.bool, device=device)
-        gt = torch.zeros(b, pm, *size, dtype=torch.bool, device=device)
-        for i, (pts, lbl, masks) in enumerate(per_img):
-            n = pts.shape[0]
-            points[i, :n], labels[i, :n], valid[i, :n] = pts, lbl, True
-            gt[i, :n] = masks
-        return points, labels, valid, gt
+        return P.pad_prompt_batch(per_img, slots, device)
 
     def prompt_losses(self, trunk, data_samples,
                       input_size: int) -> Dict[str, Tensor]:

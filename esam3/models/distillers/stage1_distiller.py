@@ -311,23 +311,7 @@ class Stage1Distiller(BaseDistiller):
             pts, lbl = P.initial_prompts(
                 masks, boxes, use_box, num_slots=2 + self.num_refine)
             per_img.append((pts, lbl, masks))
-        b = len(per_img)
-        pm = max(1, max(p[0].shape[0] for p in per_img))
-        slots = 2 + self.num_refine
-        size = per_img[0][2].shape[-2:]
-        points = torch.zeros(b, pm, slots, 2, device=device)
-        labels = torch.full((b, pm, slots),
-                            P.PAD_LABEL,
-                            dtype=torch.long,
-                            device=device)
-        valid = torch.zeros(b, pm, dtype=torch.bool, device=device)
-        gt = torch.zeros(b, pm, *size, dtype=torch.bool, device=device)
-        for i, (pts, lbl, masks) in enumerate(per_img):
-            n = pts.shape[0]
-            points[i, :n], labels[i, :n] = pts, lbl
-            valid[i, :n] = True
-            gt[i, :n] = masks
-        return points, labels, valid, gt
+        return P.pad_prompt_batch(per_img, 2 + self.num_refine, device)
 
     # --------------------------------------------------------------- loss
     def _mask_losses(self, s_logits: Tensor, t_logits: Tensor, valid: Tensor,

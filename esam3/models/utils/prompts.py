@@ -7,7 +7,7 @@ SAM labels 2 (top-left) and 3 (bottom-right); a click has label 1
 (positive) or 0 (negative); -10 marks padding and is ignored by the prompt
 encoder. Coordinates are (x, y) in input pixels of the padded image.
 """
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -145,3 +145,35 @@ def farthest_error_click(pred: np.ndarray,
     depth = fn_depth if positive else fp_depth
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
     return float(x), float(y), POS_LABEL if positive else NEG_LABEL
+
+
+def pad_prompt_batch(per_image: Sequence[Tuple[Tensor, Tensor,
+                                               Tensor]], num_slots: int,
+                     device) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Pad every image's prompts to one count (at least 1).
+
+    Args:
+        per_image: per image ``(points [n, slots, 2], labels [n, slots],
+            masks [n, S, S])``.
+        num_slots: prompt slots per instance.
+        device: device of the outputs.
+
+    Returns:
+        points ``[B, P, slots, 2]``, labels ``[B, P, slots]`` (padding:
+        ``PAD_LABEL``), valid ``[B, P]`` and GT masks ``[B, P, S, S]``.
+    """
+    b = len(per_image)
+    pm = max(1, max(p[0].shape[0] for p in per_image))
+    size = per_image[0][2].shape[-2:]
+    points = torch.zeros(b, pm, num_slots, 2, device=device)
+    labels = torch.full((b, pm, num_slots),
+                        PAD_LABEL,
+                        dtype=torch.long,
+                        device=device)
+    valid = torch.zeros(b, pm, dtype=torch.bool, device=device)
+    gt = torch.zeros(b, pm, *size, dtype=torch.bool, device=device)
+    for i, (pts, lbl, masks) in enumerate(per_image):
+        n = pts.shape[0]
+        points[i, :n], labels[i, :n], valid[i, :n] = pts, lbl, True
+        gt[i, :n] = masks
+    return points, labels, valid, gt

@@ -108,3 +108,28 @@ def test_masks_to_boxes():
     m[0, 1:3, 2:5] = True
     assert P.masks_to_boxes_xyxy(m).tolist() == [[2., 1., 5., 3.],
                                                  [0., 0., 0., 0.]]
+
+
+def test_pad_prompt_batch_pads_to_the_largest_image():
+    from esam3.models.utils.prompts import PAD_LABEL, pad_prompt_batch
+    pts_a = torch.tensor([[[1., 2.], [3., 4.]], [[5., 6.], [7., 8.]]])
+    lbl_a = torch.tensor([[2, 3], [1, PAD_LABEL]])
+    masks_a = torch.zeros(2, 4, 4, dtype=torch.bool)
+    masks_a[1, 1:3, 1:3] = True
+    pts_b = torch.tensor([[[9., 9.], [0., 0.]]])
+    lbl_b = torch.tensor([[1, PAD_LABEL]])
+    masks_b = torch.ones(1, 4, 4, dtype=torch.bool)
+    empty = (torch.zeros(0, 2, 2), torch.zeros(0, 2, dtype=torch.long),
+             torch.zeros(0, 4, 4, dtype=torch.bool))
+    points, labels, valid, gt = pad_prompt_batch(
+        [(pts_a, lbl_a, masks_a), (pts_b, lbl_b, masks_b), empty], 2, 'cpu')
+    assert points.shape == (3, 2, 2, 2) and gt.shape == (3, 2, 4, 4)
+    assert valid.tolist() == [[True, True], [True, False], [False, False]]
+    assert torch.equal(points[0], pts_a)
+    assert torch.equal(points[1, 0], pts_b[0])
+    assert (points[1, 1] == 0).all() and (labels[1, 1] == PAD_LABEL).all()
+    assert (labels[2] == PAD_LABEL).all()
+    assert torch.equal(gt[0], masks_a) and gt[1, 0].all() and not gt[2].any()
+    # no instance anywhere still gives one (invalid) slot per image
+    points, _, valid, _ = pad_prompt_batch([empty], 2, 'cpu')
+    assert points.shape == (1, 1, 2, 2) and not valid.any()

@@ -5,12 +5,8 @@ import copy
 import os.path as osp
 import sys
 
-import numpy as np
 import pytest
 import torch
-from mmdet.structures import DetDataSample
-from mmdet.structures.mask import BitmapMasks
-from mmengine.structures import InstanceData
 
 from esam3.registry import MODELS
 
@@ -47,25 +43,7 @@ def build(pool=2, layers=1, **kw):
             **kw))
 
 
-def sample(size=224):
-    m = np.zeros((1, size, size), np.uint8)
-    m[0, 40:100, 50:120] = 1
-    ds = DetDataSample(
-        metainfo=dict(
-            text='red box',
-            img_shape=(size, size),
-            ori_shape=(size, size),
-            pad_shape=(size, size),
-            scale_factor=(1.0, 1.0),
-            img_id=0))
-    ds.gt_instances = InstanceData(
-        masks=BitmapMasks(m, size, size),
-        bboxes=torch.tensor([[50., 40., 120., 100.]]),
-        labels=torch.zeros(1, dtype=torch.long))
-    return ds
-
-
-def test_shapes_tokens_and_teacher_copy():
+def test_shapes_tokens_and_teacher_copy(red_box_sample):
     model = build().eval()
     s_enc = model.student.heads.detector.detr_encoder
     t_enc = model.teacher.heads.detector.detr_encoder
@@ -79,7 +57,8 @@ def test_shapes_tokens_and_teacher_copy():
         enc.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(
             name, tuple(o.last_hidden_state.shape)))
     x = torch.randn(2, 3, 224, 224)
-    prompts = model.encode_prompts([sample(), sample()], 224, 'cpu')
+    prompts = model.encode_prompts(
+        [red_box_sample(), red_box_sample()], 224, 'cpu')
     with torch.no_grad():
         out = model._run(model.student, model.student.encode_trunk(x), prompts)
         t_out = model._run(model.teacher, model.teacher.encode_trunk(x),
@@ -97,10 +76,10 @@ def test_pool_only_keeps_every_layer():
     assert len(model.student.heads.detector.detr_encoder.layers) == 2
 
 
-def test_distilled_from_scores_presence_boxes_masks():
+def test_distilled_from_scores_presence_boxes_masks(red_box_sample):
     model = build(distill_boxes=True, distill_score_thr=0.0)
     model.train()
-    losses = model.loss(torch.randn(1, 3, 224, 224), [sample()])
+    losses = model.loss(torch.randn(1, 3, 224, 224), [red_box_sample()])
     for key in ('loss_distill_cls', 'loss_distill_presence',
                 'loss_distill_mask', 'loss_distill_bbox', 'loss_distill_giou'):
         value = losses[key].detach()
@@ -117,10 +96,10 @@ def test_bad_options_are_named():
         build(pool=0)
 
 
-def test_teacher_scores_reported_for_calibration():
+def test_teacher_scores_reported_for_calibration(red_box_sample):
     from esam3.registry import METRICS
     model = build(report_teacher_scores=True, score_thr=0.0).eval()
-    samples = model.predict(torch.randn(1, 3, 224, 224), [sample()])
+    samples = model.predict(torch.randn(1, 3, 224, 224), [red_box_sample()])
     ds = samples[0]
     assert 0 <= ds.teacher_presence <= 1 and 0 <= ds.student_presence <= 1
     assert ds.score_pairs.ndim == 2 and ds.score_pairs.shape[1] == 2

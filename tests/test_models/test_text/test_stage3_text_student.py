@@ -2,12 +2,8 @@
 """Stage 3 with a light text student instead of SAM3's CLIP."""
 import sys
 
-import numpy as np
 import pytest
 import torch
-from mmdet.structures import DetDataSample
-from mmdet.structures.mask import BitmapMasks
-from mmengine.structures import InstanceData
 from text_fixtures import REPO, tiny_sam3_cfg, tiny_text_student
 from transformers import Sam3LiteTextTextModel
 
@@ -38,24 +34,6 @@ def build(**text_kw):
             matcher=dict(type='HungarianMaskMatcher')))
 
 
-def sample(size=224):
-    m = np.zeros((1, size, size), np.uint8)
-    m[0, 40:100, 50:120] = 1
-    ds = DetDataSample(
-        metainfo=dict(
-            text='red box',
-            img_shape=(size, size),
-            ori_shape=(size, size),
-            pad_shape=(size, size),
-            scale_factor=(1.0, 1.0),
-            img_id=0))
-    ds.gt_instances = InstanceData(
-        masks=BitmapMasks(m, size, size),
-        bboxes=torch.tensor([[50., 40., 120., 100.]]),
-        labels=torch.zeros(1, dtype=torch.long))
-    return ds
-
-
 def test_text_student_replaces_clip_and_keeps_its_weights(tmp_path):
     torch.manual_seed(3)
     text = MODELS.build(tiny_text_student())
@@ -82,11 +60,11 @@ def test_text_student_replaces_clip_and_keeps_its_weights(tmp_path):
     assert det.text_projection.weight.requires_grad
 
 
-def test_stage3_loss_and_strict_round_trip():
+def test_stage3_loss_and_strict_round_trip(red_box_sample):
     model = build()
     model.train()
     x = torch.randn(1, 3, 224, 224)
-    losses = model.loss(x, [sample()])
+    losses = model.loss(x, [red_box_sample()])
     assert all(torch.isfinite(v) for v in losses.values())
     assert 'loss_distill_cls' in losses
     sum(losses.values()).backward()

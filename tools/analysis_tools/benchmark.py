@@ -268,24 +268,26 @@ def box_prompt(size: int, device):
     return points, labels
 
 
+def run_tracker_head(trk, levels, points, labels):
+    """SAM3's tracker head on the three tracker levels: conv_s0/s1, the no-
+    memory embedding, prompt encoder and mask decoder (one mask)."""
+    md = trk.mask_decoder
+    emb = [
+        md.conv_s0(levels[0]),
+        md.conv_s1(levels[1]),
+        levels[2] + trk.no_memory_embedding.view(1, -1, 1, 1)
+    ]
+    return trk(
+        image_embeddings=emb,
+        input_points=points,
+        input_labels=labels,
+        multimask_output=False)
+
+
 def tracker_head_rows(trk, levels, size: int) -> List[Row]:
     """conv_s0/s1 + prompt encoder + mask decoder on the tracker levels."""
     points, labels = box_prompt(size, levels[0].device)
-
-    def run():
-        md = trk.mask_decoder
-        emb = [
-            md.conv_s0(levels[0]),
-            md.conv_s1(levels[1]),
-            levels[2] + trk.no_memory_embedding.view(1, -1, 1, 1)
-        ]
-        return trk(
-            image_embeddings=emb,
-            input_points=points,
-            input_labels=labels,
-            multimask_output=False)
-
-    g, _ = gflops(run)
+    g, _ = gflops(lambda: run_tracker_head(trk, levels, points, labels))
     return [('tracker head (conv_s0/s1, prompt enc., mask dec.)', g,
              params_m(trk.mask_decoder, trk.prompt_encoder))]
 
@@ -520,18 +522,7 @@ def time_box_path(name: str, args) -> Dict:
     x = torch.randn(1, 3, size, size)
 
     def run():
-        lv = levels_of(encode(x))
-        md = trk.mask_decoder
-        emb = [
-            md.conv_s0(lv[0]),
-            md.conv_s1(lv[1]),
-            lv[2] + trk.no_memory_embedding.view(1, -1, 1, 1)
-        ]
-        return trk(
-            image_embeddings=emb,
-            input_points=points,
-            input_labels=labels,
-            multimask_output=False)
+        return run_tracker_head(trk, levels_of(encode(x)), points, labels)
 
     del Sam3Heads
     times = []

@@ -112,6 +112,16 @@ def measure(args) -> List[Dict]:
     d_model = int(cfg.memory_attention_hidden_size)
     mem_dim = 64
     rows = []
+
+    def count_memory_attention(module: nn.Module, keys: int) -> int:
+        """FLOPs of the RoPE memory attention reading ``keys`` memory keys
+        (``--frames`` spatial frames + the object-pointer tokens)."""
+        return count(
+            module,
+            *memory_inputs(grid, keys, d_model, mem_dim),
+            num_object_pointer_tokens=args.num_ptr_tokens,
+            num_spatial_memory_tokens=args.frames)
+
     keys = args.frames * grid * grid + args.num_ptr_tokens
     with torch.device('meta'):
         dense = Sam3TrackerVideoMemoryAttention(cfg)
@@ -151,16 +161,7 @@ def measure(args) -> List[Dict]:
             module = Sam3RoPEMemoryAttention(
                 edgetam_memory_attention_config(cfg, layers),
                 bank.key_positions(grid, grid))
-            feats, mem, pos, mem_pos = memory_inputs(grid, keys, d_model,
-                                                     mem_dim)
-            flops = count(
-                module,
-                feats,
-                mem,
-                pos,
-                mem_pos,
-                num_object_pointer_tokens=args.num_ptr_tokens,
-                num_spatial_memory_tokens=args.frames)
+            flops = count_memory_attention(module, keys)
             rows.append(
                 dict(
                     memory=f'Perceiver {n_glob} + {side}x{side}',
@@ -174,15 +175,7 @@ def measure(args) -> List[Dict]:
         edgetam_memory_attention_config(cfg, 2),
         bank_dense.key_positions(grid, grid))
     keys = args.frames * grid * grid + args.num_ptr_tokens
-    feats, mem, pos, mem_pos = memory_inputs(grid, keys, d_model, mem_dim)
-    flops = count(
-        module,
-        feats,
-        mem,
-        pos,
-        mem_pos,
-        num_object_pointer_tokens=args.num_ptr_tokens,
-        num_spatial_memory_tokens=args.frames)
+    flops = count_memory_attention(module, keys)
     rows.append(
         dict(
             memory='dense, 2 layers',

@@ -2,9 +2,10 @@
 # Stage 3 with images and clips mixed: the SA-Co image pairs of saco.py plus
 # SA-Co/VEval-format video pairs (data/saco_video/annotations/train.json,
 # frames in data/saco_video/JPEGImages/<video>/). mmdet's ConcatDataset +
-# esam3's SourceBatchSampler (mmdet's MultiDataAspectRatioBatchSampler made
-# infinite-sampler safe) make every batch come from one source: 4 images or
-# 1 clip of 8 frames per GPU (32 images or 8 clips on 8 GPUs).
+# esam3's SourceBatchSampler (one batch size per source, infinite-sampler
+# safe, no aspect-ratio grouping: every input is resized to S x S) make
+# every batch come from one source: 4 images or 1 clip of 8 frames per GPU
+# (32 images or 8 clips on 8 GPUs).
 from mmengine.config import read_base
 
 with read_base():

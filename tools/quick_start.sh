@@ -30,6 +30,8 @@ echo "==> Stage 1: train + evaluate (configs/proxy_teacher/stage1.py)"
 python tools/train.py configs/proxy_teacher/stage1.py --work-dir "$WORK/stage1"
 S1=$(ls -t "$WORK"/stage1/iter_*.pth | head -n 1)
 python tools/test.py configs/proxy_teacher/stage1.py "$S1" --work-dir "$WORK/stage1_test"
+echo "==> Stage 1 on the five SA-1B-format images the teacher was not fitted to"
+python tools/test.py configs/proxy_teacher/stage1_heldout.py "$S1" --work-dir "$WORK/stage1_heldout"
 
 echo "==> Stage 2: train + evaluate (configs/proxy_teacher/stage2.py), encoder from Stage 1"
 python tools/train.py configs/proxy_teacher/stage2.py --work-dir "$WORK/stage2" \

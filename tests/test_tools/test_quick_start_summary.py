@@ -37,6 +37,10 @@ def work(tmp_path):
     # the newest run wins
     write_metrics(w, 'stage1_test', '20260102_000000',
                   {'student/mIoU/box': 54.0})
+    write_metrics(w, 'stage1_heldout', '20260101_000000', {
+        'teacher/mIoU/box': 40.0,
+        'student/mIoU/box': 30.0
+    })
     write_metrics(w, 'stage2_teacher', '20260101_000000', {'J&F': 70.0})
     write_metrics(w, 'stage2_test', '20260101_000000', {'J&F': 63.0})
     write_metrics(w, 'stage3_teacher', '20260101_000000', {'cgF1': 0.0})
@@ -48,8 +52,9 @@ def test_rows_summary_json_and_table(work):
     tool = load_tool()
     rows = tool.collect(work)
     assert [(r['stage'], r['teacher'], r['student'])
-            for r in rows] == [('stage1', 60.0, 54.0), ('stage2', 70.0, 63.0),
-                               ('stage3', 0.0, 5.0)]
+            for r in rows] == [('stage1', 60.0, 54.0), ('stage1', 40.0, 30.0),
+                               ('stage2', 70.0, 63.0), ('stage3', 0.0, 5.0)]
+    assert 'not fitted to' in rows[1]['metric']
     path = osp.join(work, 'summary.json')
     tool.write_summary(rows, path)
     with open(path) as f:
@@ -59,8 +64,9 @@ def test_rows_summary_json_and_table(work):
     table = tool.format_table(rows).splitlines()
     assert table[0].split()[:2] == ['stage', 'metric']
     assert table[2].split()[-1] == '0.90'  # 54 / 60
-    assert table[3].split()[-1] == '0.90'  # 63 / 70
-    assert table[4].split()[-1] == '-'  # teacher 0: no ratio
+    assert table[3].split()[-1] == '0.75'  # 30 / 40, held out
+    assert table[4].split()[-1] == '0.90'  # 63 / 70
+    assert table[5].split()[-1] == '-'  # teacher 0: no ratio
 
 
 def test_missing_metric_and_folder_are_named(work, tmp_path):

@@ -11,18 +11,14 @@ from mmengine.config import read_base
 with read_base():
     from .stage1 import *
 
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SA1BDataset',
-        data_root=data_root,
-        ann_file='unseen_by_proxy_teacher.txt',
-        data_prefix=dict(img='', ann=''),
-        max_instances=None,
-        lazy_parse=False,
-        test_mode=True,
-        pipeline=test_pipeline))
+# the Stage 1 test loader (batch 1, in order) over the five images
+test_dataloader = val_dataloader.copy()
+test_dataloader.dataset = dict(
+    type='SA1BDataset',
+    data_root=data_root,
+    ann_file='unseen_by_proxy_teacher.txt',
+    data_prefix=dict(img='', ann=''),
+    max_instances=None,
+    lazy_parse=False,
+    test_mode=True,
+    pipeline=test_pipeline)

@@ -1,9 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """tools/analysis_tools/benchmark.py: attention counted on CPU, light-neck rows
 on the meta device, totals and target rows of the tables."""
-import importlib.util
 import os.path as osp
 
+import esam3_toy_helpers
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,11 +13,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 @pytest.fixture(scope='module')
 def bench():
-    path = osp.join(REPO, 'tools/analysis_tools/benchmark.py')
-    spec = importlib.util.spec_from_file_location('esam3_benchmark', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return esam3_toy_helpers.load_tool('analysis_tools/benchmark.py')
 
 
 def test_cpu_attention_is_counted(bench):

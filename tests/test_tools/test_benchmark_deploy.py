@@ -2,19 +2,16 @@
 """Smoke test of tools/analysis_tools/benchmark_deploy.py on the box, concept
 and video paths (tiny Stage 3 student, one repeat): every back-end row, the
 fp32 rows equal to the eager student, the JSON record."""
-import importlib.util
 import json
 import os.path as osp
+
+import esam3_toy_helpers
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _tool():
-    path = osp.join(REPO, 'tools/analysis_tools/benchmark_deploy.py')
-    spec = importlib.util.spec_from_file_location('benchmark_deploy', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return esam3_toy_helpers.load_tool('analysis_tools/benchmark_deploy.py')
 
 
 def test_path_rows(tmp_path, capsys):

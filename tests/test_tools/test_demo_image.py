@@ -1,9 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """The image and video demos write real overlay pictures."""
-import importlib.util
 import os.path as osp
 
 import cv2
+import esam3_toy_helpers
 import numpy as np
 from PIL import Image
 
@@ -14,11 +14,7 @@ LABELS = osp.join(REPO, 'data/samples/davis/Annotations/480p/carphone')
 
 
 def _tool(name: str):
-    path = osp.join(REPO, 'tools/demo', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'esam3_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return esam3_toy_helpers.load_tool(f'demo/{name}.py')
 
 
 def test_image_demo_writes_overlay(tmp_path):

@@ -1,20 +1,16 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """tools/misc/eval_teacher.py: each stage config is turned into a teacher
 evaluation of the given SAM3 folder."""
-import importlib.util
 import os.path as osp
 
+import esam3_toy_helpers
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'eval_teacher', osp.join(REPO, 'tools', 'misc', 'eval_teacher.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return esam3_toy_helpers.load_tool('misc/eval_teacher.py')
 
 
 @pytest.mark.parametrize('stage', ['stage1', 'stage2', 'stage3'])

@@ -1,23 +1,18 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """tools/misc/quick_start_summary.py: rows from tools/test.py metric files,
 summary.json, the printed table and clear errors."""
-import importlib.util
 import json
 import os
 import os.path as osp
 
+import esam3_toy_helpers
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'quick_start_summary',
-        osp.join(REPO, 'tools', 'misc', 'quick_start_summary.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return esam3_toy_helpers.load_tool('misc/quick_start_summary.py')
 
 
 def write_metrics(work, folder, stamp, metrics):

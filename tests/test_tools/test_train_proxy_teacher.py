@@ -1,9 +1,9 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """tools/misc/train_proxy_teacher.py: the classification-loss choice, the
 positional-encoding tie, the held-out split and frozen parts."""
-import importlib.util
 import os.path as osp
 
+import esam3_toy_helpers
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,12 +13,7 @@ SA1B = osp.join(REPO, 'data', 'samples', 'sa1b')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_proxy_teacher',
-        osp.join(REPO, 'tools', 'misc', 'train_proxy_teacher.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return esam3_toy_helpers.load_tool('misc/train_proxy_teacher.py')
 
 
 def test_bce_cls_loss_is_twice_binary_cross_entropy():

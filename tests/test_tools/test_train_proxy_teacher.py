@@ -105,3 +105,32 @@ def test_frozen_parts_get_no_update():
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all(
         n.startswith('student.heads.detector.') for n in trainable)
+
+
+def test_cli_concept_only_run_is_deterministic_and_keeps_frozen_parts(
+        tmp_path):
+    """Two short concept-only runs from the shipped teacher, as the last steps
+    of tools/misc/make_proxy_teacher.sh: the same bytes twice, the frozen
+    tracker unchanged, the detector's concept heads moved."""
+    from safetensors.torch import load_file
+    tool = load_tool()
+    init = osp.join(REPO, 'data', 'proxy_teacher')
+    outs = [str(tmp_path / f'run{i}') for i in range(2)]
+    for out in outs:
+        tool.main([
+            out, '--init', init, '--iters', '3', '--lr', '1e-3', '--seed',
+            '12', '--cls-loss', 'bce', '--schedule', 'concept', '--frozen',
+            'trunk', 'heads.tracker', 'video'
+        ])
+    for part in ('detector', 'tracker', 'tracker_video'):
+        a, b = (
+            load_file(osp.join(o, part, 'model.safetensors')) for o in outs)
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), part
+    before = load_file(osp.join(init, 'tracker', 'model.safetensors'))
+    after = load_file(osp.join(outs[0], 'tracker', 'model.safetensors'))
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    before = load_file(osp.join(init, 'detector', 'model.safetensors'))
+    after = load_file(osp.join(outs[0], 'detector', 'model.safetensors'))
+    moved = [k for k in before if not torch.equal(before[k], after[k])]
+    assert moved and not any('vision_encoder.backbone' in k for k in moved)

@@ -211,7 +211,7 @@ def batches(dataset, batch_size: int, gen: torch.Generator):
             yield pseudo_collate([dataset[j] for j in order[i:i + batch_size]])
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='output folder (SAM3 layout)')
     parser.add_argument('--iters', type=int, default=2400)
@@ -236,8 +236,38 @@ def main() -> None:
     parser.add_argument(
         '--with-sa1b',
         action='store_true',
-        help='also train geometric prompts on the SA-1B-format train images')
-    args = parser.parse_args()
+        help='also train geometric prompts on the SA-1B-format images '
+        '(all but sa1b/unseen_by_proxy_teacher.txt)')
+    parser.add_argument(
+        '--cls-loss',
+        default='focal',
+        choices=('focal', 'bce'),
+        help='concept-query classification loss (see cls_loss_cfg)')
+    parser.add_argument(
+        '--frozen',
+        nargs='*',
+        default=[],
+        help='parameter prefixes of Sam3Trainable to freeze, e.g. trunk '
+        'heads.tracker video: train the concept heads alone without '
+        'changing the geometric-prompt and tracking paths')
+    parser.add_argument(
+        '--fan-in-init',
+        action='store_true',
+        help='fresh model: PyTorch\'s fan-in scaled layer initialisation '
+        'instead of transformers\' N(0, 0.02) (see fan_in_init)')
+    parser.add_argument(
+        '--tie-pe',
+        action='store_true',
+        help='fresh model: one random Fourier basis for the image and the '
+        'prompt positional encodings, as in SAM (see '
+        'tie_prompt_positional_encoding)')
+    parser.add_argument(
+        '--pe-scale',
+        type=float,
+        default=1.0,
+        help='with --tie-pe: multiply the random Fourier basis '
+        '(frequencies) by this')
+    args = parser.parse_args(argv)
 
     from esam3.utils import register_all_modules
     register_all_modules()

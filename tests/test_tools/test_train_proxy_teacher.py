@@ -39,6 +39,11 @@ def test_bce_cls_loss_is_twice_binary_cross_entropy():
     assert focal(*sure) < 0.01 < bce(*sure)
     with pytest.raises(ValueError, match='focal or bce'):
         tool.cls_loss_cfg('hinge')
+    # the quick start's Stage 3 student trains with the teacher's loss
+    from mmengine.config import Config
+    stage3 = Config.fromfile(
+        osp.join(REPO, 'configs', 'proxy_teacher', 'stage3.py'))
+    assert stage3.model.loss_cls.to_dict() == tool.cls_loss_cfg('bce')
 
 
 def test_tie_prompt_positional_encoding_matches_image_grid():

@@ -7,8 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from esam3.registry import MODELS
-from ..losses.mmdet_loss_cfgs import (mmdet_bce_loss, mmdet_dice_loss,
-                                      mmdet_focal_loss)
+from ..losses.mmdet_loss_cfgs import mmdet_dice_loss, mmdet_focal_loss
 from ..utils import prompts as P
 from .clip_targets import clip_objects
 from .stage3_distiller import Stage3Distiller
@@ -58,8 +57,8 @@ class Sam3FineTuner(Stage3Distiller):
             that gets a click.
         prompt_on_concepts: also train geometric prompts on the instances
             of concept samples (one COCO-format dataset then trains both).
-        loss_track_*: tracking losses (``Sam3Trainable`` clips).
-        **kwargs: the remaining :class:`Stage3Distiller` arguments.
+        **kwargs: the remaining :class:`Stage3Distiller` arguments, among
+            them the tracking losses ``loss_track_*`` (used on clips).
     """
 
     def __init__(self,
@@ -82,20 +81,9 @@ class Sam3FineTuner(Stage3Distiller):
                  num_refine: int = 1,
                  min_refine_region: int = 10,
                  prompt_on_concepts: bool = False,
-                 loss_track_dice: dict = mmdet_dice_loss(1.0),
-                 loss_track_focal: dict = mmdet_focal_loss(20.0),
-                 loss_track_score: dict = mmdet_bce_loss(1.0),
                  **kwargs) -> None:
         kwargs.setdefault('distill_weight', 0.0)
-        super().__init__(
-            student,
-            tokenizer,
-            matcher,
-            teacher=None,
-            loss_track_dice=loss_track_dice,
-            loss_track_focal=loss_track_focal,
-            loss_track_score=loss_track_score,
-            **kwargs)
+        super().__init__(student, tokenizer, matcher, teacher=None, **kwargs)
         if not 0.0 <= box_prob <= 1.0:
             raise ValueError(f'box_prob must be in [0, 1], got {box_prob}')
         self.loss_prompt_dice = MODELS.build(loss_prompt_dice)
@@ -223,14 +211,9 @@ class Sam3FineTuner(Stage3Distiller):
             chosen = logits.gather(
                 2, token[:, :, None, None, None].expand(-1, -1, 1, h, w))[:, :,
                                                                           0]
-            b, pm = valid.shape
-            cpts, clbl = P.sample_corrective_points(
-                (chosen.detach() > 0).flatten(0, 1),
-                (target > 0).flatten(0, 1), input_size, self.min_refine_region)
-            points[:, :, n_slots] = cpts.view(b, pm, 2)
-            labels[:, :, n_slots] = torch.where(
-                valid, clbl.view(b, pm),
-                torch.full_like(clbl.view(b, pm), P.PAD_LABEL))
+            P.add_corrective_click(points, labels, valid, n_slots,
+                                   chosen.detach() > 0, target > 0, input_size,
+                                   self.min_refine_region)
             n_slots += 1
         return losses
 

@@ -450,14 +450,8 @@ class Stage1Distiller(BaseDistiller):
             on_image = valid_px > 0  # [B, 1, h, w]
             s_best = (s_click.detach() > 0) & on_image
             t_best = (t_click > 0) & on_image
-            b, pm = valid.shape
-            cpts, clbl = P.sample_corrective_points(
-                s_best.flatten(0, 1), t_best.flatten(0, 1), size,
-                self.min_refine_region)
-            points[:, :, n_slots] = cpts.view(b, pm, 2)
-            labels[:, :, n_slots] = torch.where(
-                valid, clbl.view(b, pm),
-                torch.full_like(clbl.view(b, pm), P.PAD_LABEL))
+            P.add_corrective_click(points, labels, valid, n_slots, s_best,
+                                   t_best, size, self.min_refine_region)
             n_slots += 1
         return losses
 

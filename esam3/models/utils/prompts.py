@@ -124,6 +124,36 @@ def sample_corrective_points(
     return points, labels
 
 
+def add_corrective_click(points: Tensor,
+                         labels: Tensor,
+                         valid: Tensor,
+                         slot: int,
+                         pred: Tensor,
+                         target: Tensor,
+                         input_size: int,
+                         min_region: int = 10) -> None:
+    """Write one :func:`sample_corrective_points` click per prompt of a padded
+    batch into click slot ``slot``, in place.
+
+    Args:
+        points: ``[B, P, S, 2]`` click coordinates.
+        labels: ``[B, P, S]`` click labels.
+        valid: bool ``[B, P]``, False for padding prompts (they get
+            ``PAD_LABEL``).
+        slot: the slot to fill.
+        pred, target: bool ``[B, P, h, w]`` masks whose error region the
+            click is drawn from.
+        input_size, min_region: as :func:`sample_corrective_points`.
+    """
+    b, p = valid.shape
+    cpts, clbl = sample_corrective_points(
+        pred.flatten(0, 1), target.flatten(0, 1), input_size, min_region)
+    clbl = clbl.view(b, p)
+    points[:, :, slot] = cpts.view(b, p, 2)
+    labels[:, :, slot] = torch.where(valid, clbl,
+                                     torch.full_like(clbl, PAD_LABEL))
+
+
 def farthest_error_click(pred: np.ndarray,
                          target: np.ndarray) -> Tuple[float, float, int]:
     """Deterministic evaluation click (RITM/SAM protocol): the point deepest

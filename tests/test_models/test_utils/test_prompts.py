@@ -133,3 +133,20 @@ def test_pad_prompt_batch_pads_to_the_largest_image():
     # no instance anywhere still gives one (invalid) slot per image
     points, _, valid, _ = pad_prompt_batch([empty], 2, 'cpu')
     assert points.shape == (1, 1, 2, 2) and not valid.any()
+
+
+def test_add_corrective_click_fills_one_slot_and_pads_padding_prompts():
+    pred = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    target = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    target[0, :, 1, 2] = True  # one false-negative pixel: (x=2, y=1)
+    points = torch.zeros(1, 2, 3, 2)
+    labels = torch.full((1, 2, 3), 7)
+    valid = torch.tensor([[True, False]])
+    P.add_corrective_click(points, labels, valid, 1, pred, target, 8, 1)
+    # pixel centre (2.5, 1.5) of a 4-px mask on an 8-px input
+    assert points[0, 0, 1].tolist() == [5.0, 3.0]
+    assert labels[0, :, 1].tolist() == [P.POS_LABEL, P.PAD_LABEL]
+    # the other slots are untouched
+    assert labels[0, :, 0].tolist() == [7, 7]
+    assert labels[0, :, 2].tolist() == [7, 7]
+    assert points[0, :, [0, 2]].abs().sum() == 0

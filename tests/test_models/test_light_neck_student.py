@@ -118,7 +118,10 @@ class _FixedNeck:
     def top_down(self, feats, pixel_values=None):
         return []
 
-    def branch(self, top_down, name, grid):
+    def level_maps(self, top_down, grid):
+        return []
+
+    def branch(self, top_down, name, grid, level_maps=None):
         return self._levels
 
 

@@ -19,8 +19,9 @@ class NeckLevels:
 
     Args:
         feats: backbone maps ``[B, C_i, H_i, W_i]``.
-        neck: a neck with ``top_down(feats, pixel_values)`` and
-            ``branch(top_down, name, grid)`` (e.g.
+        neck: a neck with ``top_down(feats, pixel_values)``,
+            ``level_maps(top_down, grid)`` (what all branches share) and
+            ``branch(top_down, name, grid, level_maps)`` (e.g.
             :class:`~esam3.models.necks.Sam3LightFPN`).
         grid: the SAM3 trunk grid ``(h, w)`` of this input (``S / 14``).
         pixel_values: the normalised images, for a neck with a
@@ -37,6 +38,7 @@ class NeckLevels:
         self.grid = (int(grid[0]), int(grid[1]))
         self.pixel_values = pixel_values
         self._top_down: Optional[List[Tensor]] = None
+        self._level_maps: Optional[List[Tensor]] = None
         self._levels: Dict[str, List[Tensor]] = {}
 
     @property
@@ -64,14 +66,19 @@ class NeckLevels:
             raise KeyError(f'this student neck makes the levels of '
                            f'{list(self.neck.branches)}, not {branch!r}')
         if branch not in self._levels:
-            self._levels[branch] = self.neck.branch(self.top_down(), branch,
-                                                    self.grid)
+            td = self.top_down()
+            # the branches' shared per-level inputs, computed once
+            if self._level_maps is None:
+                self._level_maps = self.neck.level_maps(td, self.grid)
+            self._levels[branch] = self.neck.branch(td, branch, self.grid,
+                                                    self._level_maps)
         return self._levels[branch]
 
     def clear(self) -> None:
         """Forget everything the neck computed (e.g. after it changed, or when
         it ran without gradients); the backbone maps stay."""
         self._top_down = None
+        self._level_maps = None
         self._levels = {}
 
     def select(self, index: Index) -> 'NeckLevels':
@@ -87,6 +94,8 @@ class NeckLevels:
             None if self.pixel_values is None else self.pixel_values[index])
         if self._top_down is not None:
             out._top_down = [t[index] for t in self._top_down]
+        if self._level_maps is not None:
+            out._level_maps = [t[index] for t in self._level_maps]
         out._levels = {
             k: [lv[index] for lv in v]
             for k, v in self._levels.items()

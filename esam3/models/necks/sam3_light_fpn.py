@@ -197,20 +197,38 @@ class Sam3LightFPN(BaseModule):
             maps.append(self.patch_embed(pixel_values))
         return maps
 
-    def branch(self, top_down: Sequence[Tensor], name: str,
-               grid: Tuple[int, int]) -> List[Tensor]:
-        """The levels of SAM3 neck ``name`` from :meth:`top_down`."""
+    def level_maps(self, top_down: Sequence[Tensor],
+                   grid: Tuple[int, int]) -> List[Tensor]:
+        """What every branch convolves at each level: the matching top-down
+        map resized onto the level (plus the resized patch embedding).
+
+        The same for all branches, so :class:`NeckLevels` computes it once
+        per batch (bilinear resizes of 128-wide maps were a quarter of a
+        tiny Stage 1 step when each branch redid them).
+        """
         patch = top_down[-1] if self.patch_embed is not None else None
-        scale = self.level_scale[self.branches.index(name)]
-        levels = []
-        for i, (conv, idx, size) in enumerate(
-                zip(self.outputs[name], self.level_inputs,
-                    self.level_sizes(grid))):
+        inputs = []
+        for idx, size in zip(self.level_inputs, self.level_sizes(grid)):
             x = _resize(top_down[idx], size)
             if patch is not None:
                 x = x + _resize(patch, size)
-            levels.append(conv(x) * scale[i])
-        return levels
+            inputs.append(x)
+        return inputs
+
+    def branch(self,
+               top_down: Sequence[Tensor],
+               name: str,
+               grid: Tuple[int, int],
+               level_maps: Optional[Sequence[Tensor]] = None) -> List[Tensor]:
+        """The levels of SAM3 neck ``name`` from :meth:`top_down` (or from
+        :meth:`level_maps` of it, when given)."""
+        if level_maps is None:
+            level_maps = self.level_maps(top_down, grid)
+        scale = self.level_scale[self.branches.index(name)]
+        return [
+            conv(x) * scale[i]
+            for i, (conv, x) in enumerate(zip(self.outputs[name], level_maps))
+        ]
 
     def forward(
             self,
@@ -230,7 +248,8 @@ class Sam3LightFPN(BaseModule):
             raise ValueError('Sam3LightFPN needs the trunk grid: set '
                              'out_size or pass it')
         td = self.top_down(feats, pixel_values)
+        shared = self.level_maps(td, grid)
         return {
-            name: self.branch(td, name, grid)
+            name: self.branch(td, name, grid, shared)
             for name in (branches or self.branches)
         }

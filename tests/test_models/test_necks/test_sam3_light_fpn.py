@@ -46,6 +46,34 @@ def test_branches_run_only_when_asked_and_share_the_top_down_pass():
         torch.equal(a, b) for a, b in zip(only['tracker'], both['tracker']))
 
 
+def test_neck_levels_resize_once_for_all_branches():
+    """NeckLevels builds the per-level resized maps once and every branch
+    convolves them: the same levels as the eager forward, with 3 resized
+    maps for 2 branches instead of 6."""
+    from esam3.models.necks.neck_levels import NeckLevels
+    torch.manual_seed(0)
+    neck = Sam3LightFPN(
+        CHANNELS,
+        out_channels=dict(tracker=8, detector=4),
+        embed_dims=8,
+        patch_size=14).eval()
+    feats, pixels = _feats(), torch.randn(1, 3, 224, 224)
+    calls = []
+    original = neck.level_maps
+    neck.level_maps = lambda td, grid: calls.append(grid) or original(td, grid)
+    lazy = NeckLevels(feats, neck, (16, 16), pixels)
+    with torch.no_grad():
+        eager = neck(feats, out_size=16, pixel_values=pixels)
+        lazy_levels = {b: lazy.levels(b) for b in ('detector', 'tracker')}
+    # once in the eager forward, once for the two lazy branches
+    assert calls == [(16, 16), (16, 16)]
+    for b in ('tracker', 'detector'):
+        for a, c in zip(eager[b], lazy_levels[b]):
+            torch.testing.assert_close(a, c, rtol=0, atol=0)
+    sliced = lazy.select(0)
+    assert [m.shape[0] for m in sliced._level_maps] == [1, 1, 1]
+
+
 def test_top_down_flow():
     torch.manual_seed(0)
     neck = Sam3LightFPN(

@@ -147,3 +147,47 @@ def test_only_global_or_only_2d():
     assert lat.shape == (2, 4, DIM)
     with pytest.raises(ValueError):
         small_perceiver(num_global_latents=0, grid_size=0)
+
+
+def test_pool_residual_starts_as_window_average_pooling():
+    """pool_residual: untrained, the 2D latents and their positional
+    encoding are the window means (hand-computed, uneven windows included)
+    and the global latents are 0; the gain is the only parameter with a
+    gradient at the start, and after one step the attention path adds to
+    the means."""
+    torch.manual_seed(0)
+    model = small_perceiver(pool_residual=True, grid_size=(2, 3)).eval()
+    feats = torch.randn(2, DIM, 4, 5)
+    pos = torch.randn(1, DIM, 4, 5)
+    latents, latent_pos = model(feats, pos)
+    assert latents.shape == (2, 8 + 6, DIM)
+    assert torch.equal(latents[:, :8], torch.zeros(2, 8, DIM))
+    # columns split 5 -> [0, 1), [1, 3), [3, 5); rows 4 -> [0, 2), [2, 4)
+    rows, cols = [(0, 2), (2, 4)], [(0, 1), (1, 3), (3, 5)]
+    k = 8
+    for r0, r1 in rows:
+        for c0, c1 in cols:
+            torch.testing.assert_close(
+                latents[:, k], feats[:, :, r0:r1, c0:c1].mean((-1, -2)))
+            torch.testing.assert_close(
+                latent_pos[:, k], pos[:, :, r0:r1, c0:c1].mean(
+                    (-1, -2)).expand(2, -1))
+            k += 1
+    assert torch.equal(latent_pos[:, :8], torch.zeros(2, 8, DIM))
+
+    model.train()
+    latents, _ = model(feats, pos)
+    latents.pow(2).sum().backward()
+    with_grad = {
+        n
+        for n, p in model.named_parameters()
+        if p.grad is not None and p.grad.abs().sum() > 0
+    }
+    assert with_grad == {'residual_gain'}
+    with torch.no_grad():
+        model.residual_gain.fill_(0.5)
+    model.eval()
+    moved, _ = model(feats, pos)
+    assert not torch.allclose(moved[:, 8:], latents[:, 8:].detach())
+    with pytest.raises(ValueError, match='in_channels == out_channels'):
+        small_perceiver(pool_residual=True, out_channels=DIM * 2)

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
+from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
 from esam3.registry import MODELS, TASK_UTILS
@@ -85,6 +86,13 @@ class Stage1Distiller(BaseDistiller):
             variance (light neck only).
         calibrate_levels: calibrate the light neck's output scales once,
             at the first training step.
+        prompt_loop_start: training iteration (the Runner's, from mmengine's
+            ``MessageHub``; 0 outside a Runner) from which the
+            prompt-in-the-loop mask / IoU losses join the feature term.
+            Before it the student distils features only and nothing is
+            decoded: EdgeSAM's encoder-only phase, then its
+            prompt-in-the-loop phase, in one run. ``None``: features only
+            throughout. Defaults to 0 (the loop from the start).
         video_teacher: optional :class:`Sam3VideoTeacher` config of a video
             tracker with a neck of its own on the teacher's trunk (the tiny
             proxy teacher): ``feat_level_weights`` may then name
@@ -118,6 +126,7 @@ class Stage1Distiller(BaseDistiller):
                  mask_tokens: str = 'all',
                  eval_clicks: int = 3,
                  eval_teacher: bool = True,
+                 prompt_loop_start: Optional[int] = 0,
                  video_teacher: Optional[dict] = None,
                  init_student_heads_from_teacher: bool = True,
                  init_cfg: Optional[dict] = None,
@@ -167,6 +176,13 @@ class Stage1Distiller(BaseDistiller):
         self.min_refine_region = min_refine_region
         self.eval_clicks = eval_clicks
         self.eval_teacher = eval_teacher
+        if prompt_loop_start is not None and prompt_loop_start < 0:
+            raise ValueError('prompt_loop_start must be >= 0 or None, got '
+                             f'{prompt_loop_start}')
+        if prompt_loop_start is None and self.loss_feat is None:
+            raise ValueError('prompt_loop_start=None (features only) needs '
+                             'loss_feat')
+        self.prompt_loop_start = prompt_loop_start
 
     # ----------------------------------------------------------- features
     def extract_feat(self, inputs: Tensor) -> Union[Tensor, NeckLevels]:
@@ -408,6 +424,8 @@ class Stage1Distiller(BaseDistiller):
             losses.update(
                 self.feature_losses(s_trunk, t_trunk, data_samples,
                                     inputs.shape[-2:]))
+        if not self.prompt_loop_active():
+            return losses
 
         points, labels, valid, gt = self._batch_prompts(
             data_samples, device, training=True)
@@ -454,6 +472,16 @@ class Stage1Distiller(BaseDistiller):
                                    t_best, size, self.min_refine_region)
             n_slots += 1
         return losses
+
+    def prompt_loop_active(self) -> bool:
+        """Whether this training step runs the prompt-in-the-loop losses
+        (``prompt_loop_start``)."""
+        if self.prompt_loop_start is None:
+            return False
+        if self.prompt_loop_start == 0:
+            return True
+        step = MessageHub.get_current_instance().get_info('iter', 0)
+        return int(step) >= self.prompt_loop_start
 
     def _task_losses(self, s_logits, gt, valid, tag):
         h, w = s_logits.shape[-2:]

@@ -109,6 +109,37 @@ def test_refinement_loops_add_loss_terms():
     assert {'loss_dice_r0', 'loss_dice_r1', 'loss_dice_r2'} <= set(losses)
 
 
+def test_prompt_loop_starts_at_the_configured_iteration(model):
+    """Before ``prompt_loop_start`` (the Runner's iteration in the MessageHub)
+    only the feature term is computed and the decoder is never run; from it on
+    the mask / IoU losses join; None never runs them."""
+    from mmengine.logging import MessageHub
+    x = torch.randn(1, 3, 224, 224)
+    hub = MessageHub.get_current_instance()
+    model.prompt_loop_start = 5
+    try:
+        with mock.patch.object(
+                model.student.heads,
+                'decode_prompts',
+                side_effect=AssertionError('decoded')):
+            hub.update_info('iter', 4)
+            assert set(model.loss(x, make_samples(1))) == {'loss_feat'}
+            model.prompt_loop_start = None
+            hub.update_info('iter', 100)
+            assert set(model.loss(x, make_samples(1))) == {'loss_feat'}
+        model.prompt_loop_start = 5
+        hub.update_info('iter', 5)
+        assert {'loss_feat', 'loss_dice_r0',
+                'loss_iou_r0'} <= set(model.loss(x, make_samples(1)))
+    finally:
+        model.prompt_loop_start = 0
+        hub.update_info('iter', 0)
+    with pytest.raises(ValueError, match='>= 0 or None'):
+        build(prompt_loop_start=-1)
+    with pytest.raises(ValueError, match='needs loss_feat'):
+        build(prompt_loop_start=None, loss_feat=None)
+
+
 def test_predict_returns_masks_at_original_resolution(model):
     model.eval()
     out = model.predict(torch.randn(2, 3, 224, 224), make_samples())

@@ -48,11 +48,11 @@ def test_state_layout_and_parity(video_export):
     info = load_manifest(out)
     bank = model.video.memory_bank
     state = info['tracker_state']
-    # 1 conditioning + 6 recent slots of 16 global + 16 window latents
+    # 1 conditioning + 6 recent slots of 16 global + 8x8 window latents
     assert state['num_slots'] == bank.num_maskmem == 7
-    assert state['num_latents'] == 32 and state['num_ptrs'] == 16
+    assert state['num_latents'] == 80 and state['num_ptrs'] == 16
     assert info['parts']['tracker_step']['inputs']['tracker_step'][
-        'mem_tokens'] == ['num_objects', 7, 32, 64]
+        'mem_tokens'] == ['num_objects', 7, 80, 64]
     assert list(
         info['parts']['encoder']['outputs']) == ['vid_s0', 'vid_s1', 'vid']
     rows = check_tracker_parity(model, out, FRAMES[:NUM_FRAMES])
@@ -135,7 +135,7 @@ def test_bad_video_inputs(video_export, tmp_path):
     with pytest.raises(
             ValueError,
             match=r"tracker_step graph tracker_step .*'mem_tokens'"
-            r" must have shape \['num_objects', 7, 32, 64\]"):
+            r" must have shape \['num_objects', 7, 80, 64\]"):
         graph(
             **{
                 n: np.zeros(graph.input_shape(n), np.float32)

@@ -203,8 +203,8 @@ class Sam3LightFPN(BaseModule):
         map resized onto the level (plus the resized patch embedding).
 
         The same for all branches, so :class:`NeckLevels` computes it once
-        per batch (bilinear resizes of 128-wide maps were a quarter of a
-        tiny Stage 1 step when each branch redid them).
+        per batch (when each branch redid the bilinear resizes they were
+        about a quarter of a tiny Stage 1 step).
         """
         patch = top_down[-1] if self.patch_embed is not None else None
         inputs = []

@@ -233,8 +233,8 @@ class SpatialPerceiver(BaseModule):
                     raise ValueError(f'pos has {pos.shape[1]} channels, '
                                      f'the output width is '
                                      f'{self.out_channels}')
-                pos_2d = self.window_mean(
-                    pos.to(latents.dtype).expand(b, -1, -1, -1))
+                # (once for a pos shared by the batch: [1, nW, C])
+                pos_2d = self.window_mean(pos.to(latents.dtype))
             else:
                 pos_2d = sine_position_encoding_2d(
                     rows,

@@ -12,10 +12,12 @@
 # large (fidelity), the layers are cut (cost).
 # pool_residual (not in EdgeTAM): the Perceiver starts as window average
 # pooling and learns corrections (SpatialPerceiver), so the memory that the
-# copied SAM3 memory attention reads is usable from the first iteration:
-# on the tiny proxy teacher's own features a fresh EdgeTAM Perceiver
-# tracks at mask IoU 0.13 to the dense-memory teacher, the pooling start
-# at 0.45 (4x4-token windows) / 0.88 (2x2), before any training.
+# copied SAM3 memory attention reads is usable from the first iteration.
+# Before any training, on the tiny proxy teacher's own features, mask IoU to
+# the dense-memory teacher: a fresh EdgeTAM Perceiver 0.27 (4x4-token
+# windows) / 0.04 (2x2), the pooling start 0.45 / 0.88
+# (tools/analysis_tools/memory_start_check.py configs/proxy_teacher/stage2.py
+#  --grids 4 8).
 memory_bank = dict(
     type='PerceiverMemoryBank',
     max_cond_frames=1,

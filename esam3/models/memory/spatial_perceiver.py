@@ -60,8 +60,9 @@ class SpatialPerceiver(BaseModule):
             global latents' outputs are scaled by the same gain. An
             untrained Perceiver is then exactly average pooling, which the
             teacher's memory attention already reads well (tiny proxy
-            teacher, its own features, 2x2 windows: mask IoU 0.88 to the
-            dense-memory teacher; a fresh EdgeTAM Perceiver: 0.13); training
+            teacher, its own features, 2x2-token windows: mask IoU 0.88 to
+            the dense-memory teacher, a fresh EdgeTAM Perceiver 0.04;
+            ``tools/analysis_tools/memory_start_check.py``); training
             learns corrections. Needs ``in_channels == out_channels``.
         with_cp: gradient checkpointing of every layer call.
         init_cfg: mmengine init config.

@@ -20,10 +20,10 @@ fpn_channels = 32  # width of the tiny detector / tracker FPN levels
 # light neck makes its levels as a third branch ('video'). The real SAM3
 # video tracker shares the tracker neck, so real configs need no such branch.
 video_tracker_width = 128
-# embed_dims 128, as the real configs: at 256 the tiny light neck cost 5x
-# the EfficientViT-B0 backbone (a feature-only Stage 1 step 0.39 s against
-# 0.25 s at 128, 2-core CPU); the proxy quick start's student scores box
-# mIoU 47.6 at 128 against 49.9 at 256 (teacher 56.6)
+# embed_dims 128, as the real configs: at 256 the tiny light neck, not the
+# backbone, dominated a Stage 1 step (proxy quick start, feature-only
+# steps: 0.44 s at 256, 0.29 s at 128 in the training log's `time`); its
+# student scores box mIoU 47.6 at 128 against 49.9 at 256 (teacher 56.6)
 student_neck.update(
     branches=('tracker', 'detector', 'video'),
     out_channels=dict(

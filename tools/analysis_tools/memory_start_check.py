@@ -111,42 +111,40 @@ def main(argv=None) -> List[dict]:
             b = copy.deepcopy(bank)
             b.perceiver.update(grid_size=(g, g), pool_residual=pool)
             variants.append((f'{name} {g}x{g}', b))
+    # the clip and the teacher's tracking, once for every variant
     ds = DATASETS.build(cfg.test_dataloader.dataset)
-    rows = []
-    for i, (name, b) in enumerate(variants):
-        torch.manual_seed(0)
-        model = build(cfg, b)
-        data = model.data_preprocessor(pseudo_collate([ds[0]]), False)
-        frames = data['inputs'][0][:args.frames]
-        gt = clip_gt_masks(data['data_samples'][0], tuple(frames.shape[-2:]),
-                           frames.device)
-        teacher, student = model.teacher, model.student
+    torch.manual_seed(0)
+    model = build(cfg, variants[0][1])
+    data = model.data_preprocessor(pseudo_collate([ds[0]]), False)
+    frames = data['inputs'][0][:args.frames]
+    gt = clip_gt_masks(data['data_samples'][0], tuple(frames.shape[-2:]),
+                       frames.device)
+    with torch.no_grad():
+        ref = model.teacher.track_clip(frames, gt[0])['mask_logits']
+    ref_px = float((ref[1:] > 0).flatten(-2).sum(-1).float().mean())
+
+    def row(memory: str, features: str, student) -> dict:
         with torch.no_grad():
-            if i == 0:
-                ref = teacher.track_clip(frames, gt[0])['mask_logits']
-                ref_px = float((ref[1:]
-                                > 0).flatten(-2).sum(-1).float().mean())
-            student.encode_trunk = teacher_encoder(teacher, student)
             out = student.forward_clip(frames[None],
                                        gt[0][None].float())['mask_logits'][0]
-        rows.append(
-            dict(
-                memory=name,
-                features='teacher',
-                iou_to_teacher=round(mean_iou(out, ref), 3),
-                teacher_mask_px=ref_px))
+        return dict(
+            memory=memory,
+            features=features,
+            iou_to_teacher=round(mean_iou(out, ref), 3),
+            teacher_mask_px=ref_px)
+
+    rows = []
+    for i, (name, b) in enumerate(variants):
+        if i:
+            torch.manual_seed(0)
+            model = build(cfg, b)
+        model.student.encode_trunk = teacher_encoder(model.teacher,
+                                                     model.student)
+        rows.append(row(name, 'teacher', model.student))
     if args.stage1:
         torch.manual_seed(0)
         model = build(cfg, bank, args.stage1)
-        with torch.no_grad():
-            out = model.student.forward_clip(
-                frames[None], gt[0][None].float())['mask_logits'][0]
-        rows.append(
-            dict(
-                memory='as configured',
-                features='student (Stage 1)',
-                iou_to_teacher=round(mean_iou(out, ref), 3),
-                teacher_mask_px=ref_px))
+        rows.append(row('as configured', 'student (Stage 1)', model.student))
     print(f'teacher masks: {ref_px:.0f} px on average (tracked frames)')
     for r in rows:
         print(f"{r['memory']:<16} {r['features']:<18} "

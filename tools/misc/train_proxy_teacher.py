@@ -55,8 +55,15 @@ def build_finetuner(focal_weight: float,
     """The fine-tuner around a tiny SAM3 with the tiny video tracker."""
     from esam3.models.losses.mmdet_loss_cfgs import mmdet_focal_loss
     from esam3.registry import MODELS
-    tiny = Config.fromfile(osp.join(MODELS_DIR, 'sam3_tiny.py'))
-    video = Config.fromfile(osp.join(MODELS_DIR, 'sam3_video_tiny.py'))
+    student = dict(type='Sam3Trainable', frozen=frozen)
+    if init is None:
+        tiny = Config.fromfile(osp.join(MODELS_DIR, 'sam3_tiny.py'))
+        video = Config.fromfile(osp.join(MODELS_DIR, 'sam3_video_tiny.py'))
+        student.update(
+            config=tiny.sam3_cfg.config.to_dict(),
+            video=dict(config=video.video_tracker_cfg.config.to_dict()))
+    else:
+        student.update(pretrained=init, video=True)
     return MODELS.build(
         dict(
             type='Sam3FineTuner',
@@ -65,15 +72,7 @@ def build_finetuner(focal_weight: float,
                 mean=[127.5] * 3,
                 std=[127.5] * 3,
                 bgr_to_rgb=True),
-            student=dict(
-                type='Sam3Trainable',
-                config=tiny.sam3_cfg.config.to_dict(),
-                video=dict(config=video.video_tracker_cfg.config.to_dict()),
-                frozen=frozen) if init is None else dict(
-                    type='Sam3Trainable',
-                    pretrained=init,
-                    video=True,
-                    frozen=frozen),
+            student=student,
             max_instances=16,
             box_prob=box_prob,
             num_refine=num_refine,

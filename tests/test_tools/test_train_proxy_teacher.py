@@ -139,3 +139,104 @@ def test_cli_concept_only_run_is_deterministic_and_keeps_frozen_parts(
     after = load_file(osp.join(outs[0], 'detector', 'model.safetensors'))
     moved = [k for k in before if not torch.equal(before[k], after[k])]
     assert moved and not any('vision_encoder.backbone' in k for k in moved)
+
+
+def _tiny_detector(num_queries):
+    from mmengine.config import Config
+
+    from esam3.models.heads.sam3_heads import build_sam3_models
+    tiny = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'models', 'sam3_tiny.py'))
+    config = tiny.sam3_cfg.config.to_dict()
+    config['detr_decoder_config']['num_queries'] = num_queries
+    return build_sam3_models(config=config)[0]
+
+
+def test_grow_queries_keeps_trained_queries_and_saves_the_new_count(
+        tmp_path):
+    from transformers import Sam3Model
+    tool = load_tool()
+    torch.manual_seed(0)
+    det = _tiny_detector(20)
+    dec = det.detr_decoder
+    old_q = dec.query_embed.weight.detach().clone()
+    old_r = dec.reference_points.weight.detach().clone()
+    tool.grow_queries(det, 32)
+    q, r = dec.query_embed.weight, dec.reference_points.weight
+    assert q.shape == (32, old_q.shape[1]) and r.shape == (32, 4)
+    assert torch.equal(q[:20], old_q) and torch.equal(r[:20], old_r)
+    # new rows: transformers' N(0, initializer_range), not copies / zeros
+    std = det.config.initializer_range
+    assert 0.5 * std < float(q[20:].detach().std()) < 2 * std
+    assert not any(torch.equal(q[20 + i], old_q[i]) for i in range(12))
+    assert q.requires_grad and r.requires_grad
+    # the written folder loads with 32 queries and the same weights
+    det.save_pretrained(str(tmp_path))
+    back = Sam3Model.from_pretrained(str(tmp_path))
+    assert back.config.detr_decoder_config.num_queries == 32
+    assert torch.equal(back.detr_decoder.query_embed.weight, q)
+    assert torch.equal(back.detr_decoder.reference_points.weight, r)
+    tool.grow_queries(det, 32)  # same count: nothing changes
+    assert torch.equal(dec.query_embed.weight, q)
+    with pytest.raises(ValueError, match='smaller than the 32 queries'):
+        tool.grow_queries(det, 16)
+
+
+def test_instance_weights_and_weighted_batches():
+    """Bundled SA-Co pairs: 1 + instances (coins 25, negatives 1); a
+    weighted stream draws in proportion and repeats under its seed."""
+    import json
+    from esam3.utils import register_all_modules
+    register_all_modules()
+    tool = load_tool()
+    concept = tool.build_sources(False)['concept']
+    weights = tool.instance_weights(concept)
+    with open(osp.join(REPO, 'data', 'samples', 'saco',
+                       'annotations.json')) as f:
+        ann = json.load(f)
+    counts = {i['id']: 0 for i in ann['images']}
+    for a in ann['annotations']:
+        counts[a['image_id']] += 1
+    expected = [
+        1.0 + counts[concept.get_data_info(i)['img_id']]
+        for i in range(len(concept))
+    ]
+    assert weights.tolist() == expected
+    assert max(expected) == 25.0 and expected.count(1.0) == 4
+
+    class Ids:  # a dataset whose samples are their indices
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return i
+
+    def draw(seed, w):
+        stream = tool.batches(Ids(), 2, torch.Generator().manual_seed(seed),
+                              w)
+        return [i for _ in range(500) for i in next(stream)]
+
+    w = torch.tensor([1.0, 0.0, 3.0, 0.0])
+    drawn = draw(0, w)
+    assert set(drawn) == {0, 2}
+    assert 0.7 < drawn.count(2) / len(drawn) < 0.8
+    assert drawn == draw(0, w) and drawn != draw(1, w)
+    assert sorted(draw(0, None)[:4]) == [0, 1, 2, 3]  # uniform: a shuffle
+
+
+def test_fresh_model_takes_num_queries():
+    """Step 1 of make_proxy_teacher.sh builds the 20-query model it was run
+    with; without --num-queries the tiny architecture's count applies."""
+    from mmengine.config import Config
+
+    from esam3.utils import register_all_modules
+    register_all_modules()
+    tool = load_tool()
+    tiny = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'models', 'sam3_tiny.py'))
+    default = tiny.sam3_cfg.config.detr_decoder_config.num_queries
+    for asked, expected in ((20, 20), (None, default)):
+        model = tool.build_finetuner(1.0, 1.0, 0, num_queries=asked)
+        dec = model.student.heads.detector.detr_decoder
+        assert dec.query_embed.num_embeddings == expected
+        assert dec.reference_points.num_embeddings == expected

@@ -80,7 +80,9 @@ sam3_cfg = dict(
             num_layers=1,
             num_attention_heads=2,
             intermediate_size=64,
-            num_queries=20),
+            # one query finds at most one instance: the proxy teacher's
+            # coins.jpg pair (data/samples/saco) has 24 (SAM3: 200)
+            num_queries=32),
         mask_decoder_config=dict(
             hidden_size=32, num_upsampling_stages=3, num_attention_heads=2),
         tracker_config=dict(

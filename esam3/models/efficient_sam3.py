@@ -36,6 +36,11 @@ class EfficientSAM3(Sam3Promptable):
         frozen_heads: name prefixes of :class:`Sam3Heads` parameters to
             freeze (e.g. the text encoder).
         freeze_trunk: freeze the whole encoder (Stage 2/3 default).
+        trunk_trainable: with ``freeze_trunk``, encoder parameter-name
+            prefixes that still train, e.g. ``'neck.outputs.detector'``: the
+            light neck's concept-path levels, which only the detector reads
+            (the backbone, its batch norms and the tracker levels stay
+            fixed).
         video: optional config of a video tracker with a compressed memory
             (:class:`~esam3.models.trackers.Sam3VideoTrackerStudent` with
             ``trunk=None``): it tracks on this model's encoder output, so
@@ -69,6 +74,7 @@ class EfficientSAM3(Sam3Promptable):
                  sam3: dict,
                  frozen_heads: Sequence[str] = (),
                  freeze_trunk: bool = False,
+                 trunk_trainable: Sequence[str] = (),
                  video: Optional[dict] = None,
                  stage2_checkpoint: Optional[str] = None,
                  decoder_from_stage2: bool = True,
@@ -121,11 +127,36 @@ class EfficientSAM3(Sam3Promptable):
                     self.trunk.neck.level_shapes(
                         (self.video.grid, self.video.grid)), 'EfficientSAM3')
         self.freeze_trunk = freeze_trunk
+        if trunk_trainable and not freeze_trunk:
+            raise ValueError('EfficientSAM3: trunk_trainable names the '
+                             'encoder parts that train while the rest is '
+                             'frozen; it needs freeze_trunk=True')
         if freeze_trunk:
             self.trunk.requires_grad_(False)
             self.trunk.eval()
+            self._unfreeze(trunk_trainable)
         if stage2_checkpoint is not None:
             self.load_stage2(stage2_checkpoint)
+
+    def _unfreeze(self, prefixes: Sequence[str]) -> None:
+        """``requires_grad=True`` for the encoder parameters under each
+        prefix.
+
+        Raises:
+            KeyError: for a prefix that names no encoder parameter.
+        """
+        params = dict(self.trunk.named_parameters())
+        for prefix in prefixes:
+            hit = [
+                p for n, p in params.items()
+                if n == prefix or n.startswith(prefix + '.')
+            ]
+            if not hit:
+                raise KeyError(
+                    f'EfficientSAM3.trunk_trainable: {prefix!r} names no '
+                    f'encoder parameter (e.g. {list(params)[-3:]})')
+            for p in hit:
+                p.requires_grad_(True)
 
     def load_stage2(self, path: str) -> None:
         """Strictly load a Stage 2 checkpoint (see ``stage2_checkpoint``).

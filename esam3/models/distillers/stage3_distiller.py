@@ -1,6 +1,6 @@
 # Copyright (c) esam3 contributors. Licensed under the Apache License 2.0.
 """Stage 3: end-to-end promptable concept segmentation (PCS) fine-tuning."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,8 @@ from ..necks.neck_levels import NeckLevels
 from .base_distiller import BaseDistiller, check_predict_with
 from .clip_targets import clip_objects, frame_samples
 from .outputs import boxes_to_original, paste_masks_to_original
+# Stage 1's padding mask and variance (one definition of each)
+from .stage1_distiller import Stage1Distiller
 from .video_concept_tracking import track_concepts
 
 
@@ -59,6 +61,16 @@ class Stage3Distiller(BaseDistiller):
         distill_boxes: also distil the boxes of the queries the teacher is
             confident in (L1 + GIoU with ``loss_bbox`` / ``loss_giou``),
             for a light detector whose DETR differs from the teacher's.
+        loss_feat: optional feature term (e.g. ``MaskedMSELoss``) between the
+            student's light-neck levels and the teacher's neck outputs on
+            the same inputs, padding excluded and each level divided by the
+            teacher level's variance (as Stage 1's ``feat_normalize``): it
+            keeps the levels that train here (``EfficientSAM3``'s
+            ``trunk_trainable``) close to the teacher's while the concept
+            losses move them. Needs a teacher and a light neck.
+        feat_level_weights: per SAM3 neck, one weight per level (finest
+            first), e.g. ``dict(detector=(1.0, 1.0, 1.0))``; required with
+            ``loss_feat``.
         score_thr: score threshold of kept instances at test time.
         max_det: at most this many instances per prompt at test time.
         loss_track_dice / loss_track_focal / loss_track_score: clip tracking
@@ -96,6 +108,9 @@ class Stage3Distiller(BaseDistiller):
                  distill_weight: float = 1.0,
                  distill_score_thr: float = 0.5,
                  distill_boxes: bool = False,
+                 loss_feat: Optional[dict] = None,
+                 feat_level_weights: Optional[Dict[str,
+                                                   Sequence[float]]] = None,
                  context_length: int = 32,
                  score_thr: float = 0.5,
                  max_det: int = 100,
@@ -129,6 +144,16 @@ class Stage3Distiller(BaseDistiller):
         self.distill_weight = distill_weight
         self.distill_score_thr = distill_score_thr
         self.distill_boxes = bool(distill_boxes)
+        self.loss_feat = build(loss_feat)
+        self.feat_level_weights = {
+            k: tuple(float(x) for x in v)
+            for k, v in (feat_level_weights or {}).items()
+        }
+        if self.loss_feat is not None and (self.teacher is None
+                                           or not self.feat_level_weights):
+            raise ValueError('Stage3Distiller: loss_feat needs a teacher '
+                             'and feat_level_weights (e.g. '
+                             'dict(detector=(1.0, 1.0, 1.0)))')
         self.context_length = context_length
         self.score_thr = score_thr
         self.max_det = max_det
@@ -306,16 +331,45 @@ class Stage3Distiller(BaseDistiller):
             for k in ('loss_bbox', 'loss_giou', 'loss_mask_dice',
                       'loss_mask_focal'):
                 losses[k] = zero
-        if self.teacher is not None and self.distill_weight > 0:
+        distill = self.teacher is not None and self.distill_weight > 0
+        if distill or self.loss_feat is not None:
+            with torch.no_grad():
+                t_trunk = self.teacher_trunk(inputs, data_samples)
+        if distill:
             losses.update(
-                self._distill_losses(inputs, data_samples, prompts, out))
+                self._distill_losses(t_trunk, prompts, out))
+        if self.loss_feat is not None:
+            losses.update(
+                self._feature_losses(trunk, t_trunk, data_samples,
+                                     inputs.shape[-2:]))
         return losses
 
-    def _distill_losses(self, inputs, data_samples, prompts, out):
+    def _feature_losses(self, trunk, t_trunk: Tensor, data_samples,
+                        input_size: Tuple[int, int]) -> Dict[str, Tensor]:
+        """``loss_feat_<neck><level>``: see ``loss_feat``."""
+        if not isinstance(trunk, NeckLevels):
+            raise ValueError('Stage3Distiller.loss_feat compares light-neck '
+                             'levels; this student has no light neck')
+        losses = {}
+        for neck, weights in self.feat_level_weights.items():
+            s_levels = trunk.levels(neck)
+            with torch.no_grad():
+                t_levels = self.teacher.heads.neck_levels(t_trunk, neck)
+            if len(weights) != len(s_levels):
+                raise ValueError(
+                    f'feat_level_weights[{neck!r}] has {len(weights)} '
+                    f'weights, the student makes {len(s_levels)} levels')
+            for i, (s, t, w) in enumerate(zip(s_levels, t_levels, weights)):
+                valid = Stage1Distiller.valid_token_mask(
+                    data_samples, s.shape[-2:], input_size, s.device)
+                var = Stage1Distiller.masked_var(t, valid).clamp(min=1e-12)
+                losses[f'loss_feat_{neck}{i}'] = w * self.loss_feat(
+                    s, t, valid) / var
+        return losses
+
+    def _distill_losses(self, t_trunk, prompts, out):
         with torch.no_grad():
-            t_out = self._run(self.teacher,
-                              self.teacher_trunk(inputs, data_samples),
-                              prompts)
+            t_out = self._run(self.teacher, t_trunk, prompts)
         w = self.distill_weight
         res = {
             'loss_distill_cls':

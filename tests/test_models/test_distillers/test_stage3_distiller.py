@@ -145,6 +145,18 @@ def test_boxes_to_original_undoes_resize_and_flip():
     torch.testing.assert_close(out, torch.tensor([[300., 80., 380., 240.]]))
 
 
+def tiny_stage3_config():
+    """configs/stage3/tiny.py, with esam3 as the registry scope (its model
+    config names the data preprocessor without a scope)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('esam3')
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
+    return Config.fromfile(osp.join(repo, 'configs', 'stage3', 'tiny.py'))
+
+
 def _distinct_params(module):
     return {id(p): p.numel() for p in module.parameters()}
 
@@ -184,3 +196,81 @@ def test_frozen_heads_are_held_once_and_stay_in_eval():
     a = getattr(a, 'pooler_output', a)
     b = getattr(b, 'pooler_output', b)
     torch.testing.assert_close(a, b)
+
+
+def test_trunk_trainable_trains_only_the_named_encoder_parts():
+    """configs/stage3/tiny.py (light neck) with the concept levels of the
+    neck trainable: they get gradient, the backbone and the other levels do
+    not, and the frozen encoder stays in eval mode."""
+    cfg = tiny_stage3_config()
+    cfg.model.student.trunk_trainable = ['neck.outputs.detector']
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    samples = [concept_sample('cat', 2), concept_sample('dog', 1)]
+    losses = model.loss(torch.randn(2, 3, 224, 224), samples)
+    sum(losses.values()).backward()
+    trunk = model.student.trunk
+    assert not trunk.training
+    grads = {n: p.grad for n, p in trunk.named_parameters()}
+    det = [n for n in grads if n.startswith('neck.outputs.detector.')]
+    assert det and all(
+        grads[n] is not None and grads[n].abs().sum() > 0 for n in det
+        if n.endswith('weight'))
+    assert all(g is None for n, g in grads.items()
+               if not n.startswith('neck.outputs.detector.'))
+    bad = copy.deepcopy(cfg.model.student)
+    bad.trunk_trainable = ['neck.outputs.concept']
+    with pytest.raises(KeyError, match="'neck.outputs.concept' names no"):
+        MODELS.build(bad)
+    bad.update(trunk_trainable=['neck.outputs.detector'], freeze_trunk=False)
+    with pytest.raises(ValueError, match='needs freeze_trunk=True'):
+        MODELS.build(bad)
+
+
+def test_feature_term_matches_a_hand_computed_normalised_mse():
+    """loss_feat: per level, MSE to the teacher's neck output over the image
+    pixels (padding excluded) divided by the teacher level's variance there,
+    times the level weight; it trains the levels that trunk_trainable
+    names."""
+    cfg = tiny_stage3_config()
+    cfg.model.student.trunk_trainable = ['neck.outputs.detector']
+    cfg.model.loss_feat = dict(type='MaskedMSELoss')
+    cfg.model.feat_level_weights = dict(detector=(1.0, 2.0, 3.0))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    samples = [concept_sample('cat', 1), concept_sample('dog', 1)]
+    # the second image fills the left half: the right half is padding
+    samples[1].set_metainfo(dict(img_shape=(224, 112)))
+    x = torch.randn(2, 3, 224, 224)
+    losses = model.loss(x, samples)
+    with torch.no_grad():
+        s_levels = model.student.encode_trunk(x).levels('detector')
+        t_levels = model.teacher.heads.neck_levels(
+            model.teacher.encode_trunk(x), 'detector')
+    assert len(s_levels) == 3
+    for i, (s, t, w) in enumerate(zip(s_levels, t_levels, (1., 2., 3.))):
+        h, wd = s.shape[-2:]
+        half = -(-112 * wd // 224)  # ceil
+        s_px = torch.cat([s[0].flatten(1), s[1, :, :, :half].flatten(1)], 1)
+        t_px = torch.cat([t[0].flatten(1), t[1, :, :, :half].flatten(1)], 1)
+        mse = (s_px - t_px).pow(2).mean()
+        var = t_px.var(1, unbiased=False).mean()
+        torch.testing.assert_close(
+            losses[f'loss_feat_detector{i}'], w * mse / var, rtol=1e-4,
+            atol=1e-6)
+    model.zero_grad()
+    losses['loss_feat_detector0'].backward()
+    grads = {
+        n: p.grad
+        for n, p in model.student.trunk.named_parameters()
+        if p.grad is not None and p.grad.abs().sum() > 0
+    }
+    assert grads and all(
+        n.startswith('neck.outputs.detector.0.') for n in grads)
+    for bad in (dict(feat_level_weights=None), dict(teacher=None)):
+        kw = copy.deepcopy(cfg.model)
+        kw.update(bad)
+        with pytest.raises(ValueError, match='loss_feat needs a teacher'):
+            MODELS.build(kw)

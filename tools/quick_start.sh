@@ -5,7 +5,7 @@
 # tools/misc/train_proxy_teacher.py, so the teacher really segments them).
 #   Stage 1 (encoder distillation, prompt-in-the-loop) -> prompt mIoU + teacher fidelity
 #   Stage 2 (Perceiver memory, video)                  -> J&F on the bundled clip
-#   Stage 3 (concept segmentation, images + clips)     -> cgF1 / IL_MCC / pmF1, COCO AP,
+#   Stage 3 (concept segmentation on the image pairs) -> cgF1 / IL_MCC / pmF1, COCO AP,
 #                                                         video cgF1 over masklets
 #   Teacher on the same data, then one summary table (WORK_DIR/summary.json).
 # The teacher was fitted to these samples: the table is a proxy for

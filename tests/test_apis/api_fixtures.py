@@ -15,6 +15,13 @@ SAV_VIDEO = osp.join(REPO, 'data/samples/sav/sav_000001.mp4')
 DAVIS = osp.join(REPO, 'data/samples/davis')
 
 
+def tiny_num_queries() -> int:
+    """DETR queries of the tiny SAM3 (``configs/_base_/models/sam3_tiny.py``):
+    with ``score_thr=0`` a concept prompt returns one detection each."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/sam3_tiny.py'))
+    return cfg.sam3_cfg.config.detr_decoder_config.num_queries
+
+
 def _build_distiller(config: str, seed: int):
     from mmengine.registry import init_default_scope
 

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from api_fixtures import STAGE1_TINY, sample_image, stage1_distiller
+from api_fixtures import (STAGE1_TINY, sample_image, stage1_distiller,
+                          tiny_num_queries)
 
 from esam3.apis import ImagePredictor
 from esam3.apis.model_loading import build_inference_model
@@ -124,7 +125,7 @@ def test_concept_prompts(models):
                        exemplar_labels=[1])):
         res = pred.predict_concept(score_thr=0.0, **kwargs)
         m = len(res['scores'])
-        assert m == 20  # every query of the tiny detector passes thr 0
+        assert m == tiny_num_queries()  # every query passes thr 0
         assert res['masks'].shape == (m, h, w) and res['masks'].dtype == bool
         assert res['boxes'].shape == (m, 4) and np.isfinite(res['boxes']).all()
         assert (np.diff(res['scores']) <= 0).all()  # sorted

@@ -68,7 +68,8 @@ def test_shapes_tokens_and_teacher_copy(red_box_sample):
     assert seen == dict(student=(2, 64, 32), teacher=(2, 256, 32))
     for key in ('pred_masks', 'pred_boxes', 'pred_logits', 'presence_logits'):
         assert getattr(out, key).shape == getattr(t_out, key).shape
-    assert out.pred_masks.shape == (2, 20, 64, 64)
+    q = tiny_sam3_cfg()['config']['detr_decoder_config']['num_queries']
+    assert out.pred_masks.shape == (2, q, 64, 64)
 
 
 def test_pool_only_keeps_every_layer():

@@ -155,7 +155,8 @@ def test_concepts_match_hf_detector(teacher, images):
     with torch.no_grad():
         ours = teacher.predict_concepts(pixel_values=images, **kwargs)
         ref = detector(pixel_values=images, **kwargs)
-    assert tuple(ours.pred_masks.shape) == (2, 20, 64, 64)
+    q = _sam3_config()['detr_decoder_config']['num_queries']
+    assert tuple(ours.pred_masks.shape) == (2, q, 64, 64)
     for key in ('pred_masks', 'pred_boxes', 'pred_logits', 'presence_logits'):
         assert _max_diff(getattr(ours, key), getattr(ref, key)) < TOL, key
     assert ours.pred_masks.abs().max() > 1.0

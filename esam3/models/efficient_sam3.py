@@ -37,10 +37,11 @@ class EfficientSAM3(Sam3Promptable):
             freeze (e.g. the text encoder).
         freeze_trunk: freeze the whole encoder (Stage 2/3 default).
         trunk_trainable: with ``freeze_trunk``, encoder parameter-name
-            prefixes that still train, e.g. ``'neck.outputs.detector'``: the
-            light neck's concept-path levels, which only the detector reads
-            (the backbone, its batch norms and the tracker levels stay
-            fixed).
+            prefixes that still train, e.g. ``'neck.outputs.detector'`` (the
+            light neck's concept levels, which only the detector reads) or
+            ``['backbone', 'neck']`` (all of it). The encoder stays in eval
+            mode, so its batch-norm statistics stay fixed; parameters not
+            named stay frozen.
         video: optional config of a video tracker with a compressed memory
             (:class:`~esam3.models.trackers.Sam3VideoTrackerStudent` with
             ``trunk=None``): it tracks on this model's encoder output, so

@@ -26,8 +26,8 @@ model.teacher = teacher_cfg
 model.update(
     # the tiny teacher is random: distilling its concept scores keeps the
     # student's scores low (configs/stage3/tiny_long.py, 800 iterations:
-    # IL_MCC at score 0.3 is 0.24 without distillation, 0.00 with it; at
-    # 0.05 it is 0.57 vs 0.83; docs/stage3.md). The real configs keep
+    # IL_MCC at score 0.3 is 0.36 without distillation, 0.00 with it; at
+    # 0.05 it is 0.46 vs 0.61; docs/stage3.md). The real configs keep
     # distill_weight=1.
     distill_weight=0.0,
     score_thr=0.3)

@@ -2,7 +2,7 @@
 # Rebuild data/proxy_teacher from scratch: the chain of
 # tools/misc/train_proxy_teacher.py runs that made the shipped weights
 # (every step seeded, one thread: the same software stack gives the same
-# weights). About 100 minutes on a 2-core CPU; the quick start does not need it.
+# weights). About 50 minutes on a 2-core CPU; the quick start does not need it.
 # Usage: bash tools/misc/make_proxy_teacher.sh [OUT] [SCRATCH]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -7,9 +7,10 @@
 #       --cfg-options model.student.stage2_checkpoint=S2 \
 #       model.student.text_student.pretrained=W/text/iter_200.pth
 # One part alone: model.student.detr_encoder_pool=1 (text student only) or
-# model.student.text_student=None (pooled DETR only); the quick start's
-# Stage 3 checkpoint through this config with both: the baseline with the
-# score comparison. Measured: docs/concept_path.md.
+# model.student.text_student=None (pooled DETR only); the text student
+# trained here too: "model.student.frozen_heads=[tracker]". The quick
+# start's Stage 3 checkpoint through this config with both parts off: the
+# baseline with the score comparison. Measured: docs/concept_path.md.
 from mmengine.config import read_base
 
 with read_base():

@@ -11,6 +11,7 @@ from esam3.utils.checkpoint import (extract_state_dict, load_checkpoint_file,
 from .heads.sam3_heads import Sam3Heads, build_sam3_models, check_level_shapes
 from .necks.neck_levels import NeckLevels
 from .sam3_promptable import Sam3Promptable
+from .utils.param_prefix import params_under
 
 
 @MODELS.register_module()
@@ -146,16 +147,13 @@ class EfficientSAM3(Sam3Promptable):
         Raises:
             KeyError: for a prefix that names no encoder parameter.
         """
-        params = dict(self.trunk.named_parameters())
         for prefix in prefixes:
-            hit = [
-                p for n, p in params.items()
-                if n == prefix or n.startswith(prefix + '.')
-            ]
+            hit = params_under(self.trunk, prefix)
             if not hit:
+                names = [n for n, _ in self.trunk.named_parameters()]
                 raise KeyError(
                     f'EfficientSAM3.trunk_trainable: {prefix!r} names no '
-                    f'encoder parameter (e.g. {list(params)[-3:]})')
+                    f'encoder parameter (e.g. {names[-3:]})')
             for p in hit:
                 p.requires_grad_(True)
 

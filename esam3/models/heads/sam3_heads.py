@@ -28,6 +28,7 @@ from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
 from esam3.registry import MODELS
 from ..hf_builder import build_hf_model
 from ..necks.neck_levels import NeckLevels
+from ..utils.param_prefix import params_under
 
 __all__ = [
     'Sam3Heads', 'build_sam3_models', 'check_level_shapes', 'read_level_shapes'
@@ -286,11 +287,9 @@ class Sam3Heads(BaseModule):
         """Stop gradients for parameters whose name starts with a prefix."""
         names = [n for n, _ in self.named_parameters()]
         for prefix in prefixes:
-            hit = False
-            for name, param in self.named_parameters():
-                if name == prefix or name.startswith(prefix + '.'):
-                    param.requires_grad_(False)
-                    hit = True
+            hit = params_under(self, prefix)
+            for param in hit:
+                param.requires_grad_(False)
             if not hit and not self._is_dropped(prefix):
                 raise KeyError(f'Sam3Heads.freeze: no parameter under '
                                f'"{prefix}" (e.g. {names[:3]})')
